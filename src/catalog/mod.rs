@@ -1,0 +1,132 @@
+//! The one place a DataFusion session is built.
+//!
+//! Tables come from loaded snapshots (in memory) or from Parquet folders
+//! written by `convert`. The session keeps identifiers case-sensitive, since
+//! Amplify's attributes are camelCase (`createdAt`) and its models are
+//! PascalCase (`Contact`), and registers ddbsnap's SQL functions:
+//!
+//! - `ddb_type(attr)`: the attribute's DynamoDB type in this item (`'S'`,
+//!   `'N'`, ..., `'NULL'`), or NULL when the attribute is missing;
+//! - `ddb_missing(attr)`: true when the item lacks the attribute (an explicit
+//!   DynamoDB NULL is *not* missing);
+//! - `ddb_json(value)`: a nested value's DynamoDB JSON as plain JSON;
+//! - `ddb_get(value, 'path.to[0].field')`: one nested value as text.
+//!
+//! `ddb_type` and `ddb_missing` are rewritten in the SQL text's syntax tree
+//! into reads of the `_ddb` tag column (see [`crate::convert::schema`]),
+//! which is why they take a column name rather than any expression.
+
+mod rewrite;
+mod udf;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::record_batch::RecordBatch;
+use datafusion::common::TableReference;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+
+use crate::error::{Error, Result};
+use crate::load::LoadedTable;
+
+/// A query's result: schema and batches.
+pub struct QueryResult {
+    pub schema: arrow::datatypes::SchemaRef,
+    pub batches: Vec<RecordBatch>,
+}
+
+/// The ddbsnap SQL session.
+pub struct Catalog {
+    ctx: SessionContext,
+}
+
+impl Catalog {
+    pub fn new() -> Catalog {
+        let mut config = SessionConfig::new().with_information_schema(true);
+        config.options_mut().sql_parser.enable_ident_normalization = false;
+        let ctx = SessionContext::new_with_config(config);
+        for f in udf::all() {
+            ctx.register_udf(f);
+        }
+        Catalog { ctx }
+    }
+
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Registers a loaded snapshot under its table name.
+    pub fn add_loaded(&self, table: &LoadedTable) -> Result<()> {
+        self.add_batches(table.name(), table.schema.arrow.clone(), table.batches.clone())
+    }
+
+    /// Registers batches as a table, split in partitions for parallel scans.
+    pub fn add_batches(&self, name: &str, schema: arrow::datatypes::SchemaRef, batches: Vec<RecordBatch>) -> Result<()> {
+        let parts = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let mut partitions = vec![Vec::new(); parts];
+        for (i, b) in batches.into_iter().enumerate() {
+            partitions[i % parts].push(b);
+        }
+        let table = MemTable::try_new(schema, partitions)?;
+        self.ctx.register_table(TableReference::bare(name), Arc::new(table))?;
+        Ok(())
+    }
+
+    /// Registers every sub-folder of `dir` holding Parquet files as a table.
+    pub async fn add_parquet_dir(&self, dir: &Path) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::io_path(dir, e))?;
+        let mut folders: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+        folders.sort();
+        for folder in folders {
+            let Some(name) = folder.file_name().and_then(|n| n.to_str()).map(str::to_string) else { continue };
+            let has_parquet = std::fs::read_dir(&folder)
+                .map_err(|e| Error::io_path(&folder, e))?
+                .filter_map(|e| e.ok())
+                .any(|e| e.path().extension().is_some_and(|x| x == "parquet"));
+            if !has_parquet {
+                continue;
+            }
+            let path = folder.to_str().ok_or_else(|| Error::Invalid(format!("{} is not UTF-8", folder.display())))?;
+            self.ctx.register_parquet(TableReference::bare(name.as_str()), path, ParquetReadOptions::default()).await?;
+            names.push(name);
+        }
+        if names.is_empty() {
+            return Err(Error::Locate(format!("no table folders with Parquet files under {}", dir.display())));
+        }
+        Ok(names)
+    }
+
+    /// Runs every statement in `sql`, returning the last one's result.
+    pub async fn query(&self, sql: &str) -> Result<QueryResult> {
+        let statements = rewrite::parse(sql)?;
+        let mut last = None;
+        for stmt in statements {
+            let plan = self.ctx.state().statement_to_plan(stmt).await?;
+            let df = self.ctx.execute_logical_plan(plan).await?;
+            let schema = Arc::new(df.schema().as_arrow().clone());
+            let batches = df.collect().await?;
+            last = Some(QueryResult { schema, batches });
+        }
+        last.ok_or_else(|| Error::Invalid("no SQL statement given".into()))
+    }
+
+    /// Table names registered, sorted.
+    pub fn table_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .ctx
+            .catalog("datafusion")
+            .and_then(|c| c.schema("public"))
+            .map(|s| s.table_names())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+}
+
+impl Default for Catalog {
+    fn default() -> Self {
+        Catalog::new()
+    }
+}

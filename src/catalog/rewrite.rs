@@ -1,0 +1,92 @@
+//! Rewrites `ddb_type(col)` and `ddb_missing(col)` in the SQL syntax tree.
+//!
+//! The type of an attribute in an item lives in the `_ddb` struct column, one
+//! field per attribute. A scalar function only sees a column's values, not its
+//! name, so these two are macros: `ddb_type(t.age)` becomes
+//! `get_field(t._ddb, 'age')` before planning. Everything else passes through.
+
+use std::collections::VecDeque;
+use std::ops::ControlFlow;
+
+use datafusion::sql::parser::{DFParser, Statement};
+use datafusion::sql::sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, visit_expressions_mut};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+
+use crate::convert::TYPES_COLUMN;
+use crate::error::{Error, Result};
+
+/// Parses SQL text into statements with the ddbsnap macros expanded.
+pub fn parse(sql: &str) -> Result<VecDeque<Statement>> {
+    let mut statements = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})?;
+    for stmt in statements.iter_mut() {
+        if let Statement::Statement(inner) = stmt {
+            expand(inner.as_mut())?;
+        }
+    }
+    Ok(statements)
+}
+
+fn expand<V: datafusion::sql::sqlparser::ast::VisitMut>(node: &mut V) -> Result<()> {
+    let flow = visit_expressions_mut(node, |expr| {
+        let Expr::Function(f) = expr else { return ControlFlow::Continue(()) };
+        let name = f.name.to_string().to_ascii_lowercase();
+        if name != "ddb_type" && name != "ddb_missing" {
+            return ControlFlow::Continue(());
+        }
+        let column = match &f.args {
+            FunctionArguments::List(list) if list.args.len() == 1 => match &list.args[0] {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Identifier(id))) => Some(vec![id.clone()]),
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::CompoundIdentifier(ids))) => Some(ids.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(mut parts) = column else {
+            return ControlFlow::Break(format!("{name}() takes one column name of an export table, as in {name}(email)"));
+        };
+        let attr = parts.pop().expect("identifiers have at least one part");
+        let mut tag_col: Vec<String> = parts.iter().map(quote_ident).collect();
+        tag_col.push(quote_ident(&Ident::new(TYPES_COLUMN)));
+        let literal = attr.value.replace('\'', "''");
+        let text = match name.as_str() {
+            "ddb_type" => format!("get_field({}, '{literal}')", tag_col.join(".")),
+            _ => format!("(get_field({}, '{literal}') IS NULL)", tag_col.join(".")),
+        };
+        match Parser::new(&GenericDialect {}).try_with_sql(&text).and_then(|mut p| p.parse_expr()) {
+            Ok(new) => {
+                *expr = new;
+                ControlFlow::Continue(())
+            }
+            Err(e) => ControlFlow::Break(format!("cannot expand {name}({}): {e}", attr.value)),
+        }
+    });
+    match flow {
+        ControlFlow::Break(msg) => Err(Error::Invalid(msg)),
+        ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+fn quote_ident(id: &Ident) -> String {
+    format!("\"{}\"", id.value.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(sql: &str) -> String {
+        parse(sql).unwrap().pop_front().unwrap().to_string()
+    }
+
+    #[test]
+    fn expands_macros() {
+        assert_eq!(one("SELECT ddb_type(age) FROM t"), "SELECT get_field(\"_ddb\", 'age') FROM t");
+        assert_eq!(
+            one("SELECT id FROM t c WHERE ddb_missing(c.\"first name\") AND x = 1"),
+            "SELECT id FROM t c WHERE (get_field(\"c\".\"_ddb\", 'first name') IS NULL) AND x = 1"
+        );
+        assert_eq!(one("SELECT upper(a) FROM t"), "SELECT upper(a) FROM t");
+        assert!(parse("SELECT ddb_type(1 + 2)").is_err());
+    }
+}

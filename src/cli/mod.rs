@@ -1,0 +1,155 @@
+//! The command line: clap definitions and one handler per subcommand.
+//!
+//! Flags are turned into library settings here, once (AWS clients are built
+//! once and passed down); the rest of the crate never sees clap.
+
+mod convert;
+mod generate;
+mod inspect;
+mod print;
+mod progress;
+mod sql;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args as ClapArgs, Parser, Subcommand};
+
+use ddbsnap_env::build_env;
+
+/// Exit code when checks found problems.
+pub const EXIT_PROBLEMS: u8 = 1;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ddbsnap",
+    version,
+    about = "Audit, preview and rehearse data migrations on Amazon DynamoDB, from export-to-S3 snapshots",
+    long_about = "ddbsnap reads DynamoDB export-to-S3 snapshots (full and incremental, DynamoDB JSON or Ion, \
+from S3 or a local copy) into Apache Arrow, exactly, and lets you query them with SQL.\n\n\
+An EXPORT is an export folder (.../AWSDynamoDB/<ExportId>), its manifest-summary.json, a folder or \
+s3://bucket/prefix holding many exports (per table the newest full export plus the incremental exports \
+that follow it), or NAME=EXPORT to choose the table's name. Amplify tables (Model-<apiId>-NONE) are named \
+after their model.\n\nResults go to stdout; progress and logs to stderr. Exit codes: 0 success, 1 checks \
+found problems, 2 error."
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(ClapArgs, Debug, Clone)]
+pub struct Global {
+    /// S3 endpoint for S3-compatible servers (path-style addressing is used).
+    #[arg(long, global = true, env = "DDBSNAP_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// AWS region (default: the standard AWS configuration chain).
+    #[arg(long, global = true, env = "AWS_REGION")]
+    pub region: Option<String>,
+    /// Read the newest state at or before this time (RFC 3339, e.g. 2026-01-14T10:30:00Z).
+    #[arg(long, global = true)]
+    pub as_of: Option<String>,
+    /// Treat incremental chain gaps and manifest-summary checksum mismatches as errors.
+    #[arg(long, global = true)]
+    pub strict: bool,
+    /// Write undecodable lines to this file (JSON lines) and go on, instead of stopping.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub quarantine: Option<PathBuf>,
+    /// Data files decoded at once (default: number of cores).
+    #[arg(long, global = true, env = "DDBSNAP_THREADS")]
+    pub threads: Option<usize>,
+    /// More logging on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr, no progress bars.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Describe exports: items (checked against manifests), times, attributes with presence and DynamoDB types, sizes.
+    Inspect(inspect::InspectArgs),
+    /// Run SQL over exports or converted Parquet; an interactive prompt when no SQL is given.
+    Sql(sql::SqlArgs),
+    /// Convert exports to Parquet, one folder per table.
+    Convert(convert::ConvertArgs),
+    /// Write a synthetic Amplify-style export (seeded, deterministic) in AWS's exact layout.
+    Generate(generate::GenerateArgs),
+}
+
+pub fn init_logging(g: &Global) {
+    let level = match (g.quiet, g.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+pub async fn run(args: Args) -> Result<u8> {
+    match args.command {
+        Command::Inspect(a) => inspect::run(&args.global, a).await,
+        Command::Sql(a) => sql::run(&args.global, a).await,
+        Command::Convert(a) => convert::run(&args.global, a).await,
+        Command::Generate(a) => generate::run(a),
+    }
+}
+
+/// Settings shared by the commands that read exports.
+mod ddbsnap_env {
+    use super::*;
+    use crate::load::LoadEnv;
+    use crate::snapshot::{Quarantine, ReadOptions, S3Settings};
+
+    /// Builds the read environment; the S3 client only when an argument needs it.
+    pub async fn build_env(g: &Global, exports: &[String]) -> Result<LoadEnv> {
+        let s3 = if exports.iter().any(|e| crate::snapshot::locate::split_name(e).1.starts_with("s3://")) {
+            Some(S3Settings { client: s3_client(g).await })
+        } else {
+            None
+        };
+        let as_of = match &g.as_of {
+            None => None,
+            Some(t) => Some(
+                chrono::DateTime::parse_from_rfc3339(t)
+                    .with_context(|| format!("--as-of {t:?} is not an RFC 3339 time such as 2026-01-14T10:30:00Z"))?
+                    .with_timezone(&chrono::Utc),
+            ),
+        };
+        let quarantine = match &g.quarantine {
+            None => None,
+            Some(p) => Some(std::sync::Arc::new(Quarantine::create(&p.display().to_string())?)),
+        };
+        let concurrency = g.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).max(1);
+        Ok(LoadEnv { s3, read: ReadOptions { concurrency, strict: g.strict, quarantine, progress: None }, as_of })
+    }
+
+    async fn s3_client(g: &Global) -> aws_sdk_s3::Client {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(r) = &g.region {
+            loader = loader.region(aws_config::Region::new(r.clone()));
+        }
+        let shared = loader.load().await;
+        let mut b = aws_sdk_s3::config::Builder::from(&shared);
+        if let Some(url) = &g.endpoint_url {
+            b = b.endpoint_url(url).force_path_style(true);
+        }
+        aws_sdk_s3::Client::from_conf(b.build())
+    }
+}
+
+/// Reports quarantined lines loudly at the end of a run.
+pub fn finish_quarantine(env: &crate::load::LoadEnv) -> Result<()> {
+    if let Some(q) = &env.read.quarantine {
+        q.flush()?;
+        if q.count() > 0 {
+            eprintln!("ddbsnap: WARNING: {} undecodable lines were quarantined to {} and are NOT in the results", q.count(), q.path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! Typed Arrow record batches back to exact items.
+//!
+//! The inverse of [`super::to_arrow`]: each value column's kind (field
+//! metadata) and each row's type tag (`_ddb`) say how to read the value, so a
+//! batch read back from Parquet gives the very items that were exported.
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Decimal128Array, DictionaryArray, Int64Array, ListArray, StringArray,
+    StructArray,
+};
+use arrow::datatypes::Int8Type;
+use arrow::record_batch::RecordBatch;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+
+use super::schema::{Kind, TYPES_COLUMN, TableSchema};
+use super::stats::NumKind;
+use crate::error::{Error, Result};
+use crate::item::{AttrValue, DdbType, Item, Number, ddbjson};
+
+/// Reads every row of a batch written by ddbsnap as an item.
+pub fn batch_to_items(batch: &RecordBatch) -> Result<Vec<Item>> {
+    let schema = TableSchema::from_arrow(&batch.schema())?;
+    let tags = batch
+        .column_by_name(TYPES_COLUMN)
+        .and_then(|c| c.as_any().downcast_ref::<StructArray>())
+        .ok_or_else(|| Error::Invalid(format!("{TYPES_COLUMN} is not a struct column")))?;
+    let mut items = vec![Item::new(); batch.num_rows()];
+    for spec in &schema.columns {
+        let values = batch.column_by_name(&spec.name).expect("from_arrow listed this column");
+        let tag_col = tags
+            .column_by_name(&spec.name)
+            .and_then(|c| c.as_any().downcast_ref::<DictionaryArray<Int8Type>>())
+            .ok_or_else(|| Error::Invalid(format!("no type tags for column {:?}", spec.name)))?;
+        let reader = ColumnReader { kind: spec.kind, values };
+        for (row, item) in items.iter_mut().enumerate() {
+            if tag_col.is_null(row) {
+                continue;
+            }
+            let t = DdbType::from_index(tag_col.keys().value(row) as u8)
+                .ok_or_else(|| Error::Invalid(format!("bad type tag in column {:?}", spec.name)))?;
+            let v = reader.value(row, t).map_err(|e| Error::Invalid(format!("column {:?}, row {row}: {e}", spec.name)))?;
+            item.insert(spec.name.clone(), v);
+        }
+    }
+    Ok(items)
+}
+
+struct ColumnReader<'a> {
+    kind: Kind,
+    values: &'a ArrayRef,
+}
+
+type R<T> = std::result::Result<T, String>;
+
+impl ColumnReader<'_> {
+    fn value(&self, row: usize, t: DdbType) -> R<AttrValue> {
+        if t == DdbType::Null {
+            return Ok(AttrValue::Null);
+        }
+        if self.values.is_null(row) {
+            return Err(format!("tag says {} but the value is missing", t.name()));
+        }
+        match self.kind {
+            Kind::Str => Ok(AttrValue::S(self.str(row)?.to_string())),
+            Kind::Num(k) => Ok(AttrValue::N(number_at(self.values, row, k)?)),
+            Kind::Binary => Ok(AttrValue::B(downcast::<BinaryArray>(self.values)?.value(row).to_vec())),
+            Kind::Bool => Ok(AttrValue::Bool(downcast::<BooleanArray>(self.values)?.value(row))),
+            Kind::Json => typed_json(self.str(row)?, t),
+            Kind::StrSet | Kind::NumSet(_) | Kind::BinSet => self.set(row),
+            Kind::Mixed => {
+                let s = self.str(row)?;
+                Ok(match t {
+                    DdbType::S => AttrValue::S(s.to_string()),
+                    DdbType::N => AttrValue::N(Number::parse(s).map_err(|e| e.to_string())?),
+                    DdbType::B => AttrValue::B(B64.decode(s).map_err(|e| e.to_string())?),
+                    DdbType::Bool => AttrValue::Bool(s == "true"),
+                    _ => typed_json(s, t)?,
+                })
+            }
+            Kind::Empty => Err(format!("tag says {} in a column with no values", t.name())),
+        }
+    }
+
+    fn str(&self, row: usize) -> R<&str> {
+        Ok(downcast::<StringArray>(self.values)?.value(row))
+    }
+
+    fn set(&self, row: usize) -> R<AttrValue> {
+        let list = downcast::<ListArray>(self.values)?;
+        let members = list.value(row);
+        Ok(match self.kind {
+            Kind::StrSet => AttrValue::Ss(members.as_string::<i32>().iter().map(|s| s.unwrap_or_default().to_string()).collect()),
+            Kind::BinSet => AttrValue::Bs(members.as_binary::<i32>().iter().map(|b| b.unwrap_or_default().to_vec()).collect()),
+            Kind::NumSet(k) => AttrValue::Ns((0..members.len()).map(|i| number_at(&members, i, k)).collect::<R<_>>()?),
+            _ => unreachable!("set() is called for sets"),
+        })
+    }
+}
+
+fn downcast<T: 'static>(a: &ArrayRef) -> R<&T> {
+    a.as_any().downcast_ref::<T>().ok_or_else(|| format!("unexpected Arrow type {}", a.data_type()))
+}
+
+fn number_at(a: &ArrayRef, row: usize, k: NumKind) -> R<Number> {
+    match k {
+        NumKind::Int64 => Ok(Number::from_i64(downcast::<Int64Array>(a)?.value(row))),
+        NumKind::Decimal(s) => Number::from_i128_scaled(downcast::<Decimal128Array>(a)?.value(row), s as i32).map_err(|e| e.to_string()),
+        NumKind::Text => Number::parse(downcast::<StringArray>(a)?.value(row)).map_err(|e| e.to_string()),
+    }
+}
+
+fn typed_json(s: &str, t: DdbType) -> R<AttrValue> {
+    let v = ddbjson::value_from_str(s).map_err(|e| format!("bad DynamoDB JSON: {e}"))?;
+    if v.ddb_type() != t {
+        return Err(format!("tag says {} but the value is {}", t.name(), v.ddb_type().name()));
+    }
+    Ok(v)
+}

@@ -1,0 +1,183 @@
+//! Raw columnar batches: items split into per-attribute columns of type tags
+//! and bytes, before the final Arrow types are known.
+//!
+//! A read is a single pass, but the right Arrow type of a column depends on
+//! every item (a late `S` in a column of `N`s changes it). So items are first
+//! laid out in this compact, type-agnostic form (a tag byte and the value's
+//! bytes per row) together with the statistics; once all items are seen, each
+//! raw batch is turned into a typed `RecordBatch` without revisiting the
+//! source. Scalars keep their natural bytes; nested values and sets keep their
+//! DynamoDB JSON, which is exact.
+
+use std::collections::HashMap;
+
+use super::stats::TableStats;
+use crate::error::Result;
+use crate::item::{AttrValue, Item, ddbjson};
+use crate::snapshot::ItemSink;
+
+/// Rows per batch: large enough for vectorised SQL, small enough to stream.
+pub const BATCH_ROWS: usize = 8192;
+
+/// Tag of a missing attribute; present values are `DdbType as u8 + 1`.
+pub const MISSING: u8 = 0;
+
+/// One attribute's values in a batch.
+#[derive(Debug, Clone, Default)]
+pub struct RawColumn {
+    pub tags: Vec<u8>,
+    pub offsets: Vec<u32>,
+    pub data: Vec<u8>,
+}
+
+impl RawColumn {
+    fn with_missing(rows: usize) -> RawColumn {
+        let mut c = RawColumn { tags: Vec::with_capacity(BATCH_ROWS), offsets: Vec::with_capacity(BATCH_ROWS + 1), data: Vec::new() };
+        c.offsets.push(0);
+        for _ in 0..rows {
+            c.push_missing();
+        }
+        c
+    }
+
+    fn push_missing(&mut self) {
+        self.tags.push(MISSING);
+        self.offsets.push(self.data.len() as u32);
+    }
+
+    fn push(&mut self, value: &AttrValue, scratch: &mut String) {
+        self.tags.push(value.ddb_type() as u8 + 1);
+        match value {
+            AttrValue::S(s) => self.data.extend_from_slice(s.as_bytes()),
+            AttrValue::N(n) => {
+                use std::io::Write as _;
+                let _ = write!(self.data, "{n}");
+            }
+            AttrValue::B(b) => self.data.extend_from_slice(b),
+            AttrValue::Bool(b) => self.data.push(*b as u8),
+            AttrValue::Null => {}
+            _ => {
+                scratch.clear();
+                ddbjson::write_value(scratch, value);
+                self.data.extend_from_slice(scratch.as_bytes());
+            }
+        }
+        self.offsets.push(self.data.len() as u32);
+    }
+
+    pub fn len(&self) -> usize {
+        self.tags.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tags.is_empty()
+    }
+
+    /// The bytes of row `i`.
+    pub fn bytes(&self, i: usize) -> &[u8] {
+        &self.data[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
+}
+
+/// A batch of items in raw form.
+#[derive(Debug, Clone, Default)]
+pub struct RawBatch {
+    pub rows: usize,
+    pub columns: Vec<(String, RawColumn)>,
+}
+
+/// Builds raw batches and statistics from items.
+pub struct RawBuilder {
+    keep_rows: bool,
+    current: RawBatch,
+    index: HashMap<String, usize>,
+    scratch: String,
+    pub batches: Vec<RawBatch>,
+    pub stats: TableStats,
+}
+
+impl RawBuilder {
+    /// `keep_rows = false` gathers statistics only (a schema pass).
+    pub fn new(keep_rows: bool) -> RawBuilder {
+        RawBuilder { keep_rows, current: RawBatch::default(), index: HashMap::new(), scratch: String::new(), batches: Vec::new(), stats: TableStats::default() }
+    }
+
+    fn append(&mut self, item: &Item) {
+        let rows = self.current.rows;
+        for (name, value) in item {
+            let idx = match self.index.get(name) {
+                Some(&i) => i,
+                None => {
+                    self.current.columns.push((name.clone(), RawColumn::with_missing(rows)));
+                    self.index.insert(name.clone(), self.current.columns.len() - 1);
+                    self.current.columns.len() - 1
+                }
+            };
+            self.current.columns[idx].1.push(value, &mut self.scratch);
+        }
+        for (_, col) in &mut self.current.columns {
+            if col.len() == rows {
+                col.push_missing();
+            }
+        }
+        self.current.rows += 1;
+        if self.current.rows == BATCH_ROWS {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.current.rows > 0 {
+            self.batches.push(std::mem::take(&mut self.current));
+            self.index.clear();
+        }
+    }
+
+    /// Finishes the last partial batch.
+    pub fn finish(mut self) -> (Vec<RawBatch>, TableStats) {
+        self.flush();
+        (self.batches, self.stats)
+    }
+
+    /// Takes the batches completed so far (for streaming consumers).
+    pub fn take_batches(&mut self) -> Vec<RawBatch> {
+        std::mem::take(&mut self.batches)
+    }
+}
+
+impl ItemSink for RawBuilder {
+    fn push(&mut self, item: Item) -> Result<()> {
+        self.stats.add(&item);
+        if self.keep_rows {
+            self.append(&item);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::item::Number;
+
+    #[test]
+    fn columns_are_padded_with_missing() {
+        let mut b = RawBuilder::new(true);
+        let mut a = Item::new();
+        a.insert("x".into(), AttrValue::S("1".into()));
+        let mut c = Item::new();
+        c.insert("y".into(), AttrValue::N(Number::parse("2").unwrap()));
+        b.push(a.clone()).unwrap();
+        b.push(c).unwrap();
+        b.push(a).unwrap();
+        let (batches, stats) = b.finish();
+        assert_eq!(stats.items, 3);
+        let batch = &batches[0];
+        assert_eq!(batch.rows, 3);
+        let (_, x) = &batch.columns[0];
+        assert_eq!(x.tags, vec![1, MISSING, 1]);
+        let (_, y) = &batch.columns[1];
+        assert_eq!(y.tags, vec![MISSING, 2, MISSING]);
+        assert_eq!(y.bytes(1), b"2");
+    }
+}

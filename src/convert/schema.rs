@@ -1,0 +1,217 @@
+//! The Arrow shape of a DynamoDB table.
+//!
+//! Each top-level attribute becomes one column whose Arrow type follows the
+//! DynamoDB types seen in it across all items:
+//!
+//! | DynamoDB types seen (NULL aside) | column |
+//! |---|---|
+//! | S | Utf8 |
+//! | N | Int64, else Decimal128(38, s), else Utf8 canonical text |
+//! | B | Binary |
+//! | BOOL | Boolean |
+//! | M and/or L | Utf8 holding the value's DynamoDB JSON |
+//! | SS / NS / BS | List of Utf8 / numbers / Binary |
+//! | several | Utf8 "mixed": S as is, N as text, BOOL as true/false, B as base64, others as DynamoDB JSON |
+//!
+//! Beside them one struct column, `_ddb`, holds each attribute's DynamoDB type
+//! per item (`'S'`, `'N'`, ..., `'NULL'`, or SQL NULL when the attribute is
+//! missing). Values plus tags are lossless, SQL on the value columns is natural
+//! (`age > 30`, `name = 'x'`), and `ddb_type(age)` reads the tag, which is how
+//! audits find a changed field type or tell a NULL from a missing attribute.
+//! Each value column records its kind in field metadata so that Arrow or
+//! Parquet data can be turned back into exact items.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
+
+use super::stats::{NumKind, TableStats};
+use crate::error::{Error, Result};
+use crate::item::DdbType;
+
+/// Name of the struct column holding per-attribute DynamoDB types.
+pub const TYPES_COLUMN: &str = "_ddb";
+/// Field metadata key holding a column's [`Kind`].
+pub const KIND_KEY: &str = "ddbsnap.kind";
+
+/// How a column holds its values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Str,
+    Num(NumKind),
+    Binary,
+    Bool,
+    Json,
+    StrSet,
+    NumSet(NumKind),
+    BinSet,
+    Mixed,
+    /// Only NULLs (or nothing) were seen.
+    Empty,
+}
+
+impl Kind {
+    /// The kind for a set of DynamoDB types (NULL excluded).
+    pub fn for_types(types: &[DdbType], number: NumKind, set_number: NumKind) -> Kind {
+        use DdbType::*;
+        match types {
+            [] => Kind::Empty,
+            [S] => Kind::Str,
+            [N] => Kind::Num(number),
+            [B] => Kind::Binary,
+            [Bool] => Kind::Bool,
+            [M] | [L] | [M, L] => Kind::Json,
+            [Ss] => Kind::StrSet,
+            [Ns] => Kind::NumSet(set_number),
+            [Bs] => Kind::BinSet,
+            _ => Kind::Mixed,
+        }
+    }
+
+    pub fn name(&self) -> String {
+        match self {
+            Kind::Str => "S".into(),
+            Kind::Num(n) => format!("N:{}", num_name(*n)),
+            Kind::Binary => "B".into(),
+            Kind::Bool => "BOOL".into(),
+            Kind::Json => "JSON".into(),
+            Kind::StrSet => "SS".into(),
+            Kind::NumSet(n) => format!("NS:{}", num_name(*n)),
+            Kind::BinSet => "BS".into(),
+            Kind::Mixed => "MIXED".into(),
+            Kind::Empty => "EMPTY".into(),
+        }
+    }
+
+    pub fn parse(s: &str, dt: &DataType) -> Option<Kind> {
+        let num = |t: &str, dt: &DataType| -> Option<NumKind> {
+            match (t, dt) {
+                ("int64", _) => Some(NumKind::Int64),
+                ("text", _) => Some(NumKind::Text),
+                ("decimal", DataType::Decimal128(_, s)) => Some(NumKind::Decimal(*s)),
+                _ => None,
+            }
+        };
+        Some(match s.split_once(':') {
+            Some(("N", t)) => Kind::Num(num(t, dt)?),
+            Some(("NS", t)) => match dt {
+                DataType::List(f) => Kind::NumSet(num(t, f.data_type())?),
+                _ => return None,
+            },
+            _ => match s {
+                "S" => Kind::Str,
+                "B" => Kind::Binary,
+                "BOOL" => Kind::Bool,
+                "JSON" => Kind::Json,
+                "SS" => Kind::StrSet,
+                "BS" => Kind::BinSet,
+                "MIXED" => Kind::Mixed,
+                "EMPTY" => Kind::Empty,
+                _ => return None,
+            },
+        })
+    }
+
+    pub fn data_type(&self) -> DataType {
+        match self {
+            Kind::Str | Kind::Json | Kind::Mixed | Kind::Empty => DataType::Utf8,
+            Kind::Num(n) => num_type(*n),
+            Kind::Binary => DataType::Binary,
+            Kind::Bool => DataType::Boolean,
+            Kind::StrSet => DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, false))),
+            Kind::NumSet(n) => DataType::List(Arc::new(Field::new_list_field(num_type(*n), false))),
+            Kind::BinSet => DataType::List(Arc::new(Field::new_list_field(DataType::Binary, false))),
+        }
+    }
+}
+
+fn num_name(n: NumKind) -> &'static str {
+    match n {
+        NumKind::Int64 => "int64",
+        NumKind::Decimal(_) => "decimal",
+        NumKind::Text => "text",
+    }
+}
+
+fn num_type(n: NumKind) -> DataType {
+    match n {
+        NumKind::Int64 => DataType::Int64,
+        NumKind::Decimal(s) => DataType::Decimal128(38, s),
+        NumKind::Text => DataType::Utf8,
+    }
+}
+
+/// One value column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnSpec {
+    pub name: String,
+    pub kind: Kind,
+}
+
+/// A table's columns and the Arrow schema built from them.
+#[derive(Clone, Debug)]
+pub struct TableSchema {
+    pub columns: Vec<ColumnSpec>,
+    pub arrow: SchemaRef,
+}
+
+/// The Arrow type of one `_ddb` tag: small dictionary of type names.
+pub fn tag_type() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8))
+}
+
+impl TableSchema {
+    /// Chooses columns from statistics over every item. Key attributes come
+    /// first (in the order given), then `id`, then the rest by name.
+    pub fn infer(stats: &TableStats, keys: &[String]) -> Result<TableSchema> {
+        if stats.attrs.contains_key(TYPES_COLUMN) {
+            return Err(Error::Invalid(format!("an attribute is named {TYPES_COLUMN:?}, which ddbsnap reserves for type tags")));
+        }
+        let mut names: Vec<&String> = stats.attrs.keys().collect();
+        let rank = |n: &str| keys.iter().position(|k| k == n).unwrap_or(if n == "id" { keys.len() } else { keys.len() + 1 });
+        names.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
+        let columns = names
+            .into_iter()
+            .map(|name| {
+                let st = &stats.attrs[name];
+                let kind = Kind::for_types(&st.value_types(), st.number.kind(), st.set_number.kind());
+                ColumnSpec { name: name.clone(), kind }
+            })
+            .collect();
+        Ok(TableSchema::from_columns(columns))
+    }
+
+    pub fn from_columns(columns: Vec<ColumnSpec>) -> TableSchema {
+        let mut fields: Vec<Field> = columns
+            .iter()
+            .map(|c| {
+                Field::new(&c.name, c.kind.data_type(), true).with_metadata(HashMap::from([(KIND_KEY.to_string(), c.kind.name())]))
+            })
+            .collect();
+        let tags: Fields = columns.iter().map(|c| Field::new(&c.name, tag_type(), true)).collect();
+        fields.push(Field::new(TYPES_COLUMN, DataType::Struct(tags), false));
+        TableSchema { columns, arrow: Arc::new(Schema::new(fields)) }
+    }
+
+    /// Recovers the column kinds from an Arrow schema written by ddbsnap
+    /// (for example a Parquet file's).
+    pub fn from_arrow(schema: &Schema) -> Result<TableSchema> {
+        let mut columns = Vec::new();
+        for f in schema.fields() {
+            if f.name() == TYPES_COLUMN {
+                continue;
+            }
+            let kind = f
+                .metadata()
+                .get(KIND_KEY)
+                .and_then(|k| Kind::parse(k, f.data_type()))
+                .ok_or_else(|| Error::Invalid(format!("column {:?} carries no ddbsnap type information: not data written by ddbsnap", f.name())))?;
+            columns.push(ColumnSpec { name: f.name().clone(), kind });
+        }
+        if schema.field_with_name(TYPES_COLUMN).is_err() {
+            return Err(Error::Invalid(format!("no {TYPES_COLUMN} column: not data written by ddbsnap")));
+        }
+        Ok(TableSchema::from_columns(columns))
+    }
+}

@@ -1,0 +1,195 @@
+//! Raw batches to typed Arrow record batches.
+//!
+//! Strings, binary, JSON and number text are moved into Arrow buffers as they
+//! are (the raw layout already is Arrow's offsets-plus-bytes), so only numbers
+//! and sets are parsed here.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BinaryArray, BinaryBuilder, BooleanArray, Decimal128Builder, DictionaryArray, Int8Array, Int64Builder, ListBuilder, StringArray, StringBuilder, StructArray, new_null_array,
+};
+use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow::datatypes::{Field, Int8Type};
+use arrow::record_batch::RecordBatch;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+
+use super::raw::{MISSING, RawBatch, RawColumn};
+use super::schema::{Kind, TableSchema};
+use super::stats::NumKind;
+use crate::error::{Error, Result};
+use crate::item::{AttrValue, DdbType, Number, ddbjson};
+
+/// Converts one raw batch to the table's final schema.
+pub fn to_record_batch(raw: &RawBatch, schema: &TableSchema) -> Result<RecordBatch> {
+    let by_name: std::collections::HashMap<&str, &RawColumn> = raw.columns.iter().map(|(n, c)| (n.as_str(), c)).collect();
+    let mut arrays: Vec<ArrayRef> = Vec::with_capacity(schema.columns.len() + 1);
+    let mut tag_arrays: Vec<ArrayRef> = Vec::with_capacity(schema.columns.len());
+    let names = tag_names();
+    for spec in &schema.columns {
+        match by_name.get(spec.name.as_str()) {
+            None => {
+                arrays.push(new_null_array(&spec.kind.data_type(), raw.rows));
+                tag_arrays.push(Arc::new(DictionaryArray::<Int8Type>::try_new(Int8Array::new_null(raw.rows), names.clone())?));
+            }
+            Some(col) => {
+                arrays.push(build(spec.kind, col).map_err(|e| Error::Invalid(format!("column {:?}: {e}", spec.name)))?);
+                let keys: Int8Array = col.tags.iter().map(|&t| if t == MISSING { None } else { Some(t as i8 - 1) }).collect();
+                tag_arrays.push(Arc::new(DictionaryArray::<Int8Type>::try_new(keys, names.clone())?));
+            }
+        }
+    }
+    let tag_fields = match schema.arrow.field(schema.columns.len()).data_type() {
+        arrow::datatypes::DataType::Struct(f) => f.clone(),
+        _ => unreachable!("TableSchema always ends with the _ddb struct"),
+    };
+    let tags = if tag_fields.is_empty() {
+        StructArray::new_empty_fields(raw.rows, None)
+    } else {
+        StructArray::try_new(tag_fields, tag_arrays, None)?
+    };
+    arrays.push(Arc::new(tags));
+    Ok(RecordBatch::try_new(schema.arrow.clone(), arrays)?)
+}
+
+/// The dictionary of type names shared by every `_ddb` tag column.
+pub fn tag_names() -> ArrayRef {
+    Arc::new(StringArray::from_iter_values(DdbType::ALL.iter().map(|t| t.name())))
+}
+
+fn is(col: &RawColumn, i: usize, t: DdbType) -> bool {
+    col.tags[i] == t as u8 + 1
+}
+
+fn offsets_i32(col: &RawColumn) -> Result<OffsetBuffer<i32>> {
+    if col.data.len() > i32::MAX as usize {
+        return Err(Error::Invalid("more than 2 GiB of values in one batch".into()));
+    }
+    Ok(OffsetBuffer::new(ScalarBuffer::from(col.offsets.iter().map(|&o| o as i32).collect::<Vec<i32>>())))
+}
+
+/// Valid where the tag is one of `types`.
+fn validity(col: &RawColumn, types: &[DdbType]) -> NullBuffer {
+    NullBuffer::from_iter(col.tags.iter().map(|&t| t != MISSING && types.iter().any(|x| *x as u8 + 1 == t)))
+}
+
+fn text(col: &RawColumn, i: usize) -> Result<&str> {
+    std::str::from_utf8(col.bytes(i)).map_err(|e| Error::Invalid(e.to_string()))
+}
+
+fn build(kind: Kind, col: &RawColumn) -> Result<ArrayRef> {
+    use DdbType as T;
+    let n = col.len();
+    Ok(match kind {
+        Kind::Str | Kind::Json | Kind::Num(NumKind::Text) => {
+            let valid = match kind {
+                Kind::Str => validity(col, &[T::S]),
+                Kind::Json => validity(col, &[T::M, T::L]),
+                _ => validity(col, &[T::N]),
+            };
+            Arc::new(StringArray::try_new(offsets_i32(col)?, Buffer::from(col.data.clone()), Some(valid))?)
+        }
+        Kind::Binary => Arc::new(BinaryArray::try_new(offsets_i32(col)?, Buffer::from(col.data.clone()), Some(validity(col, &[T::B])))?),
+        Kind::Bool => Arc::new((0..n).map(|i| is(col, i, T::Bool).then(|| col.bytes(i) == [1])).collect::<BooleanArray>()),
+        Kind::Num(NumKind::Int64) => {
+            let mut b = Int64Builder::with_capacity(n);
+            for i in 0..n {
+                if is(col, i, T::N) {
+                    b.append_value(text(col, i)?.parse::<i64>().map_err(|e| Error::Invalid(e.to_string()))?);
+                } else {
+                    b.append_null();
+                }
+            }
+            Arc::new(b.finish())
+        }
+        Kind::Num(NumKind::Decimal(scale)) => {
+            let mut b = Decimal128Builder::with_capacity(n);
+            for i in 0..n {
+                if is(col, i, T::N) {
+                    let num = Number::parse(text(col, i)?).map_err(|e| Error::Invalid(e.to_string()))?;
+                    let v = num.to_i128_scaled(scale as i32).ok_or_else(|| Error::Invalid(format!("{num} does not fit scale {scale}")))?;
+                    b.append_value(v);
+                } else {
+                    b.append_null();
+                }
+            }
+            Arc::new(b.finish().with_precision_and_scale(38, scale)?)
+        }
+        Kind::StrSet | Kind::NumSet(_) | Kind::BinSet => build_set(kind, col)?,
+        Kind::Mixed => {
+            let mut b = StringBuilder::with_capacity(n, col.data.len());
+            for i in 0..n {
+                match DdbType::from_index(col.tags[i].wrapping_sub(1)) {
+                    None | Some(T::Null) => b.append_null(),
+                    Some(T::B) => b.append_value(B64.encode(col.bytes(i))),
+                    Some(T::Bool) => b.append_value(if col.bytes(i) == [1] { "true" } else { "false" }),
+                    Some(_) => b.append_value(text(col, i)?),
+                }
+            }
+            Arc::new(b.finish())
+        }
+        Kind::Empty => new_null_array(&kind.data_type(), n),
+    })
+}
+
+fn build_set(kind: Kind, col: &RawColumn) -> Result<ArrayRef> {
+    let n = col.len();
+    let field = match kind.data_type() {
+        arrow::datatypes::DataType::List(f) => f,
+        _ => unreachable!("sets are lists"),
+    };
+    let parse = |i: usize| -> Result<Option<AttrValue>> {
+        if col.tags[i] == MISSING || col.tags[i] == DdbType::Null as u8 + 1 {
+            return Ok(None);
+        }
+        Ok(Some(ddbjson::value_from_str(text(col, i)?).map_err(|e| Error::Invalid(e.to_string()))?))
+    };
+    macro_rules! list {
+        ($builder:expr, $variant:ident, $append:expr) => {{
+            let mut b = ListBuilder::new($builder).with_field(Arc::<Field>::clone(&field));
+            for i in 0..n {
+                match parse(i)? {
+                    Some(AttrValue::$variant(members)) => {
+                        for m in members {
+                            $append(b.values(), m)?;
+                        }
+                        b.append(true);
+                    }
+                    _ => b.append(false),
+                }
+            }
+            Arc::new(b.finish()) as ArrayRef
+        }};
+    }
+    Ok(match kind {
+        Kind::StrSet => list!(StringBuilder::new(), Ss, |v: &mut StringBuilder, m: String| -> Result<()> {
+            v.append_value(m);
+            Ok(())
+        }),
+        Kind::BinSet => list!(BinaryBuilder::new(), Bs, |v: &mut BinaryBuilder, m: Vec<u8>| -> Result<()> {
+            v.append_value(m);
+            Ok(())
+        }),
+        Kind::NumSet(NumKind::Int64) => list!(Int64Builder::new(), Ns, |v: &mut Int64Builder, m: Number| -> Result<()> {
+            v.append_value(m.to_i64().ok_or_else(|| Error::Invalid(format!("{m} is not an i64")))?);
+            Ok(())
+        }),
+        Kind::NumSet(NumKind::Decimal(s)) => {
+            let arr = list!(
+                Decimal128Builder::new().with_precision_and_scale(38, s)?,
+                Ns,
+                |v: &mut Decimal128Builder, m: Number| -> Result<()> {
+                    v.append_value(m.to_i128_scaled(s as i32).ok_or_else(|| Error::Invalid(format!("{m} does not fit scale {s}")))?);
+                    Ok(())
+                }
+            );
+            arr
+        }
+        Kind::NumSet(NumKind::Text) => list!(StringBuilder::new(), Ns, |v: &mut StringBuilder, m: Number| -> Result<()> {
+            v.append_value(m.to_string());
+            Ok(())
+        }),
+        _ => unreachable!("build_set is called for sets"),
+    })
+}

@@ -1,0 +1,69 @@
+//! The library's one error type.
+//!
+//! Each variant carries what a user needs to act on it: the file (a local path
+//! or an `s3://` URL), the line where there is one, and the cause. Problems in
+//! the *data* that a check is looking for are results, not errors; these are
+//! the failures that stop a run (exit code 2).
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{file}: {source}")]
+    Io { file: String, source: std::io::Error },
+
+    #[error("{file}:{line}: {cause}")]
+    Line { file: String, line: u64, cause: String },
+
+    #[error("{file}: gzip data is corrupt or truncated after {line} complete lines: {cause}")]
+    Gzip { file: String, line: u64, cause: String },
+
+    #[error("{file}: checksum mismatch: the manifest says MD5 {expected}, the file's MD5 is {actual}{detail}")]
+    Checksum { file: String, expected: String, actual: String, detail: String },
+
+    #[error("{file}: the manifest says {expected} items, the file holds {actual}")]
+    ItemCount { file: String, expected: u64, actual: u64 },
+
+    #[error("{file}: {cause}")]
+    Manifest { file: String, cause: String },
+
+    #[error("{0}")]
+    Locate(String),
+
+    #[error("incremental exports of table {table}: {cause}")]
+    Chain { table: String, cause: String },
+
+    #[error("S3 {operation} {url}: {cause}")]
+    S3 { operation: &'static str, url: String, cause: String },
+
+    #[error("{0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+
+    #[error("{0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+
+    #[error("{0}")]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Error {
+    pub fn io(file: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io { file: file.into(), source }
+    }
+    pub fn io_path(path: &std::path::Path, source: std::io::Error) -> Error {
+        Error::io(path.display().to_string(), source)
+    }
+    pub fn manifest(file: impl Into<String>, cause: impl Into<String>) -> Error {
+        Error::Manifest { file: file.into(), cause: cause.into() }
+    }
+}
+
+/// Helper for paths in messages.
+pub fn show(path: &PathBuf) -> String {
+    path.display().to_string()
+}

@@ -1,0 +1,27 @@
+//! ddbsnap: audit, preview and rehearse data migrations on Amazon DynamoDB,
+//! starting from DynamoDB's export-to-S3 snapshots.
+//!
+//! The pipeline, one module per stage, each depending only on those before:
+//!
+//! - [`item`]: the item model, exact DynamoDB values (numbers, sets, NULL, binary).
+//! - [`snapshot`]: finding exports (local or S3), verifying manifests and
+//!   checksums, decoding DynamoDB JSON and Ion, applying incremental exports.
+//! - [`convert`]: items to Arrow record batches and back, losslessly, with the
+//!   schema inferred over every item.
+//! - [`catalog`]: the one place a DataFusion session is built: tables and the
+//!   `ddb_*` SQL functions.
+//! - [`output`]: Parquet folders written from snapshots.
+//! - [`generate`]: deterministic synthetic Amplify-style exports in AWS's layout.
+//! - [`cli`]: the command line; the only module that knows clap.
+
+pub mod catalog;
+pub mod cli;
+pub mod convert;
+pub mod error;
+pub mod generate;
+pub mod item;
+pub mod load;
+pub mod output;
+pub mod snapshot;
+
+pub use error::{Error, Result};

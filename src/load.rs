@@ -1,0 +1,91 @@
+//! Loading tables into memory: locate, read every item once, infer the
+//! schema over all of them, then build typed Arrow batches on all cores.
+//!
+//! Used by `sql`, `inspect` and later stages that query snapshots. For data
+//! larger than memory, [`crate::output`] streams to Parquet instead.
+
+use std::sync::Arc;
+
+use arrow::record_batch::RecordBatch;
+use chrono::{DateTime, Utc};
+
+use crate::convert::{RawBuilder, TableSchema, TableStats, to_record_batch};
+use crate::error::{Error, Result};
+use crate::snapshot::{self, ReadOptions, ReadReport, S3Settings, TableSnapshot};
+
+/// Where and how to read exports.
+#[derive(Clone, Default)]
+pub struct LoadEnv {
+    pub s3: Option<S3Settings>,
+    pub read: ReadOptions,
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+/// A table read into memory.
+pub struct LoadedTable {
+    pub snapshot: TableSnapshot,
+    pub schema: TableSchema,
+    pub batches: Vec<RecordBatch>,
+    pub stats: TableStats,
+    pub report: ReadReport,
+}
+
+impl LoadedTable {
+    pub fn name(&self) -> &str {
+        &self.snapshot.name
+    }
+}
+
+/// Resolves command-line export arguments into table snapshots.
+pub async fn locate(args: &[String], env: &LoadEnv) -> Result<Vec<TableSnapshot>> {
+    let mut exports = Vec::new();
+    for a in args {
+        exports.extend(snapshot::find_exports(a, env.s3.as_ref()).await?);
+    }
+    let tables = snapshot::plan_tables(exports, env.as_of, env.read.strict)?;
+    let mut seen = std::collections::HashSet::new();
+    for t in &tables {
+        if !seen.insert(t.name.to_lowercase()) {
+            return Err(Error::Locate(format!("two tables would be named {:?}; name them with NAME=EXPORT", t.name)));
+        }
+    }
+    Ok(tables)
+}
+
+/// Reads one table into memory.
+pub async fn load_table(table: &TableSnapshot, env: &LoadEnv) -> Result<LoadedTable> {
+    let span = tracing::info_span!("load", table = %table.name);
+    let _g = span.enter();
+    let (sinks, report) = snapshot::read_table(table, &env.read, || RawBuilder::new(true)).await?;
+    let mut stats = TableStats::default();
+    let mut raw = Vec::new();
+    for s in sinks {
+        let (b, st) = s.finish();
+        stats.merge(&st);
+        raw.extend(b);
+    }
+    let schema = TableSchema::infer(&stats, &[])?;
+    let batches = convert_parallel(raw, &schema, env.read.concurrency).await?;
+    tracing::info!(items = report.items, columns = schema.columns.len(), "loaded");
+    Ok(LoadedTable { snapshot: table.clone(), schema, batches, stats, report })
+}
+
+/// Converts raw batches to typed batches on `workers` threads, keeping order.
+pub async fn convert_parallel(raw: Vec<crate::convert::RawBatch>, schema: &TableSchema, workers: usize) -> Result<Vec<RecordBatch>> {
+    let workers = workers.max(1);
+    let raw = Arc::new(raw);
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let raw = raw.clone();
+        let schema = schema.clone();
+        tasks.push(tokio::task::spawn_blocking(move || -> Result<Vec<(usize, RecordBatch)>> {
+            (w..raw.len()).step_by(workers).map(|i| Ok((i, to_record_batch(&raw[i], &schema)?))).collect()
+        }));
+    }
+    let mut all = Vec::with_capacity(raw.len());
+    for t in tasks {
+        all.extend(t.await.map_err(|e| Error::Invalid(format!("conversion task failed: {e}")))??);
+    }
+    all.sort_by_key(|(i, _)| *i);
+    Ok(all.into_iter().map(|(_, b)| b).collect())
+}

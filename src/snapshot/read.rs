@@ -1,0 +1,312 @@
+//! Reading a table snapshot: manifests verified, data files decoded
+//! concurrently, incremental changes applied by key.
+//!
+//! Incremental exports are read first (they are small: only changed items)
+//! into an overlay keyed by the table's key. The full export is then streamed
+//! file by file on all cores; each item whose key is in the overlay is
+//! replaced by its newest image or dropped if deleted, and items the overlay
+//! inserts are emitted at the end. Nothing is held whole except the overlay,
+//! so the consumer (an Arrow builder, a Parquet writer, a statistics pass)
+//! decides how much memory a read takes.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use super::decode::{self, FileSpec, FileStats, Quarantine, Record};
+use super::locate::{ExportRef, TableSnapshot};
+use super::manifest::{self, DataFileEntry};
+use crate::error::{Error, Result};
+use crate::item::{Item, ddbjson};
+
+/// Receives a table's items; one sink per data file, merged by the caller.
+pub trait ItemSink: Send + 'static {
+    fn push(&mut self, item: Item) -> Result<()>;
+}
+
+/// Options for a read.
+#[derive(Clone, Default)]
+pub struct ReadOptions {
+    /// Data files decoded at once (defaults to the number of cores).
+    pub concurrency: usize,
+    /// Chain gaps and manifest checksum mismatches become errors.
+    pub strict: bool,
+    pub quarantine: Option<Arc<Quarantine>>,
+    /// Compressed bytes read so far, for progress bars.
+    pub progress: Option<Arc<AtomicU64>>,
+}
+
+/// What a read saw, for `inspect` and for the user's confidence.
+#[derive(Debug, Default, Clone)]
+pub struct ReadReport {
+    pub data_files: usize,
+    pub empty_files: usize,
+    pub compressed_bytes: u64,
+    pub uncompressed_bytes: u64,
+    /// Items in the full export (matches its manifest).
+    pub full_items: u64,
+    /// Incremental records applied.
+    pub changes: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub deleted: u64,
+    pub quarantined: u64,
+    /// Items delivered: the point-in-time table.
+    pub items: u64,
+    pub warnings: Vec<String>,
+}
+
+/// The data files of one export, with its manifest checks done.
+pub struct ExportFiles {
+    pub export: ExportRef,
+    pub files: Vec<DataFileEntry>,
+}
+
+/// Reads and checks an export's `manifest-files.json` and checksum files.
+pub async fn load_files(export: &ExportRef, strict: bool, warnings: &mut Vec<String>) -> Result<ExportFiles> {
+    if export.bare {
+        let msg = format!("{}: a data file without its manifests: checksum and item count are not verified", export.describe());
+        tracing::warn!("{msg}");
+        warnings.push(msg);
+        let entry = DataFileEntry { item_count: 0, md5_checksum: String::new(), etag: None, data_file_s3_key: export.summary_key.clone() };
+        return Ok(ExportFiles { export: export.clone(), files: vec![entry] });
+    }
+    let src = &export.source;
+    let files_key = &export.summary.manifest_files_s3_key;
+    let files_bytes = src.read_small(files_key).await?;
+    verify_checksum_file(export, files_key, &files_bytes, true, warnings).await?;
+    let summary_bytes = src.read_small(&export.summary_key).await?;
+    verify_checksum_file(export, &export.summary_key, &summary_bytes, strict, warnings).await?;
+    let files = manifest::parse_files(&src.describe(files_key), &files_bytes)?;
+    let total: u64 = files.iter().map(|f| f.item_count).sum();
+    if total != export.summary.item_count {
+        return Err(Error::manifest(
+            src.describe(files_key),
+            format!("data files list {total} items but manifest-summary.json says {}", export.summary.item_count),
+        ));
+    }
+    Ok(ExportFiles { export: export.clone(), files })
+}
+
+/// Checks `NAME.md5` or `NAME.checksum` beside a manifest when present.
+/// `manifest-summary.json` checksums are warnings unless strict: publishers
+/// often redact account ids in summaries, and the summary's counts are
+/// cross-checked against the files anyway.
+async fn verify_checksum_file(export: &ExportRef, key: &str, bytes: &[u8], fatal: bool, warnings: &mut Vec<String>) -> Result<()> {
+    let base = key.strip_suffix(".json").unwrap_or(key);
+    for ext in ["md5", "checksum"] {
+        let ck = format!("{base}.{ext}");
+        if let Some(sum) = export.source.read_optional(&ck).await? {
+            if !manifest::checksum_matches(&sum, bytes) {
+                let msg = format!(
+                    "{}: checksum file does not match {} (expected {}, file has MD5 {})",
+                    export.source.describe(&ck),
+                    export.source.describe(key),
+                    String::from_utf8_lossy(&sum).trim(),
+                    manifest::md5_base64(bytes)
+                );
+                if fatal {
+                    return Err(Error::manifest(export.source.describe(&ck), msg));
+                }
+                tracing::warn!("{msg}");
+                warnings.push(msg);
+            }
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Changes from incremental exports, by key, newest last.
+#[derive(Default)]
+pub struct Overlay {
+    key_names: Vec<String>,
+    changes: HashMap<String, Option<Item>>,
+    order: Vec<String>,
+}
+
+impl Overlay {
+    fn key_of(&self, item: &Item) -> Option<String> {
+        let mut key = Item::new();
+        for k in &self.key_names {
+            key.insert(k.clone(), item.get(k)?.clone());
+        }
+        Some(ddbjson::item_to_string(&key))
+    }
+}
+
+async fn build_overlay(table: &TableSnapshot, opts: &ReadOptions, report: &mut ReadReport) -> Result<Overlay> {
+    let mut overlay = Overlay::default();
+    for export in &table.incrementals {
+        let files = load_files(export, opts.strict, &mut report.warnings).await?;
+        let mut changes = Vec::new();
+        for (_, sink) in decode_all(&files, opts, report, Vec::new, |v: &mut Vec<decode::Change>, r| {
+            match r {
+                Record::Change(c) => v.push(c),
+                Record::Item(_) => unreachable!("decode_line rejects items in incremental exports"),
+            }
+            Ok(())
+        })
+        .await?
+        {
+            changes.extend(sink);
+        }
+        changes.sort_by_key(|c| c.write_micros);
+        for c in changes {
+            let names: Vec<String> = c.keys.keys().cloned().collect();
+            if overlay.key_names.is_empty() {
+                overlay.key_names = names;
+            } else if overlay.key_names != names {
+                return Err(Error::Chain {
+                    table: table.name.clone(),
+                    cause: format!(
+                        "export {} keys items by {:?}, earlier records by {:?}: an incremental export of another table?",
+                        export.summary.export_id(),
+                        names,
+                        overlay.key_names
+                    ),
+                });
+            }
+            let key = ddbjson::item_to_string(&c.keys);
+            report.changes += 1;
+            if overlay.changes.insert(key.clone(), c.new_image).is_none() {
+                overlay.order.push(key);
+            }
+        }
+    }
+    Ok(overlay)
+}
+
+/// Decodes every data file of an export concurrently into per-file sinks,
+/// returned in manifest order.
+async fn decode_all<S, N, F>(files: &ExportFiles, opts: &ReadOptions, report: &mut ReadReport, new_sink: N, on_record: F) -> Result<Vec<(String, S)>>
+where
+    S: Send + 'static,
+    N: Fn() -> S,
+    F: Fn(&mut S, Record) -> Result<()> + Send + Sync + 'static,
+{
+    let on_record = Arc::new(on_record);
+    let limit = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
+    let summary = &files.export.summary;
+    let mut tasks = Vec::new();
+    for entry in &files.files {
+        let spec = FileSpec {
+            describe: files.export.source.describe(&entry.data_file_s3_key),
+            format: summary.output_format,
+            incremental: summary.is_incremental(),
+            md5: (!files.export.bare).then(|| entry.md5_checksum.clone()),
+            item_count: (!files.export.bare).then_some(entry.item_count),
+        };
+        let source = files.export.source.clone();
+        let key = entry.data_file_s3_key.clone();
+        let permit = limit.clone().acquire_owned().await.map_err(|e| Error::Invalid(e.to_string()))?;
+        let quarantine = opts.quarantine.clone();
+        let progress = opts.progress.clone();
+        let on_record = on_record.clone();
+        let mut sink = new_sink();
+        let opened = source.open(&key).await?;
+        tasks.push(tokio::task::spawn_blocking(move || -> Result<(FileSpec, S, FileStats)> {
+            let _permit = permit;
+            let reader = opened.into_blocking(&spec.describe)?;
+            let stats = decode::decode_file(reader, &spec, quarantine.as_deref(), progress, |r| on_record(&mut sink, r))?;
+            Ok((spec, sink, stats))
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        let (spec, sink, stats) = t.await.map_err(|e| Error::Invalid(format!("reader task failed: {e}")))??;
+        report.data_files += 1;
+        if stats.records + stats.quarantined == 0 {
+            report.empty_files += 1;
+        }
+        report.compressed_bytes += stats.compressed_bytes;
+        report.uncompressed_bytes += stats.uncompressed_bytes;
+        report.quarantined += stats.quarantined;
+        out.push((spec.describe, sink));
+    }
+    Ok(out)
+}
+
+/// Per-file state while reading the full export.
+struct FileState<S> {
+    sink: S,
+    matched: HashSet<String>,
+    full_items: u64,
+    items: u64,
+    updated: u64,
+    deleted: u64,
+}
+
+/// Reads a table at its point in time into sinks made by `new_sink`: one per
+/// data file of the full export, plus one for items that incrementals insert.
+pub async fn read_table<S: ItemSink>(table: &TableSnapshot, opts: &ReadOptions, new_sink: impl Fn() -> S) -> Result<(Vec<S>, ReadReport)> {
+    let mut report = ReadReport { warnings: table.chain_warnings.clone(), ..Default::default() };
+    for w in &table.chain_warnings {
+        tracing::warn!("table {}: {w}", table.name);
+    }
+    let overlay = Arc::new(build_overlay(table, opts, &mut report).await?);
+    let files = load_files(&table.full, opts.strict, &mut report.warnings).await?;
+    let ov = overlay.clone();
+    let states = decode_all(
+        &files,
+        opts,
+        &mut report,
+        || FileState { sink: new_sink(), matched: HashSet::new(), full_items: 0, items: 0, updated: 0, deleted: 0 },
+        move |st: &mut FileState<S>, r| {
+            let Record::Item(item) = r else { unreachable!("decode_line rejects changes in full exports") };
+            st.full_items += 1;
+            if ov.changes.is_empty() {
+                st.items += 1;
+                return st.sink.push(item);
+            }
+            let key = ov.key_of(&item).ok_or_else(|| {
+                Error::Invalid(format!("an item of the full export lacks the key attributes {:?} used by its incremental exports", ov.key_names))
+            })?;
+            match ov.changes.get(&key) {
+                None => {
+                    st.items += 1;
+                    st.sink.push(item)
+                }
+                Some(change) => {
+                    st.matched.insert(key);
+                    match change {
+                        Some(new) => {
+                            st.updated += 1;
+                            st.items += 1;
+                            st.sink.push(new.clone())
+                        }
+                        None => {
+                            st.deleted += 1;
+                            Ok(())
+                        }
+                    }
+                }
+            }
+        },
+    )
+    .await?;
+    let mut matched = HashSet::new();
+    let mut sinks = Vec::with_capacity(states.len() + 1);
+    for (_, st) in states {
+        report.full_items += st.full_items;
+        report.items += st.items;
+        report.updated += st.updated;
+        report.deleted += st.deleted;
+        matched.extend(st.matched);
+        sinks.push(st.sink);
+    }
+    let mut inserted = new_sink();
+    for key in &overlay.order {
+        if matched.contains(key) {
+            continue;
+        }
+        if let Some(Some(item)) = overlay.changes.get(key) {
+            inserted.push(item.clone())?;
+            report.inserted += 1;
+            report.items += 1;
+        }
+    }
+    sinks.push(inserted);
+    Ok((sinks, report))
+}
+

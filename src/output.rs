@@ -103,12 +103,16 @@ pub async fn convert_table(table: &TableSnapshot, env: &LoadEnv, dir: &Path) -> 
     let read = {
         let schema = schema.clone();
         let tx = tx.clone();
-        snapshot::read_table(table, &env.read, move || StreamingSink { builder: RawBuilder::new(true), schema: schema.clone(), tx: tx.clone() })
-            .await
-            .map(|(sinks, report)| {
-                drop(sinks);
-                report
-            })
+        snapshot::read_table(table, &env.read, move || StreamingSink {
+            builder: RawBuilder::new(true),
+            schema: schema.clone(),
+            tx: tx.clone(),
+        })
+        .await
+        .map(|(sinks, report)| {
+            drop(sinks);
+            report
+        })
     };
     drop(tx);
     let written = writer.join().map_err(|_| Error::Invalid("Parquet writer panicked".into()))?;

@@ -114,12 +114,8 @@ impl Catalog {
 
     /// Table names registered, sorted.
     pub fn table_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .ctx
-            .catalog("datafusion")
-            .and_then(|c| c.schema("public"))
-            .map(|s| s.table_names())
-            .unwrap_or_default();
+        let mut names: Vec<String> =
+            self.ctx.catalog("datafusion").and_then(|c| c.schema("public")).map(|s| s.table_names()).unwrap_or_default();
         names.sort();
         names
     }

@@ -123,10 +123,19 @@ fn describe(t: &TableSnapshot, stats: &TableStats, r: &ReadReport) -> TableInfo 
         .iter()
         .map(|(name, a)| {
             let present = a.present();
-            let mut types: Vec<(String, u64)> =
-                DdbType::ALL.iter().filter(|ty| a.counts[**ty as usize] > 0).map(|ty| (ty.name().to_string(), a.counts[*ty as usize])).collect();
+            let mut types: Vec<(String, u64)> = DdbType::ALL
+                .iter()
+                .filter(|ty| a.counts[**ty as usize] > 0)
+                .map(|ty| (ty.name().to_string(), a.counts[*ty as usize]))
+                .collect();
             types.sort_by(|x, y| y.1.cmp(&x.1));
-            AttrInfo { name: name.clone(), present, present_pct: 100.0 * present as f64 / n, types, avg_bytes: a.bytes as f64 / present.max(1) as f64 }
+            AttrInfo {
+                name: name.clone(),
+                present,
+                present_pct: 100.0 * present as f64 / n,
+                types,
+                avg_bytes: a.bytes as f64 / present.max(1) as f64,
+            }
         })
         .collect();
     TableInfo {
@@ -193,7 +202,10 @@ fn print_text(i: &TableInfo) {
         "  data files    {} ({} empty), {} bytes compressed, {} bytes of text",
         i.data_files, i.empty_data_files, i.compressed_bytes, i.uncompressed_bytes
     );
-    println!("  item size     avg {:.0} B, max {} B; a full copy costs {} write units", i.avg_item_bytes, i.max_item_bytes, i.write_units_full_copy);
+    println!(
+        "  item size     avg {:.0} B, max {} B; a full copy costs {} write units",
+        i.avg_item_bytes, i.max_item_bytes, i.write_units_full_copy
+    );
     let width = i.attributes.iter().map(|a| a.name.len()).max().unwrap_or(9).max(9);
     println!("  {:width$}  {:>7}  types", "attribute", "present");
     for a in &i.attributes {

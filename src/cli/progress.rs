@@ -21,7 +21,10 @@ impl Progress {
         }
         let counter = Arc::new(AtomicU64::new(0));
         let bar = ProgressBar::new_spinner();
-        bar.set_style(ProgressStyle::with_template("{spinner} {msg} {bytes} read ({bytes_per_sec}) {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} {bytes} read ({bytes_per_sec}) {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
         bar.set_message(label.to_string());
         let (c, b) = (counter.clone(), bar.clone());
         let ticker = tokio::spawn(async move {

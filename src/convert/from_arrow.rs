@@ -5,8 +5,7 @@
 //! batch read back from Parquet gives the very items that were exported.
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Decimal128Array, DictionaryArray, Int64Array, ListArray, StringArray,
-    StructArray,
+    Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Decimal128Array, DictionaryArray, Int64Array, ListArray, StringArray, StructArray,
 };
 use arrow::datatypes::Int8Type;
 use arrow::record_batch::RecordBatch;

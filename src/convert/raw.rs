@@ -99,7 +99,14 @@ pub struct RawBuilder {
 impl RawBuilder {
     /// `keep_rows = false` gathers statistics only (a schema pass).
     pub fn new(keep_rows: bool) -> RawBuilder {
-        RawBuilder { keep_rows, current: RawBatch::default(), index: HashMap::new(), scratch: String::new(), batches: Vec::new(), stats: TableStats::default() }
+        RawBuilder {
+            keep_rows,
+            current: RawBatch::default(),
+            index: HashMap::new(),
+            scratch: String::new(),
+            batches: Vec::new(),
+            stats: TableStats::default(),
+        }
     }
 
     fn append(&mut self, item: &Item) {

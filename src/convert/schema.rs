@@ -185,9 +185,7 @@ impl TableSchema {
     pub fn from_columns(columns: Vec<ColumnSpec>) -> TableSchema {
         let mut fields: Vec<Field> = columns
             .iter()
-            .map(|c| {
-                Field::new(&c.name, c.kind.data_type(), true).with_metadata(HashMap::from([(KIND_KEY.to_string(), c.kind.name())]))
-            })
+            .map(|c| Field::new(&c.name, c.kind.data_type(), true).with_metadata(HashMap::from([(KIND_KEY.to_string(), c.kind.name())])))
             .collect();
         let tags: Fields = columns.iter().map(|c| Field::new(&c.name, tag_type(), true)).collect();
         fields.push(Field::new(TYPES_COLUMN, DataType::Struct(tags), false));
@@ -202,11 +200,9 @@ impl TableSchema {
             if f.name() == TYPES_COLUMN {
                 continue;
             }
-            let kind = f
-                .metadata()
-                .get(KIND_KEY)
-                .and_then(|k| Kind::parse(k, f.data_type()))
-                .ok_or_else(|| Error::Invalid(format!("column {:?} carries no ddbsnap type information: not data written by ddbsnap", f.name())))?;
+            let kind = f.metadata().get(KIND_KEY).and_then(|k| Kind::parse(k, f.data_type())).ok_or_else(|| {
+                Error::Invalid(format!("column {:?} carries no ddbsnap type information: not data written by ddbsnap", f.name()))
+            })?;
             columns.push(ColumnSpec { name: f.name().clone(), kind });
         }
         if schema.field_with_name(TYPES_COLUMN).is_err() {

@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BinaryArray, BinaryBuilder, BooleanArray, Decimal128Builder, DictionaryArray, Int8Array, Int64Builder, ListBuilder, StringArray, StringBuilder, StructArray, new_null_array,
+    ArrayRef, BinaryArray, BinaryBuilder, BooleanArray, Decimal128Builder, DictionaryArray, Int8Array, Int64Builder, ListBuilder,
+    StringArray, StringBuilder, StructArray, new_null_array,
 };
 use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{Field, Int8Type};
@@ -176,14 +177,12 @@ fn build_set(kind: Kind, col: &RawColumn) -> Result<ArrayRef> {
             Ok(())
         }),
         Kind::NumSet(NumKind::Decimal(s)) => {
-            let arr = list!(
-                Decimal128Builder::new().with_precision_and_scale(38, s)?,
-                Ns,
-                |v: &mut Decimal128Builder, m: Number| -> Result<()> {
-                    v.append_value(m.to_i128_scaled(s as i32).ok_or_else(|| Error::Invalid(format!("{m} does not fit scale {s}")))?);
-                    Ok(())
-                }
-            );
+            let arr = list!(Decimal128Builder::new().with_precision_and_scale(38, s)?, Ns, |v: &mut Decimal128Builder,
+                                                                                            m: Number|
+             -> Result<()> {
+                v.append_value(m.to_i128_scaled(s as i32).ok_or_else(|| Error::Invalid(format!("{m} does not fit scale {s}")))?);
+                Ok(())
+            });
             arr
         }
         Kind::NumSet(NumKind::Text) => list!(StringBuilder::new(), Ns, |v: &mut StringBuilder, m: Number| -> Result<()> {

@@ -15,7 +15,14 @@ const CITIES: [&str; 6] = ["Zürich", "Oslo", "Lyon", "Kraków", "Porto", "Tartu
 pub fn contact_item(seed: u64, i: u64, drift_rate: f64, version: u64) -> Item {
     let mut r = Rng::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i);
     let mut item = BTreeMap::new();
-    let id = format!("{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}", r.next() as u32, r.below(1 << 16), r.below(1 << 12), r.below(1 << 12), r.next() >> 16);
+    let id = format!(
+        "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+        r.next() as u32,
+        r.below(1 << 16),
+        r.below(1 << 12),
+        r.below(1 << 12),
+        r.next() >> 16
+    );
     let s = |v: String| AttrValue::S(v);
     item.insert("id".into(), s(id));
     item.insert("__typename".into(), s("Contact".into()));

@@ -179,7 +179,12 @@ impl ExportWriter {
             let bytes = std::fs::read(&f.path).map_err(|e| Error::io_path(&f.path, e))?;
             let md5 = md5_base64(&bytes);
             let etag = hex::encode(<md5::Md5 as md5::Digest>::digest(&bytes));
-            entries.push(DataFileEntry { item_count: f.items, md5_checksum: md5, etag: Some(format!("{etag}-1")), data_file_s3_key: f.key });
+            entries.push(DataFileEntry {
+                item_count: f.items,
+                md5_checksum: md5,
+                etag: Some(format!("{etag}-1")),
+                data_file_s3_key: f.key,
+            });
         }
         let files_text: String = entries.iter().map(|e| serde_json::to_string(e).expect("serialisable") + "\n").collect();
         let item_count = entries.iter().map(|e| e.item_count).sum();

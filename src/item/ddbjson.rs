@@ -89,8 +89,7 @@ impl<'de> Visitor<'de> for ValueSeed {
         f.write_str("a DynamoDB typed value such as {\"S\":\"text\"}")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AttrValue, A::Error> {
-        let tag: std::borrow::Cow<'de, str> =
-            map.next_key()?.ok_or_else(|| de::Error::custom("empty typed value {}"))?;
+        let tag: std::borrow::Cow<'de, str> = map.next_key()?.ok_or_else(|| de::Error::custom("empty typed value {}"))?;
         let value = match tag.as_ref() {
             "S" => AttrValue::S(map.next_value()?),
             "N" => AttrValue::N(number(&map.next_value::<std::borrow::Cow<'de, str>>()?)?),

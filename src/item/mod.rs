@@ -50,18 +50,8 @@ pub enum DdbType {
 }
 
 impl DdbType {
-    pub const ALL: [DdbType; 10] = [
-        DdbType::S,
-        DdbType::N,
-        DdbType::B,
-        DdbType::Bool,
-        DdbType::Null,
-        DdbType::M,
-        DdbType::L,
-        DdbType::Ss,
-        DdbType::Ns,
-        DdbType::Bs,
-    ];
+    pub const ALL: [DdbType; 10] =
+        [DdbType::S, DdbType::N, DdbType::B, DdbType::Bool, DdbType::Null, DdbType::M, DdbType::L, DdbType::Ss, DdbType::Ns, DdbType::Bs];
 
     /// DynamoDB's own name of the type, as in `{"S": ...}`.
     pub fn name(self) -> &'static str {

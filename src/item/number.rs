@@ -241,11 +241,7 @@ impl fmt::Display for Number {
             Ok(())
         } else {
             let (first, rest) = self.digits.split_at(1);
-            if rest.is_empty() {
-                write!(f, "{first}E{magnitude}")
-            } else {
-                write!(f, "{first}.{rest}E{magnitude}")
-            }
+            if rest.is_empty() { write!(f, "{first}E{magnitude}") } else { write!(f, "{first}.{rest}E{magnitude}") }
         }
     }
 }

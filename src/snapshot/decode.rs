@@ -149,7 +149,11 @@ pub fn decode_file(
                 }
             }
             Err(cause) => {
-                let cause = if buf.last() != Some(&b'\n') { format!("{cause} (last line has no newline: the file looks truncated)") } else { cause };
+                let cause = if buf.last() != Some(&b'\n') {
+                    format!("{cause} (last line has no newline: the file looks truncated)")
+                } else {
+                    cause
+                };
                 match quarantine {
                     Some(q) => {
                         q.put(&spec.describe, line_no, &cause, text)?;
@@ -309,11 +313,9 @@ mod tests {
         assert!(matches!(decode_line(br#"{"Item":{"id":{"S":"a"}}}"#, &s), Ok(Record::Item(_))));
         assert!(decode_line(br#"{"Keys":{"id":{"S":"a"}}}"#, &s).is_err());
         let inc = spec(OutputFormat::DynamodbJson, true);
-        let r = decode_line(
-            br#"{"Metadata":{"WriteTimestampMicros":{"N":"17"}},"Keys":{"id":{"S":"a"}},"OldImage":{"id":{"S":"a"}}}"#,
-            &inc,
-        )
-        .unwrap();
+        let r =
+            decode_line(br#"{"Metadata":{"WriteTimestampMicros":{"N":"17"}},"Keys":{"id":{"S":"a"}},"OldImage":{"id":{"S":"a"}}}"#, &inc)
+                .unwrap();
         let Record::Change(c) = r else { panic!() };
         assert_eq!(c.write_micros, Some(17));
         assert!(c.new_image.is_none());

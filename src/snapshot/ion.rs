@@ -60,9 +60,7 @@ impl IonValue {
             IonValue::String(s) => AttrValue::S(s),
             IonValue::Blob(b) => AttrValue::B(b),
             IonValue::Struct(fields) => AttrValue::M(fields_to_item(fields)?),
-            IonValue::List(items, None) => {
-                AttrValue::L(items.into_iter().map(IonValue::into_attr).collect::<Result<_, _>>()?)
-            }
+            IonValue::List(items, None) => AttrValue::L(items.into_iter().map(IonValue::into_attr).collect::<Result<_, _>>()?),
             IonValue::List(items, Some(ann)) => match ann.as_str() {
                 "$dynamodb_SS" => AttrValue::Ss(set_members(items, "SS", |v| match v {
                     IonValue::String(s) => Some(s),
@@ -95,10 +93,7 @@ pub fn fields_to_item(fields: Vec<(String, IonValue)>) -> Result<Item, String> {
 }
 
 fn set_members<T>(items: Vec<IonValue>, kind: &str, f: impl Fn(IonValue) -> Option<T>) -> Result<Vec<T>, String> {
-    items
-        .into_iter()
-        .map(|v| f(v).ok_or_else(|| format!("a {kind} set holds a member of another type")))
-        .collect()
+    items.into_iter().map(|v| f(v).ok_or_else(|| format!("a {kind} set holds a member of another type"))).collect()
 }
 
 struct Parser<'a> {
@@ -386,10 +381,7 @@ impl<'a> Parser<'a> {
     /// read exactly from their text.
     fn number(&mut self) -> PResult<IonValue> {
         let start = self.i;
-        while self
-            .peek()
-            .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'+' | b'_'))
-        {
+        while self.peek().is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'+' | b'_')) {
             self.i += 1;
         }
         let raw = &self.text[start..self.i];

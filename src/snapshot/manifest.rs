@@ -124,8 +124,11 @@ pub fn parse_files(file: &str, bytes: &[u8]) -> Result<Vec<DataFileEntry>> {
         if line.trim().is_empty() {
             continue;
         }
-        let entry: DataFileEntry = serde_json::from_str(line)
-            .map_err(|e| Error::Line { file: file.to_string(), line: i as u64 + 1, cause: format!("bad manifest entry: {e}") })?;
+        let entry: DataFileEntry = serde_json::from_str(line).map_err(|e| Error::Line {
+            file: file.to_string(),
+            line: i as u64 + 1,
+            cause: format!("bad manifest entry: {e}"),
+        })?;
         validate_key(file, &entry.data_file_s3_key)?;
         if B64.decode(&entry.md5_checksum).map(|d| d.len()) != Ok(16) {
             return Err(Error::Line {

@@ -179,7 +179,13 @@ async fn build_overlay(table: &TableSnapshot, opts: &ReadOptions, report: &mut R
 
 /// Decodes every data file of an export concurrently into per-file sinks,
 /// returned in manifest order.
-async fn decode_all<S, N, F>(files: &ExportFiles, opts: &ReadOptions, report: &mut ReadReport, new_sink: N, on_record: F) -> Result<Vec<(String, S)>>
+async fn decode_all<S, N, F>(
+    files: &ExportFiles,
+    opts: &ReadOptions,
+    report: &mut ReadReport,
+    new_sink: N,
+    on_record: F,
+) -> Result<Vec<(String, S)>>
 where
     S: Send + 'static,
     N: Fn() -> S,
@@ -260,7 +266,10 @@ pub async fn read_table<S: ItemSink>(table: &TableSnapshot, opts: &ReadOptions, 
                 return st.sink.push(item);
             }
             let key = ov.key_of(&item).ok_or_else(|| {
-                Error::Invalid(format!("an item of the full export lacks the key attributes {:?} used by its incremental exports", ov.key_names))
+                Error::Invalid(format!(
+                    "an item of the full export lacks the key attributes {:?} used by its incremental exports",
+                    ov.key_names
+                ))
             })?;
             match ov.changes.get(&key) {
                 None => {
@@ -309,4 +318,3 @@ pub async fn read_table<S: ItemSink>(table: &TableSnapshot, opts: &ReadOptions, 
     sinks.push(inserted);
     Ok((sinks, report))
 }
-

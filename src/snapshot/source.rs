@@ -61,11 +61,11 @@ impl Source {
             }
             Source::S3(s) => {
                 let out = s.get(key).await?;
-                let body = out
-                    .body
-                    .collect()
-                    .await
-                    .map_err(|e| Error::S3 { operation: "GetObject", url: self.describe(key), cause: e.to_string() })?;
+                let body = out.body.collect().await.map_err(|e| Error::S3 {
+                    operation: "GetObject",
+                    url: self.describe(key),
+                    cause: e.to_string(),
+                })?;
                 Ok(body.into_bytes().to_vec())
             }
         }
@@ -92,7 +92,10 @@ impl Source {
             Source::Local(l) => {
                 let path = l.path(key)?;
                 if !path.is_file() {
-                    return Err(Error::io_path(&path, std::io::Error::new(std::io::ErrorKind::NotFound, "data file listed in the manifest is missing")));
+                    return Err(Error::io_path(
+                        &path,
+                        std::io::Error::new(std::io::ErrorKind::NotFound, "data file listed in the manifest is missing"),
+                    ));
                 }
                 Ok(Opened::Path(path))
             }

@@ -24,8 +24,23 @@ fn main() -> ExitCode {
     match runtime.block_on(ddbsnap::cli::run(args)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("ddbsnap: error: {e:#}");
+            eprintln!("ddbsnap: error: {}", describe(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes, each shown once. ddbsnap's errors (and
+/// DataFusion's) already include their source in their own message, so
+/// anyhow's `{:#}` alone would print a cause two or more times.
+fn describe(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }

@@ -1,0 +1,88 @@
+//! Shared helpers for the tests that run the real `ddbsnap` binary on the
+//! committed fixtures in `testdata/` (written by `tests/fixtures.rs`).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The crate's root: tests run the binary from here so that paths in its
+/// messages are the short relative ones given on the command line.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn testdata(rel: &str) -> PathBuf {
+    root().join("testdata").join(rel)
+}
+
+/// A finished run of the binary.
+pub struct Run {
+    pub args: Vec<String>,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Context for assertion messages.
+    pub fn show(&self) -> String {
+        format!(
+            "ddbsnap {}\nexit code: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.args.join(" "),
+            self.code,
+            self.stdout,
+            self.stderr
+        )
+    }
+
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, Some(0), "expected success\n{}", self.show());
+        self
+    }
+}
+
+/// Runs `ddbsnap ARGS` in the crate root with a clean environment for the
+/// variables the binary reads.
+pub fn ddbsnap<S: AsRef<str>>(args: &[S]) -> Run {
+    let args: Vec<String> = args.iter().map(|a| a.as_ref().to_string()).collect();
+    let out: Output = Command::new(env!("CARGO_BIN_EXE_ddbsnap"))
+        .args(&args)
+        .current_dir(root())
+        .env_remove("RUST_LOG")
+        .env_remove("DDBSNAP_ENDPOINT_URL")
+        .env_remove("DDBSNAP_THREADS")
+        .output()
+        .expect("run the ddbsnap binary");
+    Run {
+        args,
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The ground truth `generate` wrote beside an export.
+pub fn truth(dir: &str) -> serde_json::Value {
+    let path = testdata(dir).join("ddbsnap-generate.json");
+    serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).expect("ground truth JSON")
+}
+
+/// Runs a query with `--format csv` and returns the data rows (header dropped).
+pub fn csv_rows(exports: &[&str], sql: &str) -> Vec<String> {
+    let mut args: Vec<String> = vec!["sql".into(), "--format".into(), "csv".into()];
+    for e in exports {
+        args.push("-e".into());
+        args.push((*e).to_string());
+    }
+    args.push(sql.into());
+    let run = ddbsnap(&args).ok();
+    run.stdout.lines().skip(1).map(str::to_string).collect()
+}
+
+/// A single-value query's answer.
+pub fn scalar(exports: &[&str], sql: &str) -> String {
+    let rows = csv_rows(exports, sql);
+    assert_eq!(rows.len(), 1, "{sql}: {rows:?}");
+    rows[0].clone()
+}

@@ -31,12 +31,25 @@ pub fn batch_to_items(batch: &RecordBatch) -> Result<Vec<Item>> {
             .column_by_name(&spec.name)
             .and_then(|c| c.as_any().downcast_ref::<DictionaryArray<Int8Type>>())
             .ok_or_else(|| Error::Invalid(format!("no type tags for column {:?}", spec.name)))?;
+        // Read tags through their dictionary: Parquet readers rebuild it from
+        // the names each column chunk uses, so keys are not DdbType indexes.
+        let tag_types: Vec<Option<DdbType>> = tag_col
+            .values()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| Error::Invalid(format!("type tags of column {:?} are not text", spec.name)))?
+            .iter()
+            .map(|name| name.and_then(DdbType::from_name))
+            .collect();
         let reader = ColumnReader { kind: spec.kind, values };
         for (row, item) in items.iter_mut().enumerate() {
             if tag_col.is_null(row) {
                 continue;
             }
-            let t = DdbType::from_index(tag_col.keys().value(row) as u8)
+            let t = tag_types
+                .get(tag_col.keys().value(row) as usize)
+                .copied()
+                .flatten()
                 .ok_or_else(|| Error::Invalid(format!("bad type tag in column {:?}", spec.name)))?;
             let v = reader.value(row, t).map_err(|e| Error::Invalid(format!("column {:?}, row {row}: {e}", spec.name)))?;
             item.insert(spec.name.clone(), v);

@@ -42,7 +42,7 @@ pub fn parse_line(line: &str) -> Result<IonValue, (usize, String)> {
         p.i += "$ion_1_0".len();
         p.skip_ws()?;
     }
-    let v = p.value(0)?;
+    let v = p.value(0, false)?;
     p.skip_ws()?;
     if p.i < p.s.len() {
         return Err(p.err("unexpected text after the value"));
@@ -145,8 +145,10 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> PResult<IonValue> {
-        if depth > MAX_DEPTH + 1 {
+    /// `set_member`: members of a `$dynamodb_*S` set sit at the set's own
+    /// DynamoDB level (a set is one value), so they get one level of slack.
+    fn value(&mut self, depth: usize, set_member: bool) -> PResult<IonValue> {
+        if depth > MAX_DEPTH + 1 + set_member as usize {
             return Err(self.err(&format!("value nested deeper than {MAX_DEPTH} levels")));
         }
         self.skip_ws()?;
@@ -173,7 +175,7 @@ impl<'a> Parser<'a> {
             None => return Err(self.err("expected a value")),
             Some(b'{') if self.s.get(self.i + 1) == Some(&b'{') => self.blob()?,
             Some(b'{') => self.structure(depth)?,
-            Some(b'[') => IonValue::List(self.list(depth)?, None),
+            Some(b'[') => IonValue::List(self.list(depth, annotation.is_some())?, None),
             Some(b'"') => IonValue::String(self.short_string()?),
             Some(b'\'') if self.rest().starts_with(b"'''") => IonValue::String(self.long_strings()?),
             Some(b'-' | b'+' | b'0'..=b'9' | b'.') => self.number()?,
@@ -244,7 +246,7 @@ impl<'a> Parser<'a> {
                 _ => self.try_symbol()?.ok_or_else(|| self.err("expected a field name"))?,
             };
             self.expect(b':')?;
-            let v = self.value(depth + 1)?;
+            let v = self.value(depth + 1, false)?;
             fields.push((name, v));
             self.skip_ws()?;
             match self.peek() {
@@ -255,7 +257,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn list(&mut self, depth: usize) -> PResult<Vec<IonValue>> {
+    fn list(&mut self, depth: usize, set: bool) -> PResult<Vec<IonValue>> {
         self.i += 1;
         let mut items = Vec::new();
         loop {
@@ -264,7 +266,7 @@ impl<'a> Parser<'a> {
                 self.i += 1;
                 return Ok(items);
             }
-            items.push(self.value(depth + 1)?);
+            items.push(self.value(depth + 1, set)?);
             self.skip_ws()?;
             match self.peek() {
                 Some(b',') => self.i += 1,

@@ -98,16 +98,16 @@ async fn verify_checksum_file(export: &ExportRef, key: &str, bytes: &[u8], fatal
         let ck = format!("{base}.{ext}");
         if let Some(sum) = export.source.read_optional(&ck).await? {
             if !manifest::checksum_matches(&sum, bytes) {
-                let msg = format!(
-                    "{}: checksum file does not match {} (expected {}, file has MD5 {})",
-                    export.source.describe(&ck),
+                let cause = format!(
+                    "checksum file does not match {} (expected {}, file has MD5 {})",
                     export.source.describe(key),
                     String::from_utf8_lossy(&sum).trim(),
                     manifest::md5_base64(bytes)
                 );
                 if fatal {
-                    return Err(Error::manifest(export.source.describe(&ck), msg));
+                    return Err(Error::manifest(export.source.describe(&ck), cause));
                 }
+                let msg = format!("{}: {cause}", export.source.describe(&ck));
                 tracing::warn!("{msg}");
                 warnings.push(msg);
             }

@@ -19,21 +19,22 @@ struct Case {
 
 fn case(name: &'static str) -> Case {
     let note_path = testdata("bad").join(name).join("ddbsnap-case.json");
-    let note: serde_json::Value = serde_json::from_slice(&std::fs::read(&note_path).unwrap_or_else(|e| panic!("{}: {e}", note_path.display())))
-        .expect("case note JSON");
+    let note: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&note_path).unwrap_or_else(|e| panic!("{}: {e}", note_path.display())))
+            .expect("case note JSON");
     let dir = format!("testdata/bad/{name}");
-    Case {
-        name,
-        file: note["file"].as_str().map(|f| format!("{dir}/{f}")),
-        line: note["line"].as_u64(),
-        dir,
-    }
+    Case { name, file: note["file"].as_str().map(|f| format!("{dir}/{f}")), line: note["line"].as_u64(), dir }
 }
 
 /// The message must not repeat its cause (`A: B: B`), the way an error
-/// printed together with its own source chain does.
+/// printed together with its own source chain does, nor a part of it
+/// (`file: file: cause`).
 fn assert_no_repeated_cause(run: &Run) {
     for line in run.stderr.lines() {
+        let parts: Vec<&str> = line.split(": ").collect();
+        for w in parts.windows(2) {
+            assert!(w[0] != w[1], "stderr repeats {:?}\n{}", w[0], run.show());
+        }
         for (p, _) in line.match_indices(": ") {
             let tail = &line[p + 2..];
             assert!(tail.len() < 8 || !line[..p].ends_with(tail), "stderr repeats {tail:?}\n{}", run.show());
@@ -219,6 +220,27 @@ fn manifest_files_key_outside_the_bucket() {
 #[test]
 fn unknown_output_format() {
     check("unknown-output-format", &["not a valid manifest-summary.json", "unknown variant `CSV`", "DYNAMODB_JSON", "ION"]);
+}
+
+#[test]
+fn manifest_files_checksum_file_mismatch() {
+    let c = case("manifest-files-md5-mismatch");
+    let json = c.file.as_deref().expect("file").replace(".md5", ".json");
+    check("manifest-files-md5-mismatch", &["checksum file does not match", &json]);
+}
+
+#[test]
+fn manifest_summary_checksum_file_mismatch_warns_unless_strict() {
+    // Publishers redact account ids in summaries, so by default a warning.
+    let c = case("manifest-summary-md5-mismatch");
+    let md5 = c.file.clone().expect("file");
+    let run = ddbsnap(&["sql", "--format", "csv", "-e", &c.dir, "SELECT count(*) AS n FROM Contact"]).ok();
+    assert_eq!(run.stdout, "n\n12\n", "{}", run.show());
+    assert!(run.stderr.contains(&format!("{md5}: checksum file does not match")), "{}", run.show());
+    assert!(run.stderr.contains("WARN"), "{}", run.show());
+    let run = ddbsnap(&["inspect", &c.dir]).ok();
+    assert!(run.stdout.contains("warning: ") && run.stdout.contains("checksum file does not match"), "{}", run.show());
+    check_all_commands(&c, &c.dir, &["--strict"], &["checksum file does not match"]);
 }
 
 // ------------------------------------------------------------ chains

@@ -312,7 +312,8 @@ fn small_export(root: &Path, format: OutputFormat, physical: &str, at: DateTime<
 /// delete of items of [`small_export`] with the same seed.
 fn small_incremental(root: &Path, physical: &str, from: DateTime<Utc>, to: DateTime<Utc>, seed: u64) -> Export {
     let mut rng = Rng::new(seed ^ 0xC0FFEE);
-    let mut w = ExportWriter::new(root, "", physical, OutputFormat::DynamodbJson, to + Duration::seconds(5), 2, true, &mut rng).expect("writer");
+    let mut w =
+        ExportWriter::new(root, "", physical, OutputFormat::DynamodbJson, to + Duration::seconds(5), 2, true, &mut rng).expect("writer");
     let micros = from.timestamp_micros() as u64;
     let inserted = contact_item(seed, 100, 0.0, 1);
     w.add_change(&inserted, None, Some(&inserted), micros + 1000, &mut rng).expect("insert");
@@ -427,7 +428,12 @@ fn write_bad_cases(bad: &Path) {
         }
         text.push_str(&lines[last][..cut]);
         e.set_data(i, &gzip(text.as_bytes(), 6), true);
-        note(&root, &format!("the last line ({}) cut in half, without its newline; md5 updated", last + 1), Some(e.data_key(i)), Some(last as u64 + 1));
+        note(
+            &root,
+            &format!("the last line ({}) cut in half, without its newline; md5 updated", last + 1),
+            Some(e.data_key(i)),
+            Some(last as u64 + 1),
+        );
     }
     // ion-bad-line: line 2 of an Ion export holds a timestamp, which is not
     // a DynamoDB value.
@@ -475,7 +481,12 @@ fn write_bad_cases(bad: &Path) {
         let mut summary = e.summary();
         summary.item_count += 1;
         e.set_summary(&summary);
-        note(&root, "manifest-files.json says one item more for this data file than it holds (summary total adjusted)", Some(e.data_key(i)), None);
+        note(
+            &root,
+            "manifest-files.json says one item more for this data file than it holds (summary total adjusted)",
+            Some(e.data_key(i)),
+            None,
+        );
     }
     // item-count-summary: manifest-summary.json's itemCount 5 more than the
     // data files list.
@@ -486,7 +497,12 @@ fn write_bad_cases(bad: &Path) {
         summary.item_count += 5;
         e.set_summary(&summary);
         let files = e.dir.strip_prefix(&root).expect("inside").join("manifest-files.json");
-        note(&root, "manifest-summary.json itemCount is 5 more than manifest-files.json lists; its md5 updated", Some(files.display().to_string()), None);
+        note(
+            &root,
+            "manifest-summary.json itemCount is 5 more than manifest-files.json lists; its md5 updated",
+            Some(files.display().to_string()),
+            None,
+        );
     }
     // data-file-missing: a data file listed in the manifest is not there.
     {
@@ -527,13 +543,49 @@ fn write_bad_cases(bad: &Path) {
         let file = e.dir.strip_prefix(&root).expect("inside").join("manifest-summary.json");
         note(&root, "outputFormat in manifest-summary.json is \"CSV\"; md5 updated", Some(file.display().to_string()), None);
     }
+    // manifest-files-md5-mismatch: manifest-files.json edited (an ETag
+    // changed) without its .md5 following: an error.
+    {
+        let root = case("manifest-files-md5-mismatch");
+        let e = small_export(&root, json, TABLE, t0, 29);
+        let md5 = read(&e.dir.join("manifest-files.md5"));
+        let mut entries = e.entries();
+        entries[0].etag = Some("00000000000000000000000000000000-1".into());
+        e.set_entries(&entries);
+        write_text(&e.dir.join("manifest-files.md5"), &md5);
+        let file = e.dir.strip_prefix(&root).expect("inside").join("manifest-files.md5");
+        note(&root, "manifest-files.json edited (an ETag), manifest-files.md5 left as it was", Some(file.display().to_string()), None);
+    }
+    // manifest-summary-md5-mismatch: manifest-summary.json edited (billed
+    // size) without its .md5 following: a warning, an error with --strict.
+    {
+        let root = case("manifest-summary-md5-mismatch");
+        let e = small_export(&root, json, TABLE, t0, 30);
+        let md5 = read(&e.dir.join("manifest-summary.md5"));
+        let mut summary = e.summary();
+        summary.billed_size_bytes = Some(4096);
+        e.set_summary(&summary);
+        write_text(&e.dir.join("manifest-summary.md5"), &md5);
+        let file = e.dir.strip_prefix(&root).expect("inside").join("manifest-summary.md5");
+        note(
+            &root,
+            "manifest-summary.json edited (billedSizeBytes), manifest-summary.md5 left as it was",
+            Some(file.display().to_string()),
+            None,
+        );
+    }
     // incremental-other-table: a good chain except that the incremental
     // export is of another table (Invoice); read with Contact=.
     {
         let root = case("incremental-other-table");
         small_export(&root, json, TABLE, t0, 25);
         small_incremental(&root, "Invoice-fixtures-NONE", t0, t0 + Duration::minutes(15), 25);
-        note(&root, "full export of Contact-fixtures-NONE, incremental export of Invoice-fixtures-NONE; read as Contact=FOLDER", None, None);
+        note(
+            &root,
+            "full export of Contact-fixtures-NONE, incremental export of Invoice-fixtures-NONE; read as Contact=FOLDER",
+            None,
+            None,
+        );
     }
     // incremental-out-of-order: the incremental export's window ends before
     // the full export's time.

@@ -229,7 +229,7 @@ fn ion_and_json_contacts_give_identical_answers() {
 const EVERY_TYPE_QUERIES: [&str; 5] = [
     "SELECT * FROM EveryType ORDER BY pk",
     "SELECT pk, ddb_type(drift) AS drift_t, drift, ddb_type(maybe) AS maybe_t, ddb_missing(maybe) AS missing FROM EveryType ORDER BY pk",
-    "SELECT pk, ddb_json(m) AS m, ddb_json(l) AS l, ddb_json(deep) AS deep, ddb_json(deep_list) AS deep_list FROM EveryType ORDER BY pk",
+    "SELECT pk, ddb_json(m) AS m, ddb_json(l) AS l, ddb_json(deep) AS deep, ddb_json(deep_list) AS deep_list, deep_set FROM EveryType ORDER BY pk",
     "SELECT digits38, neg_digits38, fraction38, tiny, neg_tiny, huge, max, neg_decimal, neg_small, zero, i64_max, i64_min FROM EveryType WHERE pk = 'numbers'",
     "SELECT pk, \"with space\", \"dot.ted\", \"#hash\", \":colon\", \"a:b#c.d e\", \"ünïcödé\", \"🙂\", emoji, cjk, combining, rtl, escapes, empty, empty_b FROM EveryType ORDER BY pk",
 ];
@@ -319,8 +319,14 @@ fn every_type_values_come_out_exactly() {
     assert_eq!(r["b_null"], false, "an empty binary is not NULL: {r}");
 
     // Nesting to 32 levels reads whole.
-    let r = one("SELECT ddb_json(deep) AS deep, ddb_json(deep_list) AS deep_list FROM EveryType WHERE pk = 'deep'");
-    for col in ["deep", "deep_list"] {
+    let r = one(
+        "SELECT ddb_json(deep) AS deep, ddb_json(deep_list) AS deep_list, ddb_json(deep_set) AS deep_set FROM EveryType WHERE pk = 'deep'",
+    );
+    assert!(r["deep"].as_str().expect("json text").contains("\"bottom\""), "{r}");
+    assert!(r["deep_set"].as_str().expect("json text").contains(r#"["x","y"]"#), "{r}");
+    // In plain JSON a set is one more array level; to DynamoDB its members
+    // sit at the set's own level, 32.
+    for (col, json_depth) in [("deep", 32), ("deep_list", 32), ("deep_set", 33)] {
         let text = r[col].as_str().expect("json text");
         let v: serde_json::Value = serde_json::from_str(text).expect("plain JSON");
         fn depth(v: &serde_json::Value) -> usize {
@@ -330,8 +336,7 @@ fn every_type_values_come_out_exactly() {
                 _ => 1,
             }
         }
-        assert_eq!(depth(&v), 32, "{col}");
-        assert!(text.contains("\"bottom\""), "{col}");
+        assert_eq!(depth(&v), json_depth, "{col}");
     }
     assert_eq!(one("SELECT ddb_get(m, 'inner.flag') AS f FROM EveryType WHERE pk = 'all-types'")["f"], "false");
 }

@@ -93,7 +93,12 @@ fn item<const K: usize>(attrs: [(&str, AttrValue); K]) -> Item {
 /// A value nested `levels` deep (a top-level attribute's value is level 1),
 /// alternating maps and lists down to a string.
 fn nested(levels: usize) -> AttrValue {
-    let mut v = s("bottom");
+    nested_over(levels, s("bottom"))
+}
+
+/// Like [`nested`], with `leaf` at the deepest level.
+fn nested_over(levels: usize, leaf: AttrValue) -> AttrValue {
+    let mut v = leaf;
     for level in (1..levels).rev() {
         v = if level % 2 == 1 {
             AttrValue::M(item([("level", n(&level.to_string())), ("down", v)]))
@@ -112,7 +117,8 @@ fn nested(levels: usize) -> AttrValue {
 /// - `strings`: empty string, empty binary, emoji (with modifiers and ZWJ),
 ///   CJK, combining marks, right-to-left text, escapes; attribute names with
 ///   spaces, dots, `#`, `:` and non-ASCII.
-/// - `deep`: maps and lists nested to DynamoDB's limit of 32 levels.
+/// - `deep`: maps and lists nested to DynamoDB's limit of 32 levels, and a
+///   set at level 32.
 /// - type drift: `drift` is N in `all-types`, S in `numbers`, BOOL in
 ///   `drift-bool`; NULL vs missing: `maybe` is NULL in `all-types` and
 ///   `drift-bool`, S in `strings`, missing elsewhere.
@@ -127,6 +133,8 @@ pub fn every_type_items() -> Vec<Item> {
     assert_eq!(deep.depth(), 32);
     let deep_list = AttrValue::L(vec![nested(31)]);
     assert_eq!(deep_list.depth(), 32);
+    let deep_set = nested_over(32, AttrValue::Ss(vec!["x".into(), "y".into()]));
+    assert_eq!(deep_set.depth(), 32);
     vec![
         item([
             ("pk", s("all-types")),
@@ -177,7 +185,7 @@ pub fn every_type_items() -> Vec<Item> {
             ("🙂", s("emoji name")),
             ("maybe", s("present")),
         ]),
-        item([("pk", s("deep")), ("deep", deep), ("deep_list", deep_list)]),
+        item([("pk", s("deep")), ("deep", deep), ("deep_list", deep_list), ("deep_set", deep_set)]),
         item([("pk", s("drift-bool")), ("drift", AttrValue::Bool(false)), ("maybe", AttrValue::Null)]),
     ]
 }

@@ -260,6 +260,11 @@ fn incremental_of_another_table() {
     let c = case("incremental-other-table");
     let export = format!("Contact={}", c.dir);
     check_all_commands(&c, &export, &[], &["different tables", "table/Contact-fixtures-NONE", "table/Invoice-fixtures-NONE"]);
+    // The same with each export folder given on its own, both named Contact.
+    let ids = export_ids(c.name);
+    let exports: Vec<String> = ids.iter().map(|id| format!("Contact={}/AWSDynamoDB/{id}", c.dir)).collect();
+    let run = ddbsnap(&["sql", "-e", &exports[0], "-e", &exports[1], "SELECT count(*) FROM Contact"]);
+    assert_error(&run, &["different tables", "table/Invoice-fixtures-NONE"]);
     // Without NAME= they are two tables, and the Invoice one has no full export.
     let run = ddbsnap(&["inspect", &c.dir]);
     assert_error(&run, &["Invoice", "no full export"]);

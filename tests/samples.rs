@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use common::{Run, ddbsnap};
+use common::{Run, ddbsnap, files_under};
 use serde_json::{Value, json};
 
 const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/samples");
@@ -178,22 +178,16 @@ fn gurre_as_of_earlier_points() {
 
 /// Every `.json.gz` under the sample with its size and inflated size.
 fn data_files(root: &Path) -> Vec<(PathBuf, u64, u64)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.to_string_lossy().ends_with(".json.gz") {
-                let bytes = std::fs::read(&p).unwrap();
-                let mut text = Vec::new();
-                flate2::read::MultiGzDecoder::new(&bytes[..]).read_to_end(&mut text).unwrap();
-                out.push((p, bytes.len() as u64, text.len() as u64));
-            }
-        }
-    }
-    out
+    files_under(root)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            let mut text = Vec::new();
+            flate2::read::MultiGzDecoder::new(&bytes[..]).read_to_end(&mut text).unwrap();
+            (p, bytes.len() as u64, text.len() as u64)
+        })
+        .collect()
 }
 
 #[test]

@@ -5,8 +5,6 @@
 //! the *data* that a check is looking for are results, not errors; these are
 //! the failures that stop a run (exit code 2).
 
-use std::path::PathBuf;
-
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
@@ -61,9 +59,4 @@ impl Error {
     pub fn manifest(file: impl Into<String>, cause: impl Into<String>) -> Error {
         Error::Manifest { file: file.into(), cause: cause.into() }
     }
-}
-
-/// Helper for paths in messages.
-pub fn show(path: &PathBuf) -> String {
-    path.display().to_string()
 }

@@ -128,7 +128,7 @@ fn describe(t: &TableSnapshot, stats: &TableStats, r: &ReadReport) -> TableInfo 
                 .filter(|ty| a.counts[**ty as usize] > 0)
                 .map(|ty| (ty.name().to_string(), a.counts[*ty as usize]))
                 .collect();
-            types.sort_by(|x, y| y.1.cmp(&x.1));
+            types.sort_by_key(|t| std::cmp::Reverse(t.1));
             AttrInfo {
                 name: name.clone(),
                 present,

@@ -177,13 +177,12 @@ fn build_set(kind: Kind, col: &RawColumn) -> Result<ArrayRef> {
             Ok(())
         }),
         Kind::NumSet(NumKind::Decimal(s)) => {
-            let arr = list!(Decimal128Builder::new().with_precision_and_scale(38, s)?, Ns, |v: &mut Decimal128Builder,
+            list!(Decimal128Builder::new().with_precision_and_scale(38, s)?, Ns, |v: &mut Decimal128Builder,
                                                                                             m: Number|
              -> Result<()> {
                 v.append_value(m.to_i128_scaled(s as i32).ok_or_else(|| Error::Invalid(format!("{m} does not fit scale {s}")))?);
                 Ok(())
-            });
-            arr
+            })
         }
         Kind::NumSet(NumKind::Text) => list!(StringBuilder::new(), Ns, |v: &mut StringBuilder, m: Number| -> Result<()> {
             v.append_value(m.to_string());

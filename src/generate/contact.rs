@@ -17,11 +17,11 @@ pub fn contact_item(seed: u64, i: u64, drift_rate: f64, version: u64) -> Item {
     let mut item = BTreeMap::new();
     let id = format!(
         "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
-        r.next() as u32,
+        r.next_u64() as u32,
         r.below(1 << 16),
         r.below(1 << 12),
         r.below(1 << 12),
-        r.next() >> 16
+        r.next_u64() >> 16
     );
     let s = |v: String| AttrValue::S(v);
     item.insert("id".into(), s(id));
@@ -49,7 +49,7 @@ pub fn contact_item(seed: u64, i: u64, drift_rate: f64, version: u64) -> Item {
     let updated = created + r.below(1_000_000) as i64 + version as i64 * 60;
     item.insert("createdAt".into(), s(iso(created)));
     item.insert("updatedAt".into(), s(iso(updated)));
-    item.insert("owner".into(), s(format!("{:08x}-owner::user{}", r.next() as u32, r.below(1000))));
+    item.insert("owner".into(), s(format!("{:08x}-owner::user{}", r.next_u64() as u32, r.below(1000))));
     let mut address = BTreeMap::new();
     address.insert("city".into(), s(CITIES[r.below(6) as usize].into()));
     address.insert("zip".into(), s(format!("{:04}", r.below(10_000))));

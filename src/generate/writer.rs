@@ -19,7 +19,7 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed ^ 0x5DEE_CE66_D1CE_4E5B)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -28,7 +28,7 @@ impl Rng {
     }
     /// Uniform in `0..n` (n > 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        ((self.next() as u128 * n as u128) >> 64) as u64
+        ((self.next_u64() as u128 * n as u128) >> 64) as u64
     }
 }
 
@@ -66,7 +66,7 @@ impl ExportWriter {
         incremental: bool,
         rng: &mut Rng,
     ) -> Result<ExportWriter> {
-        let export_id = format!("{:014}-{:08x}", time.timestamp_millis(), rng.next() as u32);
+        let export_id = format!("{:014}-{:08x}", time.timestamp_millis(), rng.next_u64() as u32);
         let dir = super::export_dir(out, prefix, &export_id);
         let data_dir = dir.join("data");
         std::fs::create_dir_all(&data_dir).map_err(|e| Error::io_path(&data_dir, e))?;

@@ -195,13 +195,21 @@ pub fn decode_line(text: &[u8], spec: &FileSpec) -> std::result::Result<Record, 
     let parts = match spec.format {
         OutputFormat::DynamodbJson => {
             let mut de = serde_json::Deserializer::from_str(text);
-            let parts = LineSeed.deserialize(&mut de).map_err(|e| format!("invalid DynamoDB JSON: {e}"))?;
-            de.end().map_err(|e| format!("invalid DynamoDB JSON: {e}"))?;
+            let parts = LineSeed.deserialize(&mut de).map_err(json_cause)?;
+            de.end().map_err(json_cause)?;
             parts
         }
         OutputFormat::Ion => ion_parts(text)?,
     };
     parts.into_record(spec.incremental)
+}
+
+/// serde_json counts lines within the text it was given (always 1 here);
+/// the file's line number is added by the caller, so only the column is kept.
+fn json_cause(e: serde_json::Error) -> String {
+    let text = e.to_string();
+    let cause = text.split(" at line ").next().unwrap_or(&text);
+    format!("invalid DynamoDB JSON at column {}: {cause}", e.column())
 }
 
 /// The top-level sections of a line, whatever the format.

@@ -237,7 +237,7 @@ pub fn plan_tables(exports: Vec<ExportRef>, as_of: Option<DateTime<Utc>>, strict
         }
         let within = |e: &ExportRef| as_of.is_none_or(|t| e.summary.point_in_time().is_some_and(|p| p <= t));
         let full =
-            exports.iter().filter(|e| !e.summary.is_incremental() && within(e)).next_back().cloned().ok_or_else(|| Error::Chain {
+            exports.iter().rev().find(|e| !e.summary.is_incremental() && within(e)).cloned().ok_or_else(|| Error::Chain {
                 table: name.clone(),
                 cause: match as_of {
                     Some(t) => format!("no full export at or before {t}; incremental exports need a full export to apply onto"),
@@ -263,6 +263,11 @@ pub fn plan_tables(exports: Vec<ExportRef>, as_of: Option<DateTime<Utc>>, strict
                         ),
                     });
                 }
+                tracing::info!(
+                    "table {name}: incremental export {} ends before the full export {} and is already contained in it",
+                    e.summary.export_id(),
+                    full.summary.export_id()
+                );
                 continue;
             }
             incrementals.push(e.clone());

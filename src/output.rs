@@ -55,6 +55,12 @@ impl ItemSink for StreamingSink {
         self.builder.push(item)?;
         self.send_ready()
     }
+
+    fn push_json_line(&mut self, line: &[u8]) -> Result<bool> {
+        let taken = self.builder.push_json_line(line)?;
+        self.send_ready()?;
+        Ok(taken)
+    }
 }
 
 impl Drop for StreamingSink {

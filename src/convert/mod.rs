@@ -6,6 +6,7 @@
 //! types and [`to_arrow::to_record_batch`] produces typed batches;
 //! [`from_arrow::batch_to_items`] reverses it.
 
+pub mod fast_json;
 pub mod from_arrow;
 pub mod raw;
 pub mod schema;

@@ -11,9 +11,10 @@
 
 use std::collections::HashMap;
 
+use super::fast_json::{Scanned, ScannedValue, scan_item_line};
 use super::stats::TableStats;
 use crate::error::Result;
-use crate::item::{AttrValue, Item, ddbjson};
+use crate::item::{AttrValue, DdbType, Item, ddbjson};
 use crate::snapshot::ItemSink;
 
 /// Rows per batch: large enough for vectorised SQL, small enough to stream.
@@ -42,6 +43,23 @@ impl RawColumn {
 
     fn push_missing(&mut self) {
         self.tags.push(MISSING);
+        self.offsets.push(self.data.len() as u32);
+    }
+
+    fn push_scanned(&mut self, value: &ScannedValue<'_>, scratch: &mut String) {
+        match value {
+            ScannedValue::S(s) => self.push_bytes(DdbType::S, s.as_bytes()),
+            ScannedValue::N(text, _) => self.push_bytes(DdbType::N, text.as_bytes()),
+            ScannedValue::B(b) => self.push_bytes(DdbType::B, b),
+            ScannedValue::Bool(b) => self.push_bytes(DdbType::Bool, &[*b as u8]),
+            ScannedValue::Null => self.push_bytes(DdbType::Null, &[]),
+            ScannedValue::Other(v) => self.push(v, scratch),
+        }
+    }
+
+    fn push_bytes(&mut self, t: DdbType, bytes: &[u8]) {
+        self.tags.push(t as u8 + 1);
+        self.data.extend_from_slice(bytes);
         self.offsets.push(self.data.len() as u32);
     }
 
@@ -109,19 +127,39 @@ impl RawBuilder {
         }
     }
 
+    /// The current batch's column for `name`, created (padded with missing
+    /// values) on first sight.
+    fn column(&mut self, name: &str) -> usize {
+        match self.index.get(name) {
+            Some(&i) => i,
+            None => {
+                let rows = self.current.rows;
+                self.current.columns.push((name.to_string(), RawColumn::with_missing(rows)));
+                self.index.insert(name.to_string(), self.current.columns.len() - 1);
+                self.current.columns.len() - 1
+            }
+        }
+    }
+
     fn append(&mut self, item: &Item) {
-        let rows = self.current.rows;
         for (name, value) in item {
-            let idx = match self.index.get(name) {
-                Some(&i) => i,
-                None => {
-                    self.current.columns.push((name.clone(), RawColumn::with_missing(rows)));
-                    self.index.insert(name.clone(), self.current.columns.len() - 1);
-                    self.current.columns.len() - 1
-                }
-            };
+            let idx = self.column(name);
             self.current.columns[idx].1.push(value, &mut self.scratch);
         }
+        self.end_row();
+    }
+
+    fn append_scanned(&mut self, attrs: &[Scanned<'_>]) {
+        for a in attrs {
+            let idx = self.column(a.name);
+            self.current.columns[idx].1.push_scanned(&a.value, &mut self.scratch);
+        }
+        self.end_row();
+    }
+
+    /// Pads the columns this row did not touch and closes the row.
+    fn end_row(&mut self) {
+        let rows = self.current.rows;
         for (_, col) in &mut self.current.columns {
             if col.len() == rows {
                 col.push_missing();
@@ -159,6 +197,18 @@ impl ItemSink for RawBuilder {
             self.append(&item);
         }
         Ok(())
+    }
+
+    fn push_json_line(&mut self, line: &[u8]) -> Result<bool> {
+        let mut attrs = Vec::with_capacity(16);
+        if !scan_item_line(line, &mut attrs) {
+            return Ok(false);
+        }
+        self.stats.add_scanned(&attrs);
+        if self.keep_rows {
+            self.append_scanned(&attrs);
+        }
+        Ok(true)
     }
 }
 

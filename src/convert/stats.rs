@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::fast_json::{NumInfo, Scanned, ScannedValue};
 use crate::item::{AttrValue, DdbType, Item, Number, size};
 
 /// How a column of numbers can be held exactly.
@@ -47,6 +48,13 @@ impl NumberShape {
         }
         self.max_integer_digits = self.max_integer_digits.max(n.integer_digits());
         self.max_fraction_digits = self.max_fraction_digits.max(n.fraction_digits());
+    }
+
+    pub fn add_info(&mut self, n: &NumInfo) {
+        self.count += 1;
+        self.all_i64 &= n.fits_i64;
+        self.max_integer_digits = self.max_integer_digits.max(n.integer_digits);
+        self.max_fraction_digits = self.max_fraction_digits.max(n.fraction_digits);
     }
 
     pub fn merge(&mut self, o: &NumberShape) {
@@ -132,6 +140,42 @@ impl TableStats {
             st.bytes += b;
             item_bytes += b;
         }
+        self.finish_item(item_bytes);
+    }
+
+    /// The same as [`TableStats::add`] for a line read by the fast scanner.
+    pub fn add_scanned(&mut self, attrs: &[Scanned<'_>]) {
+        self.items += 1;
+        let mut item_bytes = 0u64;
+        for a in attrs {
+            let st = match self.attrs.get_mut(a.name) {
+                Some(st) => st,
+                None => self.attrs.entry(a.name.to_string()).or_default(),
+            };
+            st.counts[a.value.ddb_type() as usize] += 1;
+            let size = match &a.value {
+                ScannedValue::S(s) => s.len(),
+                ScannedValue::N(_, info) => {
+                    st.number.add_info(info);
+                    info.significant_digits.div_ceil(2) + 1
+                }
+                ScannedValue::B(b) => b.len(),
+                ScannedValue::Bool(_) | ScannedValue::Null => 1,
+                ScannedValue::Other(v) => {
+                    if let AttrValue::Ns(ns) = v {
+                        ns.iter().for_each(|n| st.set_number.add(n));
+                    }
+                    size::value_size(v)
+                }
+            };
+            let b = (a.name.len() + size) as u64;
+            st.bytes += b;
+            item_bytes += b;
+        }
+        self.finish_item(item_bytes);
+    }
+
+    fn finish_item(&mut self, item_bytes: u64) {
         self.total_item_bytes += item_bytes;
         self.max_item_bytes = self.max_item_bytes.max(item_bytes);
         let units = (item_bytes.max(1) as usize).div_ceil(1024);

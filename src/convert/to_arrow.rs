@@ -177,9 +177,7 @@ fn build_set(kind: Kind, col: &RawColumn) -> Result<ArrayRef> {
             Ok(())
         }),
         Kind::NumSet(NumKind::Decimal(s)) => {
-            list!(Decimal128Builder::new().with_precision_and_scale(38, s)?, Ns, |v: &mut Decimal128Builder,
-                                                                                            m: Number|
-             -> Result<()> {
+            list!(Decimal128Builder::new().with_precision_and_scale(38, s)?, Ns, |v: &mut Decimal128Builder, m: Number| -> Result<()> {
                 v.append_value(m.to_i128_scaled(s as i32).ok_or_else(|| Error::Invalid(format!("{m} does not fit scale {s}")))?);
                 Ok(())
             })

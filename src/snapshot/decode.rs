@@ -118,14 +118,24 @@ impl<R: Read> Hashing<R> {
     }
 }
 
-/// Streams a gzip data file, calling `emit` for every record.
+/// What [`decode_file`] hands its consumer for each line.
+pub enum Line<'a> {
+    /// The raw text of a full-export DynamoDB JSON line, offered first: a
+    /// consumer with a faster decoder returns `true` when it took the line,
+    /// `false` to receive the decoded record instead.
+    Raw(&'a [u8]),
+    Record(Record),
+}
+
+/// Streams a gzip data file, calling `emit` for every line.
 pub fn decode_file(
     reader: Box<dyn Read + Send>,
     spec: &FileSpec,
     quarantine: Option<&Quarantine>,
     progress: Option<Arc<AtomicU64>>,
-    mut emit: impl FnMut(Record) -> Result<()>,
+    mut emit: impl FnMut(Line<'_>) -> Result<bool>,
 ) -> Result<FileStats> {
+    let offer_raw = spec.format == OutputFormat::DynamodbJson && !spec.incremental;
     let hashing = Hashing { inner: reader, md5: Md5::new(), bytes: 0, progress };
     let mut lines = BufReader::with_capacity(1 << 18, MultiGzDecoder::new(hashing));
     let mut stats = FileStats::default();
@@ -141,10 +151,20 @@ pub fn decode_file(
         line_no += 1;
         let text = buf.strip_suffix(b"\n").unwrap_or(&buf);
         let text = text.strip_suffix(b"\r").unwrap_or(text);
+        if offer_raw {
+            match emit(Line::Raw(text)) {
+                Ok(true) => {
+                    stats.records += 1;
+                    continue;
+                }
+                Ok(false) => {}
+                Err(e) => break Err(e),
+            }
+        }
         match decode_line(text, spec) {
             Ok(record) => {
                 stats.records += 1;
-                if let Err(e) = emit(record) {
+                if let Err(e) = emit(Line::Record(record)) {
                     break Err(e);
                 }
             }

@@ -236,14 +236,13 @@ pub fn plan_tables(exports: Vec<ExportRef>, as_of: Option<DateTime<Utc>>, strict
             });
         }
         let within = |e: &ExportRef| as_of.is_none_or(|t| e.summary.point_in_time().is_some_and(|p| p <= t));
-        let full =
-            exports.iter().rev().find(|e| !e.summary.is_incremental() && within(e)).cloned().ok_or_else(|| Error::Chain {
-                table: name.clone(),
-                cause: match as_of {
-                    Some(t) => format!("no full export at or before {t}; incremental exports need a full export to apply onto"),
-                    None => "no full export found; incremental exports need a full export to apply onto".into(),
-                },
-            })?;
+        let full = exports.iter().rev().find(|e| !e.summary.is_incremental() && within(e)).cloned().ok_or_else(|| Error::Chain {
+            table: name.clone(),
+            cause: match as_of {
+                Some(t) => format!("no full export at or before {t}; incremental exports need a full export to apply onto"),
+                None => "no full export found; incremental exports need a full export to apply onto".into(),
+            },
+        })?;
         let full_time = full.summary.export_time.expect("full exports have exportTime (checked when parsed)");
         let explicit = exports.iter().any(|e| e.name.is_some());
         let mut incrementals = Vec::new();

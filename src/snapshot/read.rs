@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use super::decode::{self, FileSpec, FileStats, Quarantine, Record};
+use super::decode::{self, FileSpec, FileStats, Line, Quarantine, Record};
 use super::locate::{ExportRef, TableSnapshot};
 use super::manifest::{self, DataFileEntry};
 use crate::error::{Error, Result};
@@ -22,6 +22,14 @@ use crate::item::{Item, ddbjson};
 /// Receives a table's items; one sink per data file, merged by the caller.
 pub trait ItemSink: Send + 'static {
     fn push(&mut self, item: Item) -> Result<()>;
+
+    /// Takes a full-export DynamoDB JSON line without an [`Item`] being
+    /// built, when the sink has a faster path for it; `false` means "send me
+    /// the decoded item instead" (and the line must then be left untouched).
+    fn push_json_line(&mut self, line: &[u8]) -> Result<bool> {
+        let _ = line;
+        Ok(false)
+    }
 }
 
 /// Options for a read.
@@ -140,12 +148,13 @@ async fn build_overlay(table: &TableSnapshot, opts: &ReadOptions, report: &mut R
     for export in &table.incrementals {
         let files = load_files(export, opts.strict, &mut report.warnings).await?;
         let mut changes = Vec::new();
-        for (_, sink) in decode_all(&files, opts, report, Vec::new, |v: &mut Vec<decode::Change>, r| {
-            match r {
-                Record::Change(c) => v.push(c),
-                Record::Item(_) => unreachable!("decode_line rejects items in incremental exports"),
+        for (_, sink) in decode_all(&files, opts, report, Vec::new, |v: &mut Vec<decode::Change>, line| {
+            match line {
+                Line::Raw(_) => return Ok(false),
+                Line::Record(Record::Change(c)) => v.push(c),
+                Line::Record(Record::Item(_)) => unreachable!("decode_line rejects items in incremental exports"),
             }
-            Ok(())
+            Ok(true)
         })
         .await?
         {
@@ -189,7 +198,7 @@ async fn decode_all<S, N, F>(
 where
     S: Send + 'static,
     N: Fn() -> S,
-    F: Fn(&mut S, Record) -> Result<()> + Send + Sync + 'static,
+    F: Fn(&mut S, Line<'_>) -> Result<bool> + Send + Sync + 'static,
 {
     let on_record = Arc::new(on_record);
     let limit = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
@@ -258,12 +267,24 @@ pub async fn read_table<S: ItemSink>(table: &TableSnapshot, opts: &ReadOptions, 
         opts,
         &mut report,
         || FileState { sink: new_sink(), matched: HashSet::new(), full_items: 0, items: 0, updated: 0, deleted: 0 },
-        move |st: &mut FileState<S>, r| {
-            let Record::Item(item) = r else { unreachable!("decode_line rejects changes in full exports") };
+        move |st: &mut FileState<S>, line| {
+            let item = match line {
+                Line::Raw(raw) => {
+                    let taken = ov.changes.is_empty() && st.sink.push_json_line(raw)?;
+                    if taken {
+                        st.full_items += 1;
+                        st.items += 1;
+                    }
+                    return Ok(taken);
+                }
+                Line::Record(Record::Item(item)) => item,
+                Line::Record(Record::Change(_)) => unreachable!("decode_line rejects changes in full exports"),
+            };
             st.full_items += 1;
             if ov.changes.is_empty() {
                 st.items += 1;
-                return st.sink.push(item);
+                st.sink.push(item)?;
+                return Ok(true);
             }
             let key = ov.key_of(&item).ok_or_else(|| {
                 Error::Invalid(format!(
@@ -271,7 +292,7 @@ pub async fn read_table<S: ItemSink>(table: &TableSnapshot, opts: &ReadOptions, 
                     ov.key_names
                 ))
             })?;
-            match ov.changes.get(&key) {
+            let pushed = match ov.changes.get(&key) {
                 None => {
                     st.items += 1;
                     st.sink.push(item)
@@ -290,7 +311,8 @@ pub async fn read_table<S: ItemSink>(table: &TableSnapshot, opts: &ReadOptions, 
                         }
                     }
                 }
-            }
+            };
+            pushed.map(|()| true)
         },
     )
     .await?;

@@ -217,6 +217,34 @@ mod tests {
     use super::*;
     use crate::item::Number;
 
+    /// The fast line scanner and the general decoder build identical raw
+    /// columns and statistics.
+    #[test]
+    fn fast_and_general_paths_agree() {
+        let mut fast = RawBuilder::new(true);
+        let mut general = RawBuilder::new(true);
+        for i in 0..500 {
+            let item = crate::generate::contact_item(3, i, 0.05, i % 3);
+            let mut line = String::from("{\"Item\":");
+            ddbjson::write_item(&mut line, &item);
+            line.push('}');
+            assert!(fast.push_json_line(line.as_bytes()).unwrap(), "{line}");
+            general.push(item).unwrap();
+        }
+        let (fb, fs) = fast.finish();
+        let (gb, gs) = general.finish();
+        assert_eq!(serde_json::to_string(&fs).unwrap(), serde_json::to_string(&gs).unwrap());
+        assert_eq!(fb.len(), gb.len());
+        for (f, g) in fb.iter().zip(&gb) {
+            assert_eq!(f.rows, g.rows);
+            let mut fc: Vec<_> = f.columns.iter().map(|(n, c)| (n.clone(), c.tags.clone(), c.offsets.clone(), c.data.clone())).collect();
+            let mut gc: Vec<_> = g.columns.iter().map(|(n, c)| (n.clone(), c.tags.clone(), c.offsets.clone(), c.data.clone())).collect();
+            fc.sort();
+            gc.sort();
+            assert_eq!(fc, gc);
+        }
+    }
+
     #[test]
     fn columns_are_padded_with_missing() {
         let mut b = RawBuilder::new(true);

@@ -4,12 +4,10 @@
 //! Used by `sql`, `inspect` and later stages that query snapshots. For data
 //! larger than memory, [`crate::output`] streams to Parquet instead.
 
-use std::sync::Arc;
-
 use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, Utc};
 
-use crate::convert::{RawBuilder, TableSchema, TableStats, to_record_batch};
+use crate::convert::{RawBatch, RawBuilder, TableSchema, TableStats, into_record_batch};
 use crate::error::{Error, Result};
 use crate::snapshot::{self, ReadOptions, ReadReport, S3Settings, TableSnapshot};
 
@@ -57,6 +55,7 @@ pub async fn load_table(table: &TableSnapshot, env: &LoadEnv) -> Result<LoadedTa
     let span = tracing::info_span!("load", table = %table.name);
     let _g = span.enter();
     let (sinks, report) = snapshot::read_table(table, &env.read, || RawBuilder::new(true)).await?;
+    tracing::info!(items = report.items, "read");
     let mut stats = TableStats::default();
     let mut raw = Vec::new();
     for s in sinks {
@@ -71,18 +70,21 @@ pub async fn load_table(table: &TableSnapshot, env: &LoadEnv) -> Result<LoadedTa
 }
 
 /// Converts raw batches to typed batches on `workers` threads, keeping order.
-pub async fn convert_parallel(raw: Vec<crate::convert::RawBatch>, schema: &TableSchema, workers: usize) -> Result<Vec<RecordBatch>> {
+pub async fn convert_parallel(raw: Vec<RawBatch>, schema: &TableSchema, workers: usize) -> Result<Vec<RecordBatch>> {
     let workers = workers.max(1);
-    let raw = Arc::new(raw);
+    let total = raw.len();
+    let mut shares: Vec<Vec<(usize, RawBatch)>> = (0..workers).map(|_| Vec::new()).collect();
+    for (i, b) in raw.into_iter().enumerate() {
+        shares[i % workers].push((i, b));
+    }
     let mut tasks = Vec::new();
-    for w in 0..workers {
-        let raw = raw.clone();
+    for share in shares {
         let schema = schema.clone();
         tasks.push(tokio::task::spawn_blocking(move || -> Result<Vec<(usize, RecordBatch)>> {
-            (w..raw.len()).step_by(workers).map(|i| Ok((i, to_record_batch(&raw[i], &schema)?))).collect()
+            share.into_iter().map(|(i, b)| Ok((i, into_record_batch(b, &schema)?))).collect()
         }));
     }
-    let mut all = Vec::with_capacity(raw.len());
+    let mut all = Vec::with_capacity(total);
     for t in tasks {
         all.extend(t.await.map_err(|e| Error::Invalid(format!("conversion task failed: {e}")))??);
     }

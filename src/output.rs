@@ -16,7 +16,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
-use crate::convert::{RawBuilder, TableSchema, TableStats, to_record_batch};
+use crate::convert::{RawBuilder, TableSchema, TableStats, into_record_batch};
 use crate::error::{Error, Result};
 use crate::item::Item;
 use crate::load::LoadEnv;
@@ -43,7 +43,7 @@ struct StreamingSink {
 impl StreamingSink {
     fn send_ready(&mut self) -> Result<()> {
         for raw in self.builder.take_batches() {
-            let batch = to_record_batch(&raw, &self.schema);
+            let batch = into_record_batch(raw, &self.schema);
             self.tx.send(batch).map_err(|_| Error::Invalid("Parquet writer stopped".into()))?;
         }
         Ok(())
@@ -67,7 +67,7 @@ impl Drop for StreamingSink {
     fn drop(&mut self) {
         let rest = std::mem::replace(&mut self.builder, RawBuilder::new(false)).finish().0;
         for raw in rest {
-            let _ = self.tx.send(to_record_batch(&raw, &self.schema));
+            let _ = self.tx.send(into_record_batch(raw, &self.schema));
         }
     }
 }

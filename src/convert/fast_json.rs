@@ -28,7 +28,8 @@ pub enum ScannedValue<'a> {
     B(Vec<u8>),
     Bool(bool),
     Null,
-    Other(AttrValue),
+    /// Maps, lists and sets: the decoded value and its JSON text as written.
+    Other(AttrValue, &'a str),
 }
 
 /// What statistics need to know of a number without parsing it again.
@@ -59,7 +60,7 @@ impl ScannedValue<'_> {
             ScannedValue::B(_) => DdbType::B,
             ScannedValue::Bool(_) => DdbType::Bool,
             ScannedValue::Null => DdbType::Null,
-            ScannedValue::Other(v) => v.ddb_type(),
+            ScannedValue::Other(v, _) => v.ddb_type(),
         }
     }
 }
@@ -161,7 +162,7 @@ impl<'a> Scan<'a> {
                 self.skip_value()?;
                 self.lit(b"}")?;
                 let raw = &self.t[value_start..self.i];
-                return ddbjson::value_from_str(raw).ok().map(ScannedValue::Other);
+                return ddbjson::value_from_str(raw).ok().map(|v| ScannedValue::Other(v, raw));
             }
             _ => return None,
         };
@@ -248,7 +249,7 @@ mod tests {
                         ScannedValue::B(b) => AttrValue::B(b),
                         ScannedValue::Bool(b) => AttrValue::Bool(b),
                         ScannedValue::Null => AttrValue::Null,
-                        ScannedValue::Other(v) => v,
+                        ScannedValue::Other(v, _) => v,
                     };
                     (a.name.to_string(), v)
                 })

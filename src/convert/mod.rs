@@ -17,7 +17,7 @@ pub use from_arrow::batch_to_items;
 pub use raw::{RawBatch, RawBuilder};
 pub use schema::{Kind, TYPES_COLUMN, TableSchema};
 pub use stats::TableStats;
-pub use to_arrow::to_record_batch;
+pub use to_arrow::{into_record_batch, to_record_batch};
 
 use arrow::record_batch::RecordBatch;
 

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::fast_json::{NumInfo, Scanned, ScannedValue};
+use super::fast_json::{NumInfo, ScannedValue};
 use crate::item::{AttrValue, DdbType, Item, Number, size};
 
 /// How a column of numbers can be held exactly.
@@ -98,7 +98,43 @@ impl AttrStats {
         DdbType::ALL.into_iter().filter(|t| *t != DdbType::Null && self.counts[*t as usize] > 0).collect()
     }
 
-    fn merge(&mut self, o: &AttrStats) {
+    /// Counts one value; returns its size (name included).
+    pub fn add_value(&mut self, name_len: usize, value: &AttrValue) -> u64 {
+        self.counts[value.ddb_type() as usize] += 1;
+        match value {
+            AttrValue::N(n) => self.number.add(n),
+            AttrValue::Ns(ns) => ns.iter().for_each(|n| self.set_number.add(n)),
+            _ => {}
+        }
+        let b = (name_len + size::value_size(value)) as u64;
+        self.bytes += b;
+        b
+    }
+
+    /// The same for a value read by the fast scanner.
+    pub fn add_scanned(&mut self, name_len: usize, value: &ScannedValue<'_>) -> u64 {
+        self.counts[value.ddb_type() as usize] += 1;
+        let size = match value {
+            ScannedValue::S(s) => s.len(),
+            ScannedValue::N(_, info) => {
+                self.number.add_info(info);
+                info.significant_digits.div_ceil(2) + 1
+            }
+            ScannedValue::B(b) => b.len(),
+            ScannedValue::Bool(_) | ScannedValue::Null => 1,
+            ScannedValue::Other(v, _) => {
+                if let AttrValue::Ns(ns) = v {
+                    ns.iter().for_each(|n| self.set_number.add(n));
+                }
+                size::value_size(v)
+            }
+        };
+        let b = (name_len + size) as u64;
+        self.bytes += b;
+        b
+    }
+
+    pub fn merge(&mut self, o: &AttrStats) {
         for i in 0..10 {
             self.counts[i] += o.counts[i];
         }
@@ -123,59 +159,20 @@ pub struct TableStats {
 
 impl TableStats {
     pub fn add(&mut self, item: &Item) {
-        self.items += 1;
         let mut item_bytes = 0u64;
         for (name, value) in item {
             let st = match self.attrs.get_mut(name) {
                 Some(st) => st,
                 None => self.attrs.entry(name.clone()).or_default(),
             };
-            st.counts[value.ddb_type() as usize] += 1;
-            match value {
-                AttrValue::N(n) => st.number.add(n),
-                AttrValue::Ns(ns) => ns.iter().for_each(|n| st.set_number.add(n)),
-                _ => {}
-            }
-            let b = (name.len() + size::value_size(value)) as u64;
-            st.bytes += b;
-            item_bytes += b;
+            item_bytes += st.add_value(name.len(), value);
         }
         self.finish_item(item_bytes);
     }
 
-    /// The same as [`TableStats::add`] for a line read by the fast scanner.
-    pub fn add_scanned(&mut self, attrs: &[Scanned<'_>]) {
+    /// Counts one item of `item_bytes` (its attributes are counted apart).
+    pub fn finish_item(&mut self, item_bytes: u64) {
         self.items += 1;
-        let mut item_bytes = 0u64;
-        for a in attrs {
-            let st = match self.attrs.get_mut(a.name) {
-                Some(st) => st,
-                None => self.attrs.entry(a.name.to_string()).or_default(),
-            };
-            st.counts[a.value.ddb_type() as usize] += 1;
-            let size = match &a.value {
-                ScannedValue::S(s) => s.len(),
-                ScannedValue::N(_, info) => {
-                    st.number.add_info(info);
-                    info.significant_digits.div_ceil(2) + 1
-                }
-                ScannedValue::B(b) => b.len(),
-                ScannedValue::Bool(_) | ScannedValue::Null => 1,
-                ScannedValue::Other(v) => {
-                    if let AttrValue::Ns(ns) = v {
-                        ns.iter().for_each(|n| st.set_number.add(n));
-                    }
-                    size::value_size(v)
-                }
-            };
-            let b = (a.name.len() + size) as u64;
-            st.bytes += b;
-            item_bytes += b;
-        }
-        self.finish_item(item_bytes);
-    }
-
-    fn finish_item(&mut self, item_bytes: u64) {
         self.total_item_bytes += item_bytes;
         self.max_item_bytes = self.max_item_bytes.max(item_bytes);
         let units = (item_bytes.max(1) as usize).div_ceil(1024);

@@ -24,12 +24,18 @@ use crate::item::{AttrValue, DdbType, Number, ddbjson};
 
 /// Converts one raw batch to the table's final schema.
 pub fn to_record_batch(raw: &RawBatch, schema: &TableSchema) -> Result<RecordBatch> {
-    let by_name: std::collections::HashMap<&str, &RawColumn> = raw.columns.iter().map(|(n, c)| (n.as_str(), c)).collect();
+    into_record_batch(raw.clone(), schema)
+}
+
+/// Converts one raw batch, moving its text and binary buffers into Arrow
+/// rather than copying them.
+pub fn into_record_batch(mut raw: RawBatch, schema: &TableSchema) -> Result<RecordBatch> {
+    let by_name: std::collections::HashMap<String, usize> = raw.columns.iter().enumerate().map(|(i, (n, _))| (n.clone(), i)).collect();
     let mut arrays: Vec<ArrayRef> = Vec::with_capacity(schema.columns.len() + 1);
     let mut tag_arrays: Vec<ArrayRef> = Vec::with_capacity(schema.columns.len());
     let names = tag_names();
     for spec in &schema.columns {
-        match by_name.get(spec.name.as_str()) {
+        match by_name.get(spec.name.as_str()).map(|&i| &mut raw.columns[i].1) {
             None => {
                 arrays.push(new_null_array(&spec.kind.data_type(), raw.rows));
                 tag_arrays.push(Arc::new(DictionaryArray::<Int8Type>::try_new(Int8Array::new_null(raw.rows), names.clone())?));
@@ -79,7 +85,7 @@ fn text(col: &RawColumn, i: usize) -> Result<&str> {
     std::str::from_utf8(col.bytes(i)).map_err(|e| Error::Invalid(e.to_string()))
 }
 
-fn build(kind: Kind, col: &RawColumn) -> Result<ArrayRef> {
+fn build(kind: Kind, col: &mut RawColumn) -> Result<ArrayRef> {
     use DdbType as T;
     let n = col.len();
     Ok(match kind {
@@ -89,9 +95,13 @@ fn build(kind: Kind, col: &RawColumn) -> Result<ArrayRef> {
                 Kind::Json => validity(col, &[T::M, T::L]),
                 _ => validity(col, &[T::N]),
             };
-            Arc::new(StringArray::try_new(offsets_i32(col)?, Buffer::from(col.data.clone()), Some(valid))?)
+            let offsets = offsets_i32(col)?;
+            Arc::new(StringArray::try_new(offsets, Buffer::from(std::mem::take(&mut col.data)), Some(valid))?)
         }
-        Kind::Binary => Arc::new(BinaryArray::try_new(offsets_i32(col)?, Buffer::from(col.data.clone()), Some(validity(col, &[T::B])))?),
+        Kind::Binary => {
+            let (offsets, valid) = (offsets_i32(col)?, validity(col, &[T::B]));
+            Arc::new(BinaryArray::try_new(offsets, Buffer::from(std::mem::take(&mut col.data)), Some(valid))?)
+        }
         Kind::Bool => Arc::new((0..n).map(|i| is(col, i, T::Bool).then(|| col.bytes(i) == [1])).collect::<BooleanArray>()),
         Kind::Num(NumKind::Int64) => {
             let mut b = Int64Builder::with_capacity(n);
@@ -108,9 +118,7 @@ fn build(kind: Kind, col: &RawColumn) -> Result<ArrayRef> {
             let mut b = Decimal128Builder::with_capacity(n);
             for i in 0..n {
                 if is(col, i, T::N) {
-                    let num = Number::parse(text(col, i)?).map_err(|e| Error::Invalid(e.to_string()))?;
-                    let v = num.to_i128_scaled(scale as i32).ok_or_else(|| Error::Invalid(format!("{num} does not fit scale {scale}")))?;
-                    b.append_value(v);
+                    b.append_value(scaled(text(col, i)?, scale)?);
                 } else {
                     b.append_null();
                 }
@@ -132,6 +140,32 @@ fn build(kind: Kind, col: &RawColumn) -> Result<ArrayRef> {
         }
         Kind::Empty => new_null_array(&kind.data_type(), n),
     })
+}
+
+/// A number's text as an integer scaled by `10^scale`: plain decimals
+/// (the usual case) directly, anything else through [`Number`].
+fn scaled(text: &str, scale: i8) -> Result<i128> {
+    let (neg, body) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    let plain = !int.is_empty()
+        && int.len() + frac.len() <= 38
+        && frac.len() <= scale as usize
+        && int.bytes().chain(frac.bytes()).all(|c| c.is_ascii_digit());
+    if plain {
+        let mut v: i128 = 0;
+        for c in int.bytes().chain(frac.bytes()) {
+            v = v * 10 + (c - b'0') as i128;
+        }
+        for _ in frac.len()..scale as usize {
+            v = v.checked_mul(10).ok_or_else(|| Error::Invalid(format!("{text} does not fit scale {scale}")))?;
+        }
+        return Ok(if neg { -v } else { v });
+    }
+    let num = Number::parse(text).map_err(|e| Error::Invalid(e.to_string()))?;
+    num.to_i128_scaled(scale as i32).ok_or_else(|| Error::Invalid(format!("{num} does not fit scale {scale}")))
 }
 
 fn build_set(kind: Kind, col: &RawColumn) -> Result<ArrayRef> {

@@ -66,7 +66,8 @@ impl ScannedValue<'_> {
 }
 
 /// Scans a full-export line into `out`; `false` means "use the general
-/// decoder" (and `out` is then meaningless).
+/// decoder" (and `out` is then meaningless). Duplicate attribute names are
+/// not checked here: the caller must (the raw builder does it by slot).
 pub fn scan_item_line<'a>(line: &'a [u8], out: &mut Vec<Scanned<'a>>) -> bool {
     out.clear();
     let Ok(text) = std::str::from_utf8(line) else { return false };
@@ -83,7 +84,7 @@ pub fn scan_item_line<'a>(line: &'a [u8], out: &mut Vec<Scanned<'a>>) -> bool {
                 let name = p.string()?;
                 p.lit(b":")?;
                 let value = p.typed()?;
-                if name.is_empty() || out.iter().any(|a| a.name == name) {
+                if name.is_empty() {
                     return None;
                 }
                 out.push(Scanned { name, value });
@@ -129,8 +130,8 @@ impl<'a> Scan<'a> {
         self.lit(b"\"")?;
         let start = self.i;
         let rest = &self.s[start..];
-        let end = rest.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-        if rest[end] != b'"' {
+        let end = memchr::memchr2(b'"', b'\\', rest)?;
+        if rest[end] != b'"' || rest[..end].iter().any(|&c| c < 0x20) {
             return None;
         }
         self.i = start + end + 1;
@@ -238,6 +239,11 @@ mod tests {
     fn scan(line: &str) -> Option<Vec<(String, AttrValue)>> {
         let mut out = Vec::new();
         if !scan_item_line(line.as_bytes(), &mut out) {
+            return None;
+        }
+        // the caller's part of the contract: duplicates go to the general decoder
+        let names: std::collections::HashSet<&str> = out.iter().map(|a| a.name).collect();
+        if names.len() != out.len() {
             return None;
         }
         Some(

@@ -117,6 +117,11 @@ pub struct RawBuilder {
     /// Per slot: name, statistics, column in the current batch (`NO_COLUMN` if none yet).
     slots: Vec<(Box<str>, AttrStats, usize)>,
     scratch: String,
+    /// Per slot: the serial of the last item that had the attribute, to
+    /// find a name used twice in one line without comparing names.
+    seen: Vec<u64>,
+    serial: u64,
+    slot_buf: Vec<usize>,
     pub batches: Vec<RawBatch>,
     stats: TableStats,
 }
@@ -132,6 +137,9 @@ impl RawBuilder {
             index: HashMap::default(),
             slots: Vec::new(),
             scratch: String::new(),
+            seen: Vec::new(),
+            serial: 0,
+            slot_buf: Vec::new(),
             batches: Vec::new(),
             stats: TableStats::default(),
         }
@@ -187,7 +195,9 @@ impl RawBuilder {
     /// Finishes the last partial batch.
     pub fn finish(mut self) -> (Vec<RawBatch>, TableStats) {
         self.flush();
-        for (name, st, _) in self.slots {
+        // A slot can exist without values when the line that named it was
+        // handed to the general decoder and rejected.
+        for (name, st, _) in self.slots.into_iter().filter(|s| s.1.present() > 0) {
             self.stats.attrs.insert(name.into(), st);
         }
         (self.batches, self.stats)
@@ -223,14 +233,31 @@ impl ItemSink for RawBuilder {
         if !scan_item_line(line, &mut attrs) {
             return Ok(false);
         }
-        let mut item_bytes = 0;
+        // Resolve every name first: a duplicate hands the line to the
+        // general decoder (which reports it) before anything is changed.
+        self.serial += 1;
+        let mut slots = std::mem::take(&mut self.slot_buf);
+        slots.clear();
         for a in &attrs {
             let slot = self.slot(a.name);
+            if self.seen.len() <= slot {
+                self.seen.resize(slot + 1, 0);
+            }
+            if self.seen[slot] == self.serial {
+                self.slot_buf = slots;
+                return Ok(false);
+            }
+            self.seen[slot] = self.serial;
+            slots.push(slot);
+        }
+        let mut item_bytes = 0;
+        for (a, &slot) in attrs.iter().zip(&slots) {
             item_bytes += self.slots[slot].1.add_scanned(a.name.len(), &a.value);
             if self.keep_rows {
                 self.column(slot).push_scanned(&a.value);
             }
         }
+        self.slot_buf = slots;
         self.stats.finish_item(item_bytes);
         if self.keep_rows {
             self.end_row();
@@ -292,6 +319,19 @@ mod tests {
             gc.sort();
             assert_eq!(fc, gc);
         }
+    }
+
+    #[test]
+    fn duplicate_names_go_to_the_general_decoder() {
+        let mut b = RawBuilder::new(true);
+        assert!(b.push_json_line(br#"{"Item":{"a":{"S":"1"}}}"#).unwrap());
+        assert!(!b.push_json_line(br#"{"Item":{"b":{"S":"1"},"a":{"S":"1"},"a":{"S":"2"}}}"#).unwrap());
+        assert!(b.push_json_line(br#"{"Item":{"a":{"S":"3"}}}"#).unwrap());
+        let (batches, stats) = b.finish();
+        assert_eq!(stats.items, 2);
+        assert_eq!(batches[0].rows, 2);
+        assert_eq!(stats.attrs["a"].present(), 2);
+        assert!(!stats.attrs.contains_key("b"), "no column for a rejected line's attribute");
     }
 
     #[test]

@@ -63,10 +63,10 @@ impl<'de> Visitor<'de> for ItemSeed {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
         let mut item = BTreeMap::new();
-        while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(name) = map.next_key::<Text<'de>>()? {
             let value = map.next_value_seed(ValueSeed { depth: self.depth + 1 })?;
-            if item.insert(name.to_string(), value).is_some() {
-                return Err(de::Error::custom(format!("attribute {name:?} appears twice")));
+            if item.insert(name.0.to_string(), value).is_some() {
+                return Err(de::Error::custom(format!("attribute {:?} appears twice", name.0)));
             }
         }
         Ok(item)
@@ -89,11 +89,11 @@ impl<'de> Visitor<'de> for ValueSeed {
         f.write_str("a DynamoDB typed value such as {\"S\":\"text\"}")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AttrValue, A::Error> {
-        let tag: std::borrow::Cow<'de, str> = map.next_key()?.ok_or_else(|| de::Error::custom("empty typed value {}"))?;
-        let value = match tag.as_ref() {
+        let tag: Text<'de> = map.next_key()?.ok_or_else(|| de::Error::custom("empty typed value {}"))?;
+        let value = match tag.0.as_ref() {
             "S" => AttrValue::S(map.next_value()?),
-            "N" => AttrValue::N(number(&map.next_value::<std::borrow::Cow<'de, str>>()?)?),
-            "B" => AttrValue::B(binary(&map.next_value::<std::borrow::Cow<'de, str>>()?)?),
+            "N" => AttrValue::N(number(&map.next_value::<Text<'de>>()?.0)?),
+            "B" => AttrValue::B(binary(&map.next_value::<Text<'de>>()?.0)?),
             "BOOL" => AttrValue::Bool(map.next_value()?),
             "NULL" => {
                 if !map.next_value::<bool>()? {
@@ -105,19 +105,46 @@ impl<'de> Visitor<'de> for ValueSeed {
             "L" => AttrValue::L(map.next_value_seed(ListSeed { depth: self.depth })?),
             "SS" => AttrValue::Ss(map.next_value()?),
             "NS" => {
-                let v: Vec<std::borrow::Cow<'de, str>> = map.next_value()?;
-                AttrValue::Ns(v.iter().map(|s| number(s)).collect::<Result<_, _>>()?)
+                let v: Vec<Text<'de>> = map.next_value()?;
+                AttrValue::Ns(v.iter().map(|s| number(&s.0)).collect::<Result<_, _>>()?)
             }
             "BS" => {
-                let v: Vec<std::borrow::Cow<'de, str>> = map.next_value()?;
-                AttrValue::Bs(v.iter().map(|s| binary(s)).collect::<Result<_, _>>()?)
+                let v: Vec<Text<'de>> = map.next_value()?;
+                AttrValue::Bs(v.iter().map(|s| binary(&s.0)).collect::<Result<_, _>>()?)
             }
             other => return Err(de::Error::custom(format!("unknown DynamoDB type {other:?}"))),
         };
-        if let Some(extra) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            return Err(de::Error::custom(format!("typed value has a second type key {extra:?}")));
+        if let Some(extra) = map.next_key::<Text<'de>>()? {
+            return Err(de::Error::custom(format!("typed value has a second type key {:?}", extra.0)));
         }
         Ok(value)
+    }
+}
+
+/// A JSON string borrowed from the input when it has no escapes. serde's
+/// own `Cow<str>` always allocates; keys and type tags are read for every
+/// value, so borrowing them saves an allocation per value.
+pub struct Text<'de>(pub std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(std::borrow::Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 

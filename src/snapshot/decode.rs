@@ -7,7 +7,6 @@
 //! a record or an error naming the file, the line and the cause; a bad line
 //! goes to the quarantine only when the user asked for one.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +19,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use super::ion;
 use super::manifest::OutputFormat;
 use crate::error::{Error, Result};
-use crate::item::ddbjson::ItemSeed;
+use crate::item::ddbjson::{ItemSeed, Text};
 use crate::item::{AttrValue, Item};
 
 /// One line of a data file.
@@ -304,9 +303,9 @@ impl<'de> Visitor<'de> for LineSeed {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<LineParts, A::Error> {
         let mut parts = LineParts::default();
-        while let Some(name) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(name) = map.next_key::<Text<'de>>()? {
             let value = map.next_value_seed(ItemSeed { depth: 0 })?;
-            parts.set(&name, value).map_err(de::Error::custom)?;
+            parts.set(&name.0, value).map_err(de::Error::custom)?;
         }
         Ok(parts)
     }

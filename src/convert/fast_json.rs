@@ -28,8 +28,11 @@ pub enum ScannedValue<'a> {
     B(Vec<u8>),
     Bool(bool),
     Null,
-    /// Maps, lists and sets: the decoded value and its JSON text as written.
+    /// Number sets: decoded, since statistics need each member.
     Other(AttrValue, &'a str),
+    /// Maps, lists and other sets: validated and sized, kept as the JSON text
+    /// written in the export.
+    Nested(DdbType, usize, &'a str),
 }
 
 /// What statistics need to know of a number without parsing it again.
@@ -61,6 +64,7 @@ impl ScannedValue<'_> {
             ScannedValue::Bool(_) => DdbType::Bool,
             ScannedValue::Null => DdbType::Null,
             ScannedValue::Other(v, _) => v.ddb_type(),
+            ScannedValue::Nested(t, ..) => *t,
         }
     }
 }
@@ -163,7 +167,10 @@ impl<'a> Scan<'a> {
                 self.skip_value()?;
                 self.lit(b"}")?;
                 let raw = &self.t[value_start..self.i];
-                return ddbjson::value_from_str(raw).ok().map(|v| ScannedValue::Other(v, raw));
+                if tag == "NS" {
+                    return ddbjson::value_from_str(raw).ok().map(|v| ScannedValue::Other(v, raw));
+                }
+                return ddbjson::measure_value(raw).ok().map(|(t, size)| ScannedValue::Nested(t, size, raw));
             }
             _ => return None,
         };
@@ -256,6 +263,7 @@ mod tests {
                         ScannedValue::Bool(b) => AttrValue::Bool(b),
                         ScannedValue::Null => AttrValue::Null,
                         ScannedValue::Other(v, _) => v,
+                        ScannedValue::Nested(_, _, raw) => ddbjson::value_from_str(raw).unwrap(),
                     };
                     (a.name.to_string(), v)
                 })

@@ -55,6 +55,7 @@ impl RawColumn {
             ScannedValue::Bool(b) => self.push_bytes(DdbType::Bool, &[*b as u8]),
             ScannedValue::Null => self.push_bytes(DdbType::Null, &[]),
             ScannedValue::Other(v, raw) => self.push_bytes(v.ddb_type(), raw.as_bytes()),
+            ScannedValue::Nested(t, _, raw) => self.push_bytes(*t, raw.as_bytes()),
         }
     }
 

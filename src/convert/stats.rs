@@ -122,6 +122,7 @@ impl AttrStats {
             }
             ScannedValue::B(b) => b.len(),
             ScannedValue::Bool(_) | ScannedValue::Null => 1,
+            ScannedValue::Nested(_, size, _) => *size,
             ScannedValue::Other(v, _) => {
                 if let AttrValue::Ns(ns) = v {
                     ns.iter().for_each(|n| self.set_number.add(n));

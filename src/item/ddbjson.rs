@@ -15,7 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::{AttrValue, Item, Number};
+use super::{AttrValue, DdbType, Item, Number};
 
 /// Deepest nesting accepted: DynamoDB allows 32 levels, counting a
 /// top-level attribute's value as level 1.
@@ -35,6 +35,135 @@ pub fn item_from_str(text: &str) -> Result<Item, serde_json::Error> {
     let v = ItemSeed { depth: 0 }.deserialize(&mut de)?;
     de.end()?;
     Ok(v)
+}
+
+/// Validates one typed value exactly as [`value_from_str`] does and returns
+/// its type and DynamoDB size (see [`super::size`]) without building it: the
+/// fast read path keeps nested values as the text it was given and only
+/// needs to know they are valid and how large they are.
+pub fn measure_value(text: &str) -> Result<(DdbType, usize), serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let v = MeasureSeed { depth: 1 }.deserialize(&mut de)?;
+    de.end()?;
+    Ok(v)
+}
+
+#[derive(Clone, Copy)]
+struct MeasureSeed {
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for MeasureSeed {
+    type Value = (DdbType, usize);
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        if self.depth > MAX_DEPTH {
+            return Err(de::Error::custom(format!("value nested deeper than {MAX_DEPTH} levels")));
+        }
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MeasureSeed {
+    type Value = (DdbType, usize);
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a DynamoDB typed value such as {\"S\":\"text\"}")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let tag: Text<'de> = map.next_key()?.ok_or_else(|| de::Error::custom("empty typed value {}"))?;
+        let number_size = |t: &Text<'de>| -> Result<usize, A::Error> {
+            match Number::significant_digits(&t.0) {
+                Some(d) => Ok(d.div_ceil(2) + 1),
+                None => number::<A::Error>(&t.0).map(|_| 0),
+            }
+        };
+        let measured = match tag.0.as_ref() {
+            "S" => (DdbType::S, map.next_value::<Text<'de>>()?.0.len()),
+            "N" => (DdbType::N, number_size(&map.next_value::<Text<'de>>()?)?),
+            "B" => (DdbType::B, binary::<A::Error>(&map.next_value::<Text<'de>>()?.0)?.len()),
+            "BOOL" => {
+                map.next_value::<bool>()?;
+                (DdbType::Bool, 1)
+            }
+            "NULL" => {
+                if !map.next_value::<bool>()? {
+                    return Err(de::Error::custom("NULL must be true"));
+                }
+                (DdbType::Null, 1)
+            }
+            "M" => (DdbType::M, map.next_value_seed(MeasureMap { depth: self.depth })?),
+            "L" => (DdbType::L, map.next_value_seed(MeasureList { depth: self.depth })?),
+            "SS" => (DdbType::Ss, map.next_value::<Vec<Text<'de>>>()?.iter().map(|s| s.0.len()).sum()),
+            "NS" => {
+                let v: Vec<Text<'de>> = map.next_value()?;
+                (DdbType::Ns, v.iter().map(&number_size).sum::<Result<usize, _>>()?)
+            }
+            "BS" => {
+                let v: Vec<Text<'de>> = map.next_value()?;
+                (DdbType::Bs, v.iter().map(|s| binary::<A::Error>(&s.0).map(|b| b.len())).sum::<Result<usize, _>>()?)
+            }
+            other => return Err(de::Error::custom(format!("unknown DynamoDB type {other:?}"))),
+        };
+        if let Some(extra) = map.next_key::<Text<'de>>()? {
+            return Err(de::Error::custom(format!("typed value has a second type key {:?}", extra.0)));
+        }
+        Ok(measured)
+    }
+}
+
+struct MeasureMap {
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for MeasureMap {
+    type Value = usize;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MeasureMap {
+    type Value = usize;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a map of attribute names to DynamoDB typed values")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
+        let mut names: Vec<Text<'de>> = Vec::new();
+        let mut size = 3;
+        while let Some(name) = map.next_key::<Text<'de>>()? {
+            let (_, s) = map.next_value_seed(MeasureSeed { depth: self.depth + 1 })?;
+            if names.iter().any(|n| n.0 == name.0) {
+                return Err(de::Error::custom(format!("attribute {:?} appears twice", name.0)));
+            }
+            size += 1 + name.0.len() + s;
+            names.push(name);
+        }
+        Ok(size)
+    }
+}
+
+struct MeasureList {
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for MeasureList {
+    type Value = usize;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MeasureList {
+    type Value = usize;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of DynamoDB typed values")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+        let mut size = 3;
+        while let Some((_, s)) = seq.next_element_seed(MeasureSeed { depth: self.depth + 1 })? {
+            size += 1 + s;
+        }
+        Ok(size)
+    }
 }
 
 /// Seed for an item (a map of typed values) at a given nesting depth.
@@ -378,6 +507,41 @@ mod tests {
             r#"{"a":{"S":"x"},"a":{"S":"y"}}"#,
         ] {
             assert!(item_from_str(bad).is_err(), "{bad} should fail");
+        }
+    }
+
+    /// `measure_value` accepts exactly what `value_from_str` accepts, with
+    /// the same type and size.
+    #[test]
+    fn measuring_agrees_with_decoding() {
+        let texts = [
+            r#"{"M":{"a":{"S":"x"},"b":{"L":[{"N":"1.50"},{"NULL":true},{"BOOL":false}]},"c":{"M":{}}}}"#,
+            r#"{"L":[{"SS":["a","é"]},{"NS":["1","2E3","-0.5"]},{"BS":["AAE=",""]},{"B":"AA=="}]}"#,
+            r#"{"M":{"q\"uote":{"S":"line\nbreak"}}}"#,
+            r#"{"SS":[]}"#,
+            r#"{"M":{"a":{"S":"1"},"a":{"S":"2"}}}"#,
+            r#"{"L":[{"N":"1E200"}]}"#,
+            r#"{"L":[{"N":"x"}]}"#,
+            r#"{"M":{"a":{"X":"1"}}}"#,
+            r#"{"M":{"a":{"S":"1","N":"2"}}}"#,
+            r#"{"L":[{"NULL":false}]}"#,
+            r#"{"BS":["***"]}"#,
+            r#"{"L":[{}]}"#,
+            r#"{"M":{"a":{"S":1}}}"#,
+        ];
+        let mut deep = String::from(r#"{"S":"x"}"#);
+        for _ in 0..MAX_DEPTH - 1 {
+            deep = format!(r#"{{"L":[{deep}]}}"#);
+        }
+        let too_deep = format!(r#"{{"L":[{deep}]}}"#);
+        for text in texts.iter().copied().chain([deep.as_str(), too_deep.as_str()]) {
+            let decoded = value_from_str(text);
+            let measured = measure_value(text);
+            assert_eq!(decoded.is_ok(), measured.is_ok(), "{text}");
+            if let (Ok(v), Ok((t, size))) = (decoded, measured) {
+                assert_eq!(v.ddb_type(), t, "{text}");
+                assert_eq!(super::super::size::value_size(&v), size, "{text}");
+            }
         }
     }
 

@@ -95,6 +95,50 @@ impl Number {
         })
     }
 
+    /// The number of significant digits of `text` when [`Number::parse`]
+    /// accepts it, without building the number (no allocation): the check
+    /// used where a value only has to be validated and sized.
+    pub fn significant_digits(text: &str) -> Option<usize> {
+        let bytes = text.as_bytes();
+        let mut i = usize::from(matches!(bytes.first(), Some(b'-' | b'+')));
+        let (mut digits, mut lead, mut trail, mut fraction) = (0i64, 0i64, 0i64, 0i64);
+        let (mut seen_point, mut nonzero) = (false, false);
+        while i < bytes.len() {
+            match bytes[i] {
+                c @ b'0'..=b'9' => {
+                    digits += 1;
+                    if seen_point {
+                        fraction += 1;
+                    }
+                    if c == b'0' {
+                        if nonzero { trail += 1 } else { lead += 1 }
+                    } else {
+                        nonzero = true;
+                        trail = 0;
+                    }
+                }
+                b'.' if !seen_point => seen_point = true,
+                b'e' | b'E' => break,
+                _ => return None,
+            }
+            i += 1;
+        }
+        if digits == 0 {
+            return None;
+        }
+        let mut exponent = -fraction;
+        if i < bytes.len() {
+            exponent = exponent.checked_add(parse_exponent(&text[i + 1..])?)?;
+        }
+        if !nonzero {
+            return Some(0);
+        }
+        let significant = digits - lead - trail;
+        let magnitude = exponent + trail + significant - 1;
+        let ok = significant <= MAX_DIGITS as i64 && (MIN_MAGNITUDE as i64..=MAX_MAGNITUDE as i64).contains(&magnitude);
+        ok.then_some(significant as usize)
+    }
+
     /// Builds a number from sign, digits (no sign, no point; leading zeros
     /// already removed or not) and exponent, normalising and range-checking.
     pub fn from_parts(negative: bool, digits: String, exponent: i64) -> Result<Number, NumberError> {
@@ -290,6 +334,44 @@ mod tests {
         assert!(Number::parse("9.9999999999999999999999999999999999999E+125").is_ok());
         for bad in ["", "-", "1e", "abc", "1.2.3", "1e+", "NaN", "Infinity", "0x10", " 1"] {
             assert!(Number::parse(bad).is_err(), "{bad:?} should fail");
+        }
+    }
+
+    #[test]
+    fn significant_digits_agrees_with_parse() {
+        let cases = [
+            "0",
+            "-0",
+            "00.000",
+            "1",
+            "+1",
+            "-1.50",
+            "1200",
+            "0.0012",
+            "1E-130",
+            "1E-131",
+            "9.99E+125",
+            "1E126",
+            ".5",
+            "5.",
+            "",
+            "-",
+            "1e",
+            "1e+",
+            "abc",
+            "1.2.3",
+            "0x10",
+            " 1",
+            "12345678901234567890123456789012345678",
+            "123456789012345678901234567890123456789",
+            "1234567890123456789012345678901234567800",
+            "0.000000000000000000000000000000000000000012345",
+            "10E-131",
+            "0.1E-129",
+            "1e999999999",
+        ];
+        for c in cases {
+            assert_eq!(Number::significant_digits(c), Number::parse(c).ok().map(|n| n.digits().len()), "{c:?}");
         }
     }
 

@@ -4,8 +4,8 @@
 //! without that variable the same code writes everything into a temporary
 //! folder and the test fails unless the result is byte-identical to what is
 //! committed, so the fixtures cannot drift from the generator and writer
-//! that produce them. Every time input is fixed (no wall clock, no mtimes:
-//! gzip headers carry mtime 0), so the output depends only on this file and
+//! that produce them. Every time input is fixed (no wall clock, no file mtimes:
+//! gzip headers carry fixed times), so the output depends only on this file and
 //! the library.
 //!
 //! What is written (all small: the whole of `testdata/` stays far below 1 MB):
@@ -215,8 +215,11 @@ fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// A fixed gzip mtime (2026-01-01), so recompressed files are deterministic.
+const FIXTURE_MTIME: u32 = 1_767_225_600;
+
 fn gzip(text: &[u8], level: u32) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+    let mut enc = flate2::GzBuilder::new().mtime(FIXTURE_MTIME).write(Vec::new(), flate2::Compression::new(level));
     enc.write_all(text).expect("gzip");
     enc.finish().expect("gzip")
 }

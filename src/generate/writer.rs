@@ -83,7 +83,9 @@ impl ExportWriter {
             let f = std::fs::File::create(&path).map_err(|e| Error::io_path(&path, e))?;
             data.push(DataFile {
                 key: format!("{key_prefix}AWSDynamoDB/{export_id}/data/{name}.{ext}"),
-                enc: GzEncoder::new(std::io::BufWriter::new(f), Compression::new(6)),
+                // The export time as the gzip mtime keeps the files deterministic
+                // and tells them apart from other tools' empty partitions.
+                enc: flate2::GzBuilder::new().mtime(time.timestamp() as u32).write(std::io::BufWriter::new(f), Compression::new(6)),
                 path,
                 items: 0,
             });

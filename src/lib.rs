@@ -8,13 +8,17 @@
 //!   checksums, decoding DynamoDB JSON and Ion, applying incremental exports.
 //! - [`convert`]: items to Arrow record batches and back, losslessly, with the
 //!   schema inferred over every item.
+//! - [`load`]: snapshots read into memory as typed tables.
 //! - [`catalog`]: the one place a DataFusion session is built: tables and the
 //!   `ddb_*` SQL functions.
+//! - [`checks`]: integrity checks; so far the Amplify data model
+//!   (`amplify_outputs.json`) that they are generated from.
 //! - [`output`]: Parquet folders written from snapshots.
 //! - [`generate`]: deterministic synthetic Amplify-style exports in AWS's layout.
 //! - [`cli`]: the command line; the only module that knows clap.
 
 pub mod catalog;
+pub mod checks;
 pub mod cli;
 pub mod convert;
 pub mod error;

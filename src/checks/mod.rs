@@ -1,5 +1,7 @@
-//! Integrity checks over snapshots. So far: the Amplify data model they are
-//! generated from ([`model`]); check suites, generated checks, the runner and
-//! schema-change lint build on it.
+//! Integrity checks over snapshots: the Amplify data model ([`model`]), the
+//! checks generated from it as SQL ([`generate`]) and the runner ([`run`]).
+//! Check files, reports and schema-change lint build on these.
 
+pub mod generate;
 pub mod model;
+pub mod run;

@@ -1,0 +1,83 @@
+//! Running checks: count the violations, keep a bounded sample of them.
+//!
+//! A check that finds bad items succeeds and reports them (problems in the
+//! data are results); a check whose SQL cannot run is reported as an error
+//! with DataFusion's message, and the other checks still run.
+
+use serde::Serialize;
+
+use super::generate::{Check, Severity};
+use crate::catalog::Catalog;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Error,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub name: String,
+    pub table: String,
+    pub severity: Severity,
+    pub description: String,
+    pub status: Status,
+    pub violations: u64,
+    /// Up to the requested number of violating rows, as JSON objects.
+    pub sample: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub sql: String,
+}
+
+/// Runs one check.
+pub async fn run_check(catalog: &Catalog, check: &Check, sample_rows: usize) -> CheckResult {
+    let outcome = async {
+        let count = catalog.query(&format!("SELECT count(*) AS n FROM ({}) AS violations", check.sql)).await?;
+        let n = count
+            .batches
+            .iter()
+            .find(|b| b.num_rows() > 0)
+            .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0)))
+            .unwrap_or(0) as u64;
+        let sample = if n > 0 && sample_rows > 0 {
+            let rows = catalog.query(&format!("SELECT * FROM ({}) AS violations LIMIT {sample_rows}", check.sql)).await?;
+            to_json_rows(&rows.batches)?
+        } else {
+            Vec::new()
+        };
+        Ok::<_, crate::Error>((n, sample))
+    }
+    .await;
+    let (status, violations, sample, error) = match outcome {
+        Ok((0, _)) => (Status::Pass, 0, Vec::new(), None),
+        Ok((n, sample)) => (Status::Fail, n, sample, None),
+        Err(e) => (Status::Error, 0, Vec::new(), Some(e.to_string())),
+    };
+    CheckResult {
+        name: check.name.clone(),
+        table: check.table.clone(),
+        severity: check.severity,
+        description: check.description.clone(),
+        status,
+        violations,
+        sample,
+        error,
+        sql: check.sql.clone(),
+    }
+}
+
+fn to_json_rows(batches: &[arrow::record_batch::RecordBatch]) -> crate::Result<Vec<serde_json::Value>> {
+    let mut buf = Vec::new();
+    {
+        let mut w = arrow::json::LineDelimitedWriter::new(&mut buf);
+        w.write_batches(&batches.iter().collect::<Vec<_>>())?;
+        w.finish()?;
+    }
+    String::from_utf8_lossy(&buf)
+        .lines()
+        .map(|l| serde_json::from_str(l).map_err(|e| crate::Error::Invalid(format!("sample row: {e}"))))
+        .collect()
+}

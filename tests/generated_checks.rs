@@ -62,13 +62,14 @@ async fn generated_checks_count_exactly_what_hand_written_queries_count() {
     assert!(expected[0].1 > 0 && expected[4].1 > 0 && expected[8].1 > 0, "{expected:?}");
     for (name, want) in expected {
         let check = checks.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no check {name}: {checks:#?}"));
-        let r = run_check(&cat, check, 3).await;
+        let r = run_check(&cat, check, 3, false).await;
         assert_eq!(r.error, None, "{name}: {}", check.sql);
         assert_eq!(r.violations, want, "{name}: {}", check.sql);
         assert_eq!(r.status, if want == 0 { Status::Pass } else { Status::Fail }, "{name}");
         assert_eq!(r.sample.len() as u64, want.min(3), "{name}");
         if want > 0 {
             assert!(r.sample.iter().all(|row| row.get("id").is_some()), "{name}: samples carry the key: {:?}", r.sample);
+            assert!(r.sample.iter().all(|row| row.as_object().unwrap().len() == 1), "{name}: values are redacted: {:?}", r.sample);
         }
     }
 }
@@ -82,8 +83,9 @@ async fn a_check_that_cannot_run_is_an_error_not_a_pass() {
         severity: ddbsnap::checks::generate::Severity::Error,
         description: "refers to a missing table".into(),
         sql: "SELECT id FROM Nope".into(),
+        keys: vec!["id".into()],
     };
-    let r = run_check(&cat, &check, 3).await;
+    let r = run_check(&cat, &check, 3, false).await;
     assert_eq!(r.status, Status::Error);
     assert!(r.error.unwrap().contains("Nope"));
 }

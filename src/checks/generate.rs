@@ -26,6 +26,10 @@ pub struct Check {
     pub severity: Severity,
     pub description: String,
     pub sql: String,
+    /// Columns that identify an item; samples show only these unless the
+    /// user asks for values (reports leave production).
+    #[serde(default)]
+    pub keys: Vec<String>,
 }
 
 /// Regular expressions for AppSync's string scalars (as AppSync validates them).
@@ -71,12 +75,20 @@ fn literal(s: &str) -> String {
 pub fn model_checks(intro: &ModelIntrospection, model: &Model, table: &str, schema: &TableSchema) -> Vec<Check> {
     let has = |c: &str| schema.columns.iter().any(|s| s.name == c);
     let kind = |c: &str| schema.columns.iter().find(|s| s.name == c).map(|s| s.kind);
-    let keys: Vec<String> = model.key_fields().into_iter().filter(|k| has(k)).map(ident).collect();
+    let key_names: Vec<String> = model.key_fields().into_iter().filter(|k| has(k)).map(str::to_string).collect();
+    let keys: Vec<String> = key_names.iter().map(|k| ident(k)).collect();
     let select = if keys.is_empty() { "*".to_string() } else { keys.join(", ") };
     let from = ident(table);
     let mut out = Vec::new();
     let mut add = |name: String, severity: Severity, description: String, sql: String| {
-        out.push(Check { name: format!("{}.{name}", model.name), table: table.to_string(), severity, description, sql });
+        out.push(Check {
+            name: format!("{}.{name}", model.name),
+            table: table.to_string(),
+            severity,
+            description,
+            sql,
+            keys: key_names.clone(),
+        });
     };
 
     for f in model.stored_fields() {
@@ -125,7 +137,10 @@ pub fn model_checks(intro: &ModelIntrospection, model: &Model, table: &str, sche
             let description = match what {
                 "integer" => format!("{} is an integer", f.name),
                 "enum" => format!("{} is one of its enum's values", f.name),
-                _ => format!("{} is a valid {:?}", f.name, f.ty),
+                _ => match &f.ty {
+                    FieldType::Scalar(s) => format!("{} is a valid {s:?}", f.name),
+                    other => format!("{} is a valid {other:?}", f.name),
+                },
             };
             add(
                 format!("{}.{what}", f.name),

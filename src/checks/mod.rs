@@ -2,6 +2,7 @@
 //! checks generated from it as SQL ([`generate`]) and the runner ([`run`]).
 //! Check files, reports and schema-change lint build on these.
 
+pub mod files;
 pub mod generate;
 pub mod model;
 pub mod run;

@@ -32,8 +32,9 @@ pub struct CheckResult {
     pub sql: String,
 }
 
-/// Runs one check.
-pub async fn run_check(catalog: &Catalog, check: &Check, sample_rows: usize) -> CheckResult {
+/// Runs one check. Samples keep only the check's key columns unless
+/// `show_values` (or the check names no keys).
+pub async fn run_check(catalog: &Catalog, check: &Check, sample_rows: usize, show_values: bool) -> CheckResult {
     let outcome = async {
         let count = catalog.query(&format!("SELECT count(*) AS n FROM ({}) AS violations", check.sql)).await?;
         let n = count
@@ -53,7 +54,7 @@ pub async fn run_check(catalog: &Catalog, check: &Check, sample_rows: usize) -> 
     .await;
     let (status, violations, sample, error) = match outcome {
         Ok((0, _)) => (Status::Pass, 0, Vec::new(), None),
-        Ok((n, sample)) => (Status::Fail, n, sample, None),
+        Ok((n, sample)) => (Status::Fail, n, redact(sample, &check.keys, show_values), None),
         Err(e) => (Status::Error, 0, Vec::new(), Some(e.to_string())),
     };
     CheckResult {
@@ -67,6 +68,18 @@ pub async fn run_check(catalog: &Catalog, check: &Check, sample_rows: usize) -> 
         error,
         sql: check.sql.clone(),
     }
+}
+
+fn redact(rows: Vec<serde_json::Value>, keys: &[String], show_values: bool) -> Vec<serde_json::Value> {
+    if show_values || keys.is_empty() {
+        return rows;
+    }
+    rows.into_iter()
+        .map(|row| match row {
+            serde_json::Value::Object(m) => serde_json::Value::Object(m.into_iter().filter(|(k, _)| keys.contains(k)).collect()),
+            other => other,
+        })
+        .collect()
 }
 
 fn to_json_rows(batches: &[arrow::record_batch::RecordBatch]) -> crate::Result<Vec<serde_json::Value>> {

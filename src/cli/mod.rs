@@ -3,6 +3,7 @@
 //! Flags are turned into library settings here, once (AWS clients are built
 //! once and passed down); the rest of the crate never sees clap.
 
+mod check;
 mod convert;
 mod generate;
 mod inspect;
@@ -74,6 +75,8 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Run SQL over exports or converted Parquet; an interactive prompt when no SQL is given.
     Sql(sql::SqlArgs),
+    /// Run integrity checks (generated from amplify_outputs.json, or SQL check files) and report them.
+    Check(check::CheckArgs),
     /// Convert exports to Parquet, one folder per table.
     Convert(convert::ConvertArgs),
     /// Write a synthetic Amplify-style export (seeded, deterministic) in AWS's exact layout.
@@ -97,6 +100,7 @@ pub async fn run(args: Args) -> Result<u8> {
     match args.command {
         Command::Inspect(a) => inspect::run(&args.global, a).await,
         Command::Sql(a) => sql::run(&args.global, a).await,
+        Command::Check(a) => check::run(&args.global, a).await,
         Command::Convert(a) => convert::run(&args.global, a).await,
         Command::Generate(a) => generate::run(a),
     }

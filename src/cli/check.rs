@@ -1,0 +1,200 @@
+//! `ddbsnap check`: run integrity checks over exports and report them.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+
+use super::{Global, build_env, finish_quarantine, progress::Progress};
+use crate::catalog::Catalog;
+use crate::checks::files;
+use crate::checks::generate::{Check, Severity, model_checks};
+use crate::checks::model::ModelIntrospection;
+use crate::checks::run::{CheckResult, Status, run_check};
+use crate::load;
+
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Exit codes: 0 every error-severity check passed, 1 some failed, 2 ddbsnap failed (a check that cannot run counts as a failure of the tool).\n\n\
+Samples show only the items' keys unless --show-values is given: reports leave production."
+)]
+pub struct CheckArgs {
+    /// Exports to check ([NAME=]folder, manifest-summary.json or s3://bucket/prefix).
+    #[arg(required = true, value_name = "EXPORT")]
+    pub exports: Vec<String>,
+    /// amplify_outputs.json: generate checks from its data model (each model checks the table of its name).
+    #[arg(long, value_name = "FILE")]
+    pub amplify: Option<PathBuf>,
+    /// A folder of check files (*.sql with a `-- name:` / `-- severity:` header). Repeatable.
+    #[arg(long = "checks", value_name = "DIR")]
+    pub checks: Vec<PathBuf>,
+    /// Print every check's SQL instead of running it.
+    #[arg(long)]
+    pub print: bool,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+    /// Violating items shown per check.
+    #[arg(long, default_value_t = 5)]
+    pub sample: usize,
+    /// Show attribute values in samples, not only keys.
+    #[arg(long)]
+    pub show_values: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckFormat {
+    Text,
+    Json,
+    Junit,
+}
+
+pub async fn run(g: &Global, a: CheckArgs) -> Result<u8> {
+    if a.amplify.is_none() && a.checks.is_empty() {
+        bail!("no checks to run: give --amplify amplify_outputs.json and/or --checks DIR");
+    }
+    let mut env = build_env(g, &a.exports).await?;
+    let catalog = Catalog::new();
+    let mut tables = Vec::new();
+    for t in load::locate(&a.exports, &env).await? {
+        let progress = Progress::start(&format!("loading {}", t.name), g.quiet);
+        env.read.progress = progress.counter.clone();
+        let loaded = load::load_table(&t, &env).await?;
+        drop(progress);
+        catalog.add_loaded(&loaded)?;
+        tables.push(loaded);
+    }
+    finish_quarantine(&env)?;
+
+    let mut checks: Vec<Check> = Vec::new();
+    let mut notes = Vec::new();
+    if let Some(path) = &a.amplify {
+        let intro = ModelIntrospection::load(path)?;
+        for model in intro.models.values() {
+            match tables.iter().find(|t| t.name() == model.name) {
+                Some(t) => checks.extend(model_checks(&intro, model, t.name(), &t.schema)),
+                None => notes.push(format!("model {} has no export among those given", model.name)),
+            }
+        }
+        for t in &tables {
+            if let Some(model) = intro.models.get(t.name()) {
+                let extra: Vec<&str> = t
+                    .schema
+                    .columns
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .filter(|c| !model.fields.contains_key(*c) && !is_amplify_managed(c))
+                    .collect();
+                if !extra.is_empty() {
+                    notes.push(format!("table {} has attributes the model does not declare: {}", t.name(), extra.join(", ")));
+                }
+            }
+        }
+    }
+    for dir in &a.checks {
+        checks.extend(files::load_dir(dir)?);
+    }
+    if a.print {
+        for c in &checks {
+            let severity = if c.severity == Severity::Error { "error" } else { "warn" };
+            let keys = c.keys.join(", ");
+            println!(
+                "-- name: {}\n-- table: {}\n-- severity: {severity}\n-- keys: {keys}\n-- description: {}\n{};\n",
+                c.name, c.table, c.description, c.sql
+            );
+        }
+        return Ok(0);
+    }
+    let mut results = Vec::with_capacity(checks.len());
+    for c in &checks {
+        results.push(run_check(&catalog, c, a.sample, a.show_values).await);
+    }
+    let summary: Vec<(String, u64)> = tables.iter().map(|t| (t.name().to_string(), t.report.items)).collect();
+    match a.format {
+        CheckFormat::Text => print_text(&results, &notes),
+        CheckFormat::Json => {
+            let tables: Vec<_> = summary.iter().map(|(n, i)| serde_json::json!({"name": n, "items": i})).collect();
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({"tables": tables, "checks": results, "notes": notes}))?);
+        }
+        CheckFormat::Junit => print!("{}", junit(&results)),
+    }
+    Ok(exit_code(&results))
+}
+
+/// Attributes Amplify and DataStore write that models do not declare.
+fn is_amplify_managed(name: &str) -> bool {
+    matches!(name, "__typename" | "createdAt" | "updatedAt" | "owner" | "_version" | "_lastChangedAt" | "_deleted" | "_ttl")
+}
+
+/// 2 when a check could not run, 1 when an error-severity check failed.
+pub fn exit_code(results: &[CheckResult]) -> u8 {
+    if results.iter().any(|r| r.status == Status::Error) {
+        2
+    } else if results.iter().any(|r| r.status == Status::Fail && r.severity == Severity::Error) {
+        super::EXIT_PROBLEMS
+    } else {
+        0
+    }
+}
+
+fn print_text(results: &[CheckResult], notes: &[String]) {
+    for r in results {
+        let status = match r.status {
+            Status::Pass => "pass",
+            Status::Fail if r.severity == Severity::Warn => "WARN",
+            Status::Fail => "FAIL",
+            Status::Error => "ERROR",
+        };
+        println!("{status:5}  {:40}  {:>8}  {}", r.name, r.violations, r.description);
+        if let Some(e) = &r.error {
+            println!("       {e}");
+        }
+        for row in &r.sample {
+            println!("       {row}");
+        }
+    }
+    for n in notes {
+        println!("note   {n}");
+    }
+    let count = |s: Status| results.iter().filter(|r| r.status == s).count();
+    println!(
+        "{} checks: {} passed, {} failed, {} could not run",
+        results.len(),
+        count(Status::Pass),
+        count(Status::Fail),
+        count(Status::Error)
+    );
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// JUnit XML: one testcase per check, for CI systems.
+pub fn junit(results: &[CheckResult]) -> String {
+    let failures = results.iter().filter(|r| r.status == Status::Fail).count();
+    let errors = results.iter().filter(|r| r.status == Status::Error).count();
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n<testsuite name=\"ddbsnap\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\">\n",
+        results.len()
+    );
+    for r in results {
+        out.push_str(&format!("  <testcase classname=\"{}\" name=\"{}\">", xml(&r.table), xml(&r.name)));
+        match r.status {
+            Status::Pass => {}
+            Status::Fail => {
+                let sample: Vec<String> = r.sample.iter().map(|s| s.to_string()).collect();
+                out.push_str(&format!(
+                    "<failure type=\"{:?}\" message=\"{} violations: {}\">{}</failure>",
+                    r.severity,
+                    r.violations,
+                    xml(&r.description),
+                    xml(&sample.join("\n"))
+                ));
+            }
+            Status::Error => out.push_str(&format!("<error message=\"{}\"/>", xml(r.error.as_deref().unwrap_or("")))),
+        }
+        out.push_str("</testcase>\n");
+    }
+    out.push_str("</testsuite>\n</testsuites>\n");
+    out
+}

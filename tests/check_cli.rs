@@ -1,0 +1,101 @@
+//! `ddbsnap check` through the real binary: exit codes, the JSON contract,
+//! JUnit, redaction, printed checks that run as check files.
+
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ddbsnap");
+const CONTACTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/contacts");
+
+fn model_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let model = r#"{"data":{"model_introspection":{"version":1,"enums":{"Status":{"name":"Status","values":["A"]}},"nonModels":{},
+      "models":{"Contact":{"name":"Contact","attributes":[],
+      "primaryKeyInfo":{"isCustomPrimaryKey":false,"primaryKeyFieldName":"id","sortKeyFieldNames":[]},
+      "fields":{"id":{"name":"id","isArray":false,"type":"ID","isRequired":true,"attributes":[]},
+        "email":{"name":"email","isArray":false,"type":"AWSEmail","isRequired":true,"attributes":[]},
+        "age":{"name":"age","isArray":false,"type":"Int","isRequired":false,"attributes":[]}}},
+      "Note":{"name":"Note","attributes":[],
+      "primaryKeyInfo":{"isCustomPrimaryKey":false,"primaryKeyFieldName":"id","sortKeyFieldNames":[]},
+      "fields":{"id":{"name":"id","isArray":false,"type":"ID","isRequired":true,"attributes":[]}}}}}}}"#;
+    let p = dir.join("amplify_outputs.json");
+    std::fs::write(&p, model).unwrap();
+    p
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[test]
+fn json_report_contract_and_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = model_file(dir.path());
+    let (code, out, err) = run(&["-q", "check", "--amplify", model.to_str().unwrap(), "--format", "json", CONTACTS]);
+    assert_eq!(code, 1, "an error-severity check fails (age drift): {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["tables"][0]["name"], "Contact");
+    assert_eq!(v["tables"][0]["items"], 199);
+    let checks = v["checks"].as_array().unwrap();
+    let age = checks.iter().find(|c| c["name"] == "Contact.age.type").unwrap();
+    for field in ["name", "table", "severity", "status", "violations", "sample"] {
+        assert!(age.get(field).is_some(), "missing {field}");
+    }
+    assert_eq!(age["status"], "fail");
+    assert_eq!(age["severity"], "error");
+    assert!(age["violations"].as_u64().unwrap() > 0);
+    assert!(age["sample"].as_array().unwrap().iter().all(|s| s.as_object().unwrap().keys().eq(["id"])), "keys only by default");
+    assert!(v["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("model Note has no export")));
+    let (_, shown, _) = run(&["-q", "check", "--amplify", model.to_str().unwrap(), "--format", "json", "--show-values", CONTACTS]);
+    let v: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    let age = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "Contact.age.type").unwrap();
+    assert_eq!(age["sample"][0]["found"], "S", "values when asked");
+}
+
+#[test]
+fn junit_has_one_testcase_per_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = model_file(dir.path());
+    let (_, json, _) = run(&["-q", "check", "--amplify", model.to_str().unwrap(), "--format", "json", CONTACTS]);
+    let n = serde_json::from_str::<serde_json::Value>(&json).unwrap()["checks"].as_array().unwrap().len();
+    let (code, xml, _) = run(&["-q", "check", "--amplify", model.to_str().unwrap(), "--format", "junit", CONTACTS]);
+    assert_eq!(code, 1);
+    assert_eq!(xml.matches("<testcase ").count(), n);
+    assert!(xml.contains("failures=\"") && xml.contains("<failure "));
+}
+
+#[test]
+fn printed_checks_run_as_check_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = model_file(dir.path());
+    let (code, printed, _) = run(&["-q", "check", "--amplify", model.to_str().unwrap(), "--print", CONTACTS]);
+    assert_eq!(code, 0);
+    let checks = dir.path().join("checks");
+    std::fs::create_dir(&checks).unwrap();
+    for (i, block) in printed.split("\n\n").filter(|b| !b.trim().is_empty()).enumerate() {
+        std::fs::write(checks.join(format!("{i:03}.sql")), block).unwrap();
+    }
+    let (_, from_files, err) = run(&["-q", "check", "--checks", checks.to_str().unwrap(), "--format", "json", CONTACTS]);
+    let (_, generated, _) = run(&["-q", "check", "--amplify", model.to_str().unwrap(), "--format", "json", CONTACTS]);
+    let pick = |s: &str| -> Vec<(String, u64)> {
+        let v: serde_json::Value = serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s} {err}"));
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["name"].as_str().unwrap().to_string(), c["violations"].as_u64().unwrap()))
+            .collect()
+    };
+    assert_eq!(pick(&from_files), pick(&generated));
+}
+
+#[test]
+fn a_broken_check_file_is_exit_2_and_no_checks_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.sql"), "-- name: bad\nSELECT nosuch FROM Contact").unwrap();
+    let (code, out, _) = run(&["-q", "check", "--checks", dir.path().to_str().unwrap(), CONTACTS]);
+    assert_eq!(code, 2);
+    assert!(out.contains("ERROR") && out.contains("nosuch"), "{out}");
+    let (code, _, err) = run(&["-q", "check", CONTACTS]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--amplify"), "{err}");
+}

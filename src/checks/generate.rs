@@ -32,6 +32,58 @@ pub struct Check {
     pub keys: Vec<String>,
 }
 
+/// Checks that belongsTo references resolve to a parent item, across
+/// tables. `table_of` gives a model's table schema when it was loaded;
+/// returns the checks and notes on references that cannot be checked.
+pub fn reference_checks<'a>(
+    intro: &ModelIntrospection,
+    model: &Model,
+    table: &str,
+    schema: &TableSchema,
+    table_of: impl Fn(&str) -> Option<&'a TableSchema>,
+) -> (Vec<Check>, Vec<String>) {
+    let has = |s: &TableSchema, c: &str| s.columns.iter().any(|x| x.name == c);
+    let (mut checks, mut notes) = (Vec::new(), Vec::new());
+    let keys: Vec<String> = model.key_fields().into_iter().filter(|k| has(schema, k)).map(str::to_string).collect();
+    for f in model.fields.values() {
+        let (Some(assoc), FieldType::Model { name: parent }) = (&f.association, &f.ty) else { continue };
+        if assoc.connection_type != super::model::ConnectionType::BelongsTo || assoc.target_names.is_empty() {
+            continue;
+        }
+        let Some(parent_model) = intro.models.get(parent) else { continue };
+        let Some(parent_schema) = table_of(parent) else {
+            notes.push(format!("{}.{} refers to {parent}, which has no export: references not checked", model.name, f.name));
+            continue;
+        };
+        let parent_keys = parent_model.key_fields();
+        if assoc.target_names.iter().any(|t| !has(schema, t)) || parent_keys.iter().any(|k| !has(parent_schema, k)) {
+            continue;
+        }
+        let on: Vec<String> =
+            assoc.target_names.iter().zip(&parent_keys).map(|(t, k)| format!("p.{} = c.{}", ident(k), ident(t))).collect();
+        let set: Vec<String> = assoc.target_names.iter().map(|t| format!("c.{} IS NOT NULL", ident(t))).collect();
+        let mut select: Vec<String> = keys.iter().map(|k| format!("c.{}", ident(k))).collect();
+        select.extend(assoc.target_names.iter().map(|t| format!("c.{}", ident(t))));
+        checks.push(Check {
+            name: format!("{}.{}.reference", model.name, f.name),
+            table: table.to_string(),
+            severity: Severity::Error,
+            description: format!("{} ({}) refers to an existing {parent}", f.name, assoc.target_names.join(", ")),
+            sql: format!(
+                "SELECT {} FROM {} c LEFT JOIN {} p ON {} WHERE {} AND p.{} IS NULL",
+                select.join(", "),
+                ident(table),
+                ident(parent),
+                on.join(" AND "),
+                set.join(" AND "),
+                ident(parent_keys[0])
+            ),
+            keys: keys.clone(),
+        });
+    }
+    (checks, notes)
+}
+
 /// Regular expressions for AppSync's string scalars (as AppSync validates them).
 fn format_regex(s: Scalar) -> Option<&'static str> {
     Some(match s {
@@ -157,6 +209,52 @@ pub fn model_checks(intro: &ModelIntrospection, model: &Model, table: &str, sche
             Severity::Error,
             format!("the primary key ({}) is unique", model.key_fields().join(", ")),
             format!("SELECT {select}, count(*) AS copies FROM {from} GROUP BY {select} HAVING count(*) > 1"),
+        );
+    }
+    for idx in model.indexes() {
+        let missing: Vec<String> =
+            idx.fields.iter().map(|f| if has(f) { format!("{} IS NULL", ident(f)) } else { "TRUE".into() }).collect();
+        add(
+            format!("index.{}", idx.name),
+            Severity::Warn,
+            format!(
+                "items carry the key fields of index {} ({}): an item without them is silently missing from the index",
+                idx.name,
+                idx.fields.join(", ")
+            ),
+            format!("SELECT {select} FROM {from} WHERE {}", missing.join(" OR ")),
+        );
+        let sort = &idx.fields[1.min(idx.fields.len())..];
+        let composite = sort.join("#");
+        if sort.len() > 1 && has(&composite) && sort.iter().all(|f| has(f)) {
+            let parts: Vec<String> = sort.iter().map(|f| format!("CAST({} AS VARCHAR)", ident(f))).collect();
+            add(
+                format!("index.{}.composite", idx.name),
+                Severity::Error,
+                format!("{composite} equals its parts joined by '#'"),
+                format!(
+                    "SELECT {select}, {c} AS found FROM {from} WHERE {c} IS NOT NULL AND {c} IS DISTINCT FROM concat_ws('#', {})",
+                    parts.join(", "),
+                    c = ident(&composite)
+                ),
+            );
+        }
+    }
+    if has("_version") {
+        if has("_deleted") {
+            add(
+                "datastore.tombstones".into(),
+                Severity::Warn,
+                "DataStore tombstones (_deleted = true) still in the table".into(),
+                format!("SELECT {select} FROM {from} WHERE CAST(\"_deleted\" AS VARCHAR) = 'true'"),
+            );
+        }
+        let last_changed = if has("_lastChangedAt") { " OR \"_lastChangedAt\" IS NULL" } else { " OR TRUE" };
+        add(
+            "datastore.metadata".into(),
+            Severity::Error,
+            "items carry DataStore's _version and _lastChangedAt (some items of this table do)".into(),
+            format!("SELECT {select} FROM {from} WHERE \"_version\" IS NULL{last_changed}"),
         );
     }
     if has("__typename") {

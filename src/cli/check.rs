@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use super::{Global, build_env, finish_quarantine, progress::Progress};
 use crate::catalog::Catalog;
 use crate::checks::files;
-use crate::checks::generate::{Check, Severity, model_checks};
+use crate::checks::generate::{Check, Severity, model_checks, reference_checks};
 use crate::checks::model::ModelIntrospection;
 use crate::checks::run::{CheckResult, Status, run_check};
 use crate::load;
@@ -69,9 +69,15 @@ pub async fn run(g: &Global, a: CheckArgs) -> Result<u8> {
     let mut notes = Vec::new();
     if let Some(path) = &a.amplify {
         let intro = ModelIntrospection::load(path)?;
+        let table_of = |name: &str| tables.iter().find(|t| t.name() == name).map(|t| &t.schema);
         for model in intro.models.values() {
             match tables.iter().find(|t| t.name() == model.name) {
-                Some(t) => checks.extend(model_checks(&intro, model, t.name(), &t.schema)),
+                Some(t) => {
+                    checks.extend(model_checks(&intro, model, t.name(), &t.schema));
+                    let (refs, ref_notes) = reference_checks(&intro, model, t.name(), &t.schema, table_of);
+                    checks.extend(refs);
+                    notes.extend(ref_notes);
+                }
                 None => notes.push(format!("model {} has no export among those given", model.name)),
             }
         }

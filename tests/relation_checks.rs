@@ -1,0 +1,107 @@
+//! Checks that span tables or need table shapes the Contact fixture lacks:
+//! belongsTo references, secondary-index keys, composite sort keys and
+//! DataStore metadata. Tables are built from hand-made items.
+
+use ddbsnap::catalog::Catalog;
+use ddbsnap::checks::generate::{model_checks, reference_checks};
+use ddbsnap::checks::model::ModelIntrospection;
+use ddbsnap::checks::run::{Status, run_check};
+use ddbsnap::convert::{TableSchema, items_to_batches};
+use ddbsnap::item::{AttrValue, Item, Number};
+
+const MODEL: &str = r#"{"data":{"model_introspection":{"version":1,"enums":{},"nonModels":{},"models":{
+ "Company":{"name":"Company","attributes":[],"primaryKeyInfo":{"isCustomPrimaryKey":false,"primaryKeyFieldName":"id","sortKeyFieldNames":[]},
+  "fields":{"id":{"name":"id","isArray":false,"type":"ID","isRequired":true,"attributes":[]}}},
+ "Contact":{"name":"Contact","primaryKeyInfo":{"isCustomPrimaryKey":false,"primaryKeyFieldName":"id","sortKeyFieldNames":[]},
+  "attributes":[{"type":"key","properties":{"name":"byStatus","queryField":"listByStatus","fields":["status","createdAt","email"]}}],
+  "fields":{"id":{"name":"id","isArray":false,"type":"ID","isRequired":true,"attributes":[]},
+   "email":{"name":"email","isArray":false,"type":"String","isRequired":false,"attributes":[]},
+   "status":{"name":"status","isArray":false,"type":"String","isRequired":false,"attributes":[]},
+   "createdAt":{"name":"createdAt","isArray":false,"type":"AWSDateTime","isRequired":false,"attributes":[]},
+   "companyId":{"name":"companyId","isArray":false,"type":"ID","isRequired":false,"attributes":[]},
+   "company":{"name":"company","isArray":false,"type":{"model":"Company"},"isRequired":false,"attributes":[],
+     "association":{"connectionType":"BELONGS_TO","targetNames":["companyId"]}}}}}}}}"#;
+
+fn item(pairs: &[(&str, AttrValue)]) -> Item {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+}
+fn s(v: &str) -> AttrValue {
+    AttrValue::S(v.into())
+}
+
+fn add(cat: &Catalog, name: &str, items: &[Item]) -> TableSchema {
+    let (schema, batches) = items_to_batches(items, &[]).unwrap();
+    cat.add_batches(name, schema.arrow.clone(), batches).unwrap();
+    schema
+}
+
+#[tokio::test]
+async fn references_indexes_composites_and_datastore() {
+    let cat = Catalog::new();
+    let companies = add(&cat, "Company", &[item(&[("id", s("c1"))]), item(&[("id", s("c2"))])]);
+    let v = |n: i64| AttrValue::N(Number::from_i64(n));
+    let contacts = [
+        // fine
+        item(&[
+            ("id", s("1")),
+            ("companyId", s("c1")),
+            ("email", s("a@x")),
+            ("status", s("A")),
+            ("createdAt", s("t1")),
+            ("createdAt#email", s("t1#a@x")),
+            ("_version", v(1)),
+            ("_lastChangedAt", v(5)),
+            ("_deleted", AttrValue::Bool(false)),
+        ]),
+        // dangling reference, wrong composite
+        item(&[
+            ("id", s("2")),
+            ("companyId", s("c9")),
+            ("email", s("b@x")),
+            ("status", s("A")),
+            ("createdAt", s("t2")),
+            ("createdAt#email", s("t2#zzz")),
+            ("_version", v(2)),
+            ("_lastChangedAt", v(5)),
+        ]),
+        // no reference (fine), missing index key `status`, tombstone
+        item(&[
+            ("id", s("3")),
+            ("email", s("c@x")),
+            ("createdAt", s("t3")),
+            ("_version", v(3)),
+            ("_lastChangedAt", v(5)),
+            ("_deleted", AttrValue::Bool(true)),
+        ]),
+        // DataStore metadata missing, NULL reference (fine)
+        item(&[("id", s("4")), ("companyId", AttrValue::Null), ("email", s("d@x")), ("status", s("B")), ("createdAt", s("t4"))]),
+    ];
+    let schema = add(&cat, "Contact", &contacts);
+    let intro = ModelIntrospection::parse("inline", MODEL.as_bytes()).unwrap();
+    let model = &intro.models["Contact"];
+    let mut checks = model_checks(&intro, model, "Contact", &schema);
+    let (refs, notes) = reference_checks(&intro, model, "Contact", &schema, |n| (n == "Company").then_some(&companies));
+    assert!(notes.is_empty(), "{notes:?}");
+    checks.extend(refs);
+    let expect = [
+        ("Contact.company.reference", vec!["2"]),
+        ("Contact.index.byStatus", vec!["3"]),
+        ("Contact.index.byStatus.composite", vec!["2"]),
+        ("Contact.datastore.tombstones", vec!["3"]),
+        ("Contact.datastore.metadata", vec!["4"]),
+        ("Contact.key.unique", vec![]),
+    ];
+    for (name, ids) in expect {
+        let check = checks
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no {name} in {:#?}", checks.iter().map(|c| &c.name).collect::<Vec<_>>()));
+        let r = run_check(&cat, check, 10, false).await;
+        assert_eq!(r.error, None, "{name}: {}", check.sql);
+        let got: Vec<String> = r.sample.iter().map(|row| row["id"].as_str().unwrap().to_string()).collect();
+        assert_eq!(got, ids, "{name}: {}", check.sql);
+        assert_eq!(r.status, if ids.is_empty() { Status::Pass } else { Status::Fail });
+    }
+    let (_, notes) = reference_checks(&intro, model, "Contact", &schema, |_| None);
+    assert!(notes[0].contains("Company, which has no export"), "{notes:?}");
+}

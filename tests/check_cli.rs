@@ -64,6 +64,19 @@ fn junit_has_one_testcase_per_check() {
 }
 
 #[test]
+fn markdown_lists_failures_first_with_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = model_file(dir.path());
+    let (code, md, _) = run(&["-q", "check", "--amplify", model.to_str().unwrap(), "--format", "markdown", CONTACTS]);
+    assert_eq!(code, 1);
+    assert!(md.starts_with("## ddbsnap check: "), "{md}");
+    assert!(md.contains("Tables: Contact (199 items)"));
+    let first_row = md.lines().find(|l| l.starts_with("| **")).unwrap();
+    assert!(first_row.contains("Contact.age.type"), "failures first: {first_row}");
+    assert!(md.contains("<details><summary><code>Contact.age.type</code></summary>") && md.contains("```sql"));
+}
+
+#[test]
 fn printed_checks_run_as_check_files() {
     let dir = tempfile::tempdir().unwrap();
     let model = model_file(dir.path());

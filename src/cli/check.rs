@@ -46,6 +46,8 @@ pub enum CheckFormat {
     Text,
     Json,
     Junit,
+    /// For pull-request comments.
+    Markdown,
 }
 
 pub async fn run(g: &Global, a: CheckArgs) -> Result<u8> {
@@ -122,6 +124,7 @@ pub async fn run(g: &Global, a: CheckArgs) -> Result<u8> {
             println!("{}", serde_json::to_string_pretty(&serde_json::json!({"tables": tables, "checks": results, "notes": notes}))?);
         }
         CheckFormat::Junit => print!("{}", junit(&results)),
+        CheckFormat::Markdown => print!("{}", markdown(&results, &summary, &notes)),
     }
     Ok(exit_code(&results))
 }
@@ -169,6 +172,44 @@ fn print_text(results: &[CheckResult], notes: &[String]) {
         count(Status::Fail),
         count(Status::Error)
     );
+}
+
+fn md(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Markdown for pull-request comments: a summary line, a table of checks
+/// (failures first), samples of the failures, notes.
+pub fn markdown(results: &[CheckResult], tables: &[(String, u64)], notes: &[String]) -> String {
+    let failed = results.iter().filter(|r| r.status != Status::Pass).count();
+    let items: Vec<String> = tables.iter().map(|(n, i)| format!("{n} ({i} items)")).collect();
+    let mut out = format!("## ddbsnap check: {failed} of {} checks need attention\n\nTables: {}\n\n", results.len(), items.join(", "));
+    out.push_str("| status | check | violations | description |\n|---|---|---:|---|\n");
+    let mut ordered: Vec<&CheckResult> = results.iter().collect();
+    ordered.sort_by_key(|r| (r.status == Status::Pass, r.severity == Severity::Warn));
+    for r in &ordered {
+        let status = match (r.status, r.severity) {
+            (Status::Pass, _) => "pass",
+            (Status::Fail, Severity::Warn) => "**warn**",
+            (Status::Fail, Severity::Error) => "**FAIL**",
+            (Status::Error, _) => "**ERROR**",
+        };
+        out.push_str(&format!("| {status} | `{}` | {} | {} |\n", md(&r.name), r.violations, md(&r.description)));
+    }
+    for r in ordered.iter().filter(|r| r.status != Status::Pass) {
+        out.push_str(&format!("\n<details><summary><code>{}</code></summary>\n\n```sql\n{}\n```\n", md(&r.name), r.sql));
+        if let Some(e) = &r.error {
+            out.push_str(&format!("\nError: {}\n", md(e)));
+        }
+        for row in &r.sample {
+            out.push_str(&format!("\n- `{row}`"));
+        }
+        out.push_str("\n\n</details>\n");
+    }
+    for n in notes {
+        out.push_str(&format!("\n> {}\n", md(n)));
+    }
+    out
 }
 
 fn xml(s: &str) -> String {

@@ -11,6 +11,7 @@ use crate::checks::generate::{Check, Severity, model_checks, reference_checks};
 use crate::checks::model::ModelIntrospection;
 use crate::checks::run::{CheckResult, Status, run_check};
 use crate::load;
+use crate::report::{self, TableProfile};
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -48,6 +49,8 @@ pub enum CheckFormat {
     Junit,
     /// For pull-request comments.
     Markdown,
+    /// One self-contained page: summary, checks with samples, table profiles.
+    Html,
 }
 
 pub async fn run(g: &Global, a: CheckArgs) -> Result<u8> {
@@ -116,15 +119,16 @@ pub async fn run(g: &Global, a: CheckArgs) -> Result<u8> {
     for c in &checks {
         results.push(run_check(&catalog, c, a.sample, a.show_values).await);
     }
-    let summary: Vec<(String, u64)> = tables.iter().map(|t| (t.name().to_string(), t.report.items)).collect();
+    let profiles: Vec<TableProfile> = tables.iter().map(|t| TableProfile::from_stats(t.name(), t.report.items, &t.stats)).collect();
     match a.format {
         CheckFormat::Text => print_text(&results, &notes),
         CheckFormat::Json => {
-            let tables: Vec<_> = summary.iter().map(|(n, i)| serde_json::json!({"name": n, "items": i})).collect();
+            let tables: Vec<_> = profiles.iter().map(|t| serde_json::json!({"name": t.name, "items": t.items})).collect();
             println!("{}", serde_json::to_string_pretty(&serde_json::json!({"tables": tables, "checks": results, "notes": notes}))?);
         }
-        CheckFormat::Junit => print!("{}", junit(&results)),
-        CheckFormat::Markdown => print!("{}", markdown(&results, &summary, &notes)),
+        CheckFormat::Junit => print!("{}", report::junit(&results)),
+        CheckFormat::Markdown => print!("{}", report::markdown(&results, &profiles, &notes)),
+        CheckFormat::Html => print!("{}", report::html(&results, &profiles, &notes)),
     }
     Ok(exit_code(&results))
 }
@@ -172,76 +176,4 @@ fn print_text(results: &[CheckResult], notes: &[String]) {
         count(Status::Fail),
         count(Status::Error)
     );
-}
-
-fn md(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
-
-/// Markdown for pull-request comments: a summary line, a table of checks
-/// (failures first), samples of the failures, notes.
-pub fn markdown(results: &[CheckResult], tables: &[(String, u64)], notes: &[String]) -> String {
-    let failed = results.iter().filter(|r| r.status != Status::Pass).count();
-    let items: Vec<String> = tables.iter().map(|(n, i)| format!("{n} ({i} items)")).collect();
-    let mut out = format!("## ddbsnap check: {failed} of {} checks need attention\n\nTables: {}\n\n", results.len(), items.join(", "));
-    out.push_str("| status | check | violations | description |\n|---|---|---:|---|\n");
-    let mut ordered: Vec<&CheckResult> = results.iter().collect();
-    ordered.sort_by_key(|r| (r.status == Status::Pass, r.severity == Severity::Warn));
-    for r in &ordered {
-        let status = match (r.status, r.severity) {
-            (Status::Pass, _) => "pass",
-            (Status::Fail, Severity::Warn) => "**warn**",
-            (Status::Fail, Severity::Error) => "**FAIL**",
-            (Status::Error, _) => "**ERROR**",
-        };
-        out.push_str(&format!("| {status} | `{}` | {} | {} |\n", md(&r.name), r.violations, md(&r.description)));
-    }
-    for r in ordered.iter().filter(|r| r.status != Status::Pass) {
-        out.push_str(&format!("\n<details><summary><code>{}</code></summary>\n\n```sql\n{}\n```\n", md(&r.name), r.sql));
-        if let Some(e) = &r.error {
-            out.push_str(&format!("\nError: {}\n", md(e)));
-        }
-        for row in &r.sample {
-            out.push_str(&format!("\n- `{row}`"));
-        }
-        out.push_str("\n\n</details>\n");
-    }
-    for n in notes {
-        out.push_str(&format!("\n> {}\n", md(n)));
-    }
-    out
-}
-
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-/// JUnit XML: one testcase per check, for CI systems.
-pub fn junit(results: &[CheckResult]) -> String {
-    let failures = results.iter().filter(|r| r.status == Status::Fail).count();
-    let errors = results.iter().filter(|r| r.status == Status::Error).count();
-    let mut out = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n<testsuite name=\"ddbsnap\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\">\n",
-        results.len()
-    );
-    for r in results {
-        out.push_str(&format!("  <testcase classname=\"{}\" name=\"{}\">", xml(&r.table), xml(&r.name)));
-        match r.status {
-            Status::Pass => {}
-            Status::Fail => {
-                let sample: Vec<String> = r.sample.iter().map(|s| s.to_string()).collect();
-                out.push_str(&format!(
-                    "<failure type=\"{:?}\" message=\"{} violations: {}\">{}</failure>",
-                    r.severity,
-                    r.violations,
-                    xml(&r.description),
-                    xml(&sample.join("\n"))
-                ));
-            }
-            Status::Error => out.push_str(&format!("<error message=\"{}\"/>", xml(r.error.as_deref().unwrap_or("")))),
-        }
-        out.push_str("</testcase>\n");
-    }
-    out.push_str("</testsuite>\n</testsuites>\n");
-    out
 }

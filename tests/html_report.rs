@@ -1,0 +1,61 @@
+//! The HTML integrity report in a real headless browser (Debian's chromium):
+//! it renders, shows the failing checks, and a screenshot is taken.
+
+use std::path::Path;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ddbsnap");
+const CONTACTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/contacts");
+
+fn chromium() -> Option<&'static str> {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| Path::new(p).exists())
+}
+
+fn browser(args: &[&str], profile: &Path) -> std::process::Output {
+    let exe = chromium().expect("checked by the caller");
+    Command::new(exe)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"])
+        .args(["--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .output()
+        .expect("chromium runs")
+}
+
+#[test]
+fn html_report_renders_in_a_browser_and_shows_failures() {
+    if chromium().is_none() {
+        assert!(std::env::var("DDBSNAP_REQUIRE_SERVERS").is_err(), "chromium is required (scripts/test.sh installs it)");
+        eprintln!("skipped: no chromium (scripts/test.sh installs it)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("amplify_outputs.json");
+    std::fs::write(
+        &model,
+        r#"{"data":{"model_introspection":{"version":1,"enums":{},"nonModels":{},"models":{"Contact":{"name":"Contact","attributes":[],
+        "primaryKeyInfo":{"isCustomPrimaryKey":false,"primaryKeyFieldName":"id","sortKeyFieldNames":[]},
+        "fields":{"id":{"name":"id","isArray":false,"type":"ID","isRequired":true,"attributes":[]},
+                  "age":{"name":"age","isArray":false,"type":"Int","isRequired":false,"attributes":[]}}}}}}}"#,
+    )
+    .unwrap();
+    let out = Command::new(BIN).args(["-q", "check", "--amplify", model.to_str().unwrap(), "--format", "html", CONTACTS]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let page = dir.path().join("report.html");
+    std::fs::write(&page, &out.stdout).unwrap();
+    let url = format!("file://{}", page.display());
+
+    let dom = browser(&["--dump-dom", &url], &dir.path().join("profile-1"));
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.contains("ddbsnap integrity report"), "{dom}");
+    assert!(dom.contains("class=\"check fail\"") && dom.contains("Contact.age.type"), "the failing check is shown");
+    assert!(dom.contains("Table Contact"), "the table profile is shown");
+
+    let shot = dir.path().join("report.png");
+    let run = browser(&[&format!("--screenshot={}", shot.display()), "--window-size=1200,1600", &url], &dir.path().join("profile-2"));
+    let png = std::fs::read(&shot).unwrap_or_else(|e| panic!("no screenshot ({e}): {}", String::from_utf8_lossy(&run.stderr)));
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a real screenshot, {} bytes", png.len());
+    if let Ok(keep) = std::env::var("DDBSNAP_KEEP_SCREENSHOT") {
+        std::fs::copy(&shot, keep).unwrap();
+    }
+}

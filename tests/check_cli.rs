@@ -112,3 +112,27 @@ fn a_broken_check_file_is_exit_2_and_no_checks_is_an_error() {
     assert_eq!(code, 2);
     assert!(err.contains("--amplify"), "{err}");
 }
+
+#[test]
+fn checks_over_parquet_match_checks_over_the_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = model_file(dir.path());
+    let pq = dir.path().join("pq");
+    let (code, _, err) = run(&["-q", "convert", CONTACTS, "--to", pq.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let pick = |s: &str| -> (u64, Vec<(String, u64)>) {
+        let v: serde_json::Value = serde_json::from_str(s).unwrap();
+        let checks = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["name"].as_str().unwrap().to_string(), c["violations"].as_u64().unwrap()))
+            .collect();
+        (v["tables"][0]["items"].as_u64().unwrap(), checks)
+    };
+    let (_, export, _) = run(&["-q", "check", "--amplify", model.to_str().unwrap(), "--format", "json", CONTACTS]);
+    let (code, parquet, err) =
+        run(&["-q", "check", "--amplify", model.to_str().unwrap(), "--format", "json", "--parquet", pq.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(pick(&parquet), pick(&export));
+}

@@ -45,6 +45,9 @@ impl Catalog {
     pub fn new() -> Catalog {
         let mut config = SessionConfig::new().with_information_schema(true);
         config.options_mut().sql_parser.enable_ident_normalization = false;
+        // Keep the Arrow schema embedded in ddbsnap's Parquet files: its field
+        // metadata says how each column holds DynamoDB values.
+        config.options_mut().execution.parquet.skip_metadata = false;
         let ctx = SessionContext::new_with_config(config);
         for f in udf::all() {
             ctx.register_udf(f);

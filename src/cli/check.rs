@@ -10,6 +10,7 @@ use crate::checks::files;
 use crate::checks::generate::{Check, Severity, model_checks, reference_checks};
 use crate::checks::model::ModelIntrospection;
 use crate::checks::run::{CheckResult, Status, run_check};
+use crate::convert::TableSchema;
 use crate::load;
 use crate::report::{self, TableProfile};
 
@@ -20,8 +21,11 @@ Samples show only the items' keys unless --show-values is given: reports leave p
 )]
 pub struct CheckArgs {
     /// Exports to check ([NAME=]folder, manifest-summary.json or s3://bucket/prefix).
-    #[arg(required = true, value_name = "EXPORT")]
+    #[arg(value_name = "EXPORT", required_unless_present = "parquet")]
     pub exports: Vec<String>,
+    /// A folder written by `ddbsnap convert` (each sub-folder a table), checked like an export. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub parquet: Vec<PathBuf>,
     /// amplify_outputs.json: generate checks from its data model (each model checks the table of its name).
     #[arg(long, value_name = "FILE")]
     pub amplify: Option<PathBuf>,
@@ -66,20 +70,33 @@ pub async fn run(g: &Global, a: CheckArgs) -> Result<u8> {
         let loaded = load::load_table(&t, &env).await?;
         drop(progress);
         catalog.add_loaded(&loaded)?;
-        tables.push(loaded);
+        let profile = TableProfile::from_stats(loaded.name(), loaded.report.items, &loaded.stats);
+        tables.push(Checked { name: loaded.name().to_string(), schema: loaded.schema, profile });
     }
     finish_quarantine(&env)?;
+    for dir in &a.parquet {
+        for name in catalog.add_parquet_dir(dir).await? {
+            let provider = catalog.context().table_provider(datafusion::common::TableReference::bare(name.as_str())).await?;
+            let schema = TableSchema::from_arrow(&provider.schema())?;
+            let count = catalog.query(&format!("SELECT count(*) FROM \"{}\"", name.replace('"', "\"\""))).await?;
+            let items =
+                count.batches[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0) as u64).unwrap_or(0);
+            // Parquet carries no statistics of ddbsnap's: the profile lists the columns only.
+            let profile = TableProfile { name: name.clone(), items, attributes: Vec::new() };
+            tables.push(Checked { name, schema, profile });
+        }
+    }
 
     let mut checks: Vec<Check> = Vec::new();
     let mut notes = Vec::new();
     if let Some(path) = &a.amplify {
         let intro = ModelIntrospection::load(path)?;
-        let table_of = |name: &str| tables.iter().find(|t| t.name() == name).map(|t| &t.schema);
+        let table_of = |name: &str| tables.iter().find(|t| t.name == name).map(|t| &t.schema);
         for model in intro.models.values() {
-            match tables.iter().find(|t| t.name() == model.name) {
+            match tables.iter().find(|t| t.name == model.name) {
                 Some(t) => {
-                    checks.extend(model_checks(&intro, model, t.name(), &t.schema));
-                    let (refs, ref_notes) = reference_checks(&intro, model, t.name(), &t.schema, table_of);
+                    checks.extend(model_checks(&intro, model, &t.name, &t.schema));
+                    let (refs, ref_notes) = reference_checks(&intro, model, &t.name, &t.schema, table_of);
                     checks.extend(refs);
                     notes.extend(ref_notes);
                 }
@@ -87,7 +104,7 @@ pub async fn run(g: &Global, a: CheckArgs) -> Result<u8> {
             }
         }
         for t in &tables {
-            if let Some(model) = intro.models.get(t.name()) {
+            if let Some(model) = intro.models.get(&t.name) {
                 let extra: Vec<&str> = t
                     .schema
                     .columns
@@ -96,7 +113,7 @@ pub async fn run(g: &Global, a: CheckArgs) -> Result<u8> {
                     .filter(|c| !model.fields.contains_key(*c) && !is_amplify_managed(c))
                     .collect();
                 if !extra.is_empty() {
-                    notes.push(format!("table {} has attributes the model does not declare: {}", t.name(), extra.join(", ")));
+                    notes.push(format!("table {} has attributes the model does not declare: {}", t.name, extra.join(", ")));
                 }
             }
         }
@@ -119,7 +136,7 @@ pub async fn run(g: &Global, a: CheckArgs) -> Result<u8> {
     for c in &checks {
         results.push(run_check(&catalog, c, a.sample, a.show_values).await);
     }
-    let profiles: Vec<TableProfile> = tables.iter().map(|t| TableProfile::from_stats(t.name(), t.report.items, &t.stats)).collect();
+    let profiles: Vec<TableProfile> = tables.iter().map(|t| t.profile.clone()).collect();
     match a.format {
         CheckFormat::Text => print_text(&results, &notes),
         CheckFormat::Json => {
@@ -131,6 +148,13 @@ pub async fn run(g: &Global, a: CheckArgs) -> Result<u8> {
         CheckFormat::Html => print!("{}", report::html(&results, &profiles, &notes)),
     }
     Ok(exit_code(&results))
+}
+
+/// A table being checked, from an export or a Parquet folder.
+struct Checked {
+    name: String,
+    schema: TableSchema,
+    profile: TableProfile,
 }
 
 /// Attributes Amplify and DataStore write that models do not declare.

@@ -105,3 +105,65 @@ async fn references_indexes_composites_and_datastore() {
     let (_, notes) = reference_checks(&intro, model, "Contact", &schema, |_| None);
     assert!(notes[0].contains("Company, which has no export"), "{notes:?}");
 }
+
+const NESTED_MODEL: &str = r#"{"data":{"model_introspection":{"version":1,"enums":{},
+ "nonModels":{"Address":{"name":"Address","fields":{
+     "city":{"name":"city","isArray":false,"type":"String","isRequired":true,"attributes":[]},
+     "geo":{"name":"geo","isArray":false,"type":{"nonModel":"Geo"},"isRequired":false,"attributes":[]}}},
+   "Geo":{"name":"Geo","fields":{"lat":{"name":"lat","isArray":false,"type":"Float","isRequired":true,"attributes":[]}}}},
+ "models":{"Place":{"name":"Place","attributes":[],"primaryKeyInfo":{"isCustomPrimaryKey":false,"primaryKeyFieldName":"id","sortKeyFieldNames":[]},
+  "fields":{"id":{"name":"id","isArray":false,"type":"ID","isRequired":true,"attributes":[]},
+   "address":{"name":"address","isArray":false,"type":{"nonModel":"Address"},"isRequired":false,"attributes":[]},
+   "tags":{"name":"tags","isArray":true,"type":"String","isRequired":true,"isArrayNullable":true,"attributes":[]},
+   "meta":{"name":"meta","isArray":false,"type":"AWSJSON","isRequired":false,"attributes":[]}}}}}}}"#;
+
+#[tokio::test]
+async fn custom_types_arrays_and_awsjson() {
+    use std::collections::BTreeMap;
+    let m = |pairs: &[(&str, AttrValue)]| AttrValue::M(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<BTreeMap<_, _>>());
+    let n = |x: i64| AttrValue::N(Number::from_i64(x));
+    let cat = Catalog::new();
+    let places = [
+        item(&[
+            ("id", s("1")),
+            ("address", m(&[("city", s("Oslo")), ("geo", m(&[("lat", n(59))]))])),
+            ("tags", AttrValue::L(vec![s("a"), s("b")])),
+            ("meta", s("{\"a\":1}")),
+        ]),
+        item(&[
+            ("id", s("2")),
+            ("address", m(&[("geo", m(&[("lat", s("north"))]))])),
+            ("tags", AttrValue::L(vec![s("a"), AttrValue::Null])),
+            ("meta", s("not json")),
+        ]),
+        item(&[
+            ("id", s("3")),
+            ("address", m(&[("city", n(7))])),
+            ("tags", AttrValue::Ss(vec!["a".into()])),
+            ("meta", m(&[("k", s("v"))])),
+        ]),
+    ];
+    let schema = add(&cat, "Place", &places);
+    let intro = ModelIntrospection::parse("inline", NESTED_MODEL.as_bytes()).unwrap();
+    let checks = model_checks(&intro, &intro.models["Place"], "Place", &schema);
+    let expect = [
+        ("Place.address.city.required", vec!["2"]),
+        ("Place.address.city.type", vec!["3"]),
+        ("Place.address.geo.lat.type", vec!["2"]),
+        ("Place.address.geo.lat.required", vec![]),
+        ("Place.tags.elements", vec!["2"]),
+        ("Place.tags.type", vec!["3"]),
+        ("Place.meta.json", vec!["2"]),
+    ];
+    assert!(checks.iter().all(|c| c.name != "Place.tags.required"), "a nullable list is not required");
+    for (name, ids) in expect {
+        let check = checks
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no {name} in {:#?}", checks.iter().map(|c| &c.name).collect::<Vec<_>>()));
+        let r = run_check(&cat, check, 10, false).await;
+        assert_eq!(r.error, None, "{name}: {}", check.sql);
+        let got: Vec<String> = r.sample.iter().map(|row| row["id"].as_str().unwrap().to_string()).collect();
+        assert_eq!(got, ids, "{name}: {}", check.sql);
+    }
+}

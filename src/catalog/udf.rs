@@ -1,108 +1,135 @@
 //! Scalar functions over nested DynamoDB values.
 //!
 //! Maps and lists are stored as their DynamoDB JSON (exact), so these read
-//! that JSON: `ddb_json` strips the type wrappers for people and JSON tools,
-//! `ddb_get` picks one nested value by path. Invalid input yields NULL rather
-//! than an error, because these run over mixed columns where only some rows
-//! hold nested values.
+//! that JSON. Invalid input yields NULL rather than an error, because they run
+//! over mixed columns where only some rows hold nested values.
+//!
+//! - `ddb_json(v)`: plain JSON without the type wrappers, for people and tools;
+//! - `ddb_get(v, 'a.b[0]')`: one nested value as text;
+//! - `ddb_type_at(v, 'a.b[0]')`: the DynamoDB type of a nested value (NULL when absent);
+//! - `ddb_elements_in(v, 'S,NULL')`: whether every element of a list has one of the types;
+//! - `ddb_json_valid(text)`: whether a string parses as JSON (AWSJSON fields).
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, StringArray, StringBuilder};
+use arrow::array::{Array, ArrayRef, BooleanBuilder, StringArray, StringBuilder};
 use arrow::datatypes::DataType;
 use datafusion::common::Result as DfResult;
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 
 use crate::item::{AttrValue, ddbjson};
 
+/// What a function returns for one row.
+enum Out {
+    Text(Option<String>),
+    Bool(Option<bool>),
+}
+
+/// A function of text arguments, row by row. One struct serves every
+/// ddbsnap function: they differ only in name, arity and body, and the name
+/// identifies the function (equality and hashing go by it).
+#[derive(Debug)]
+struct TextFn {
+    name: &'static str,
+    signature: Signature,
+    returns: DataType,
+    body: fn(&[Option<&str>]) -> Out,
+}
+
+impl PartialEq for TextFn {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for TextFn {}
+
+impl std::hash::Hash for TextFn {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl TextFn {
+    fn udf(name: &'static str, arity: usize, returns: DataType, body: fn(&[Option<&str>]) -> Out) -> ScalarUDF {
+        let signature = Signature::exact(vec![DataType::Utf8; arity], Volatility::Immutable);
+        ScalarUDF::from(TextFn { name, signature, returns, body })
+    }
+}
+
+impl ScalarUDFImpl for TextFn {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
+        Ok(self.returns.clone())
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let inputs: Vec<&StringArray> = arrays.iter().map(string_arg).collect::<DfResult<_>>()?;
+        let rows = args.number_rows;
+        let mut row_args: Vec<Option<&str>> = Vec::with_capacity(inputs.len());
+        let mut text = StringBuilder::new();
+        let mut flags = BooleanBuilder::new();
+        for i in 0..rows {
+            row_args.clear();
+            row_args.extend(inputs.iter().map(|a| (!a.is_null(i)).then(|| a.value(i))));
+            match (self.body)(&row_args) {
+                Out::Text(v) => text.append_option(v),
+                Out::Bool(v) => flags.append_option(v),
+            }
+        }
+        let out: ArrayRef = if self.returns == DataType::Boolean { Arc::new(flags.finish()) } else { Arc::new(text.finish()) };
+        Ok(ColumnarValue::Array(out))
+    }
+}
+
 pub fn all() -> Vec<ScalarUDF> {
-    vec![ScalarUDF::from(DdbJson::new()), ScalarUDF::from(DdbGet::new())]
-}
-
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct DdbJson {
-    signature: Signature,
-}
-
-impl DdbJson {
-    fn new() -> Self {
-        DdbJson { signature: Signature::exact(vec![DataType::Utf8], Volatility::Immutable) }
-    }
-}
-
-impl ScalarUDFImpl for DdbJson {
-    fn name(&self) -> &str {
-        "ddb_json"
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
-        Ok(DataType::Utf8)
-    }
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let input = string_arg(&arrays[0])?;
-        let mut out = StringBuilder::new();
-        let mut buf = String::new();
-        for v in input.iter() {
-            match v.and_then(|s| ddbjson::value_from_str(s).ok()) {
-                Some(value) => {
-                    buf.clear();
-                    ddbjson::write_plain(&mut buf, &value);
-                    out.append_value(&buf);
+    vec![
+        TextFn::udf("ddb_json", 1, DataType::Utf8, |a| Out::Text(parse(a[0]).map(|v| plain(&v)))),
+        TextFn::udf("ddb_get", 2, DataType::Utf8, |a| {
+            Out::Text(parse(a[0]).and_then(|v| a[1].and_then(|p| get_path(&v, p).and_then(as_text))))
+        }),
+        TextFn::udf("ddb_type_at", 2, DataType::Utf8, |a| {
+            Out::Text(parse(a[0]).and_then(|v| a[1].and_then(|p| get_path(&v, p).map(|x| x.ddb_type().name().to_string()))))
+        }),
+        TextFn::udf("ddb_elements_in", 2, DataType::Boolean, |a| {
+            Out::Bool(match (parse(a[0]), a[1]) {
+                (Some(AttrValue::L(items)), Some(allowed)) => {
+                    let allowed: Vec<&str> = allowed.split(',').map(str::trim).collect();
+                    Some(items.iter().all(|x| allowed.contains(&x.ddb_type().name())))
                 }
-                None => out.append_null(),
-            }
-        }
-        Ok(ColumnarValue::Array(Arc::new(out.finish())))
-    }
+                _ => None,
+            })
+        }),
+        TextFn::udf("ddb_json_valid", 1, DataType::Boolean, |a| {
+            Out::Bool(a[0].map(|s| serde_json::from_str::<serde::de::IgnoredAny>(s).is_ok()))
+        }),
+    ]
 }
 
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct DdbGet {
-    signature: Signature,
+fn parse(text: Option<&str>) -> Option<AttrValue> {
+    ddbjson::value_from_str(text?).ok()
 }
 
-impl DdbGet {
-    fn new() -> Self {
-        DdbGet { signature: Signature::exact(vec![DataType::Utf8, DataType::Utf8], Volatility::Immutable) }
-    }
+fn plain(v: &AttrValue) -> String {
+    let mut s = String::new();
+    ddbjson::write_plain(&mut s, v);
+    s
 }
 
-impl ScalarUDFImpl for DdbGet {
-    fn name(&self) -> &str {
-        "ddb_get"
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
-        Ok(DataType::Utf8)
-    }
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let values = string_arg(&arrays[0])?;
-        let paths = string_arg(&arrays[1])?;
-        let mut out = StringBuilder::new();
-        for i in 0..values.len() {
-            let got = (!values.is_null(i) && !paths.is_null(i))
-                .then(|| ddbjson::value_from_str(values.value(i)).ok())
-                .flatten()
-                .and_then(|v| get_path(&v, paths.value(i)).cloned());
-            match got {
-                None | Some(AttrValue::Null) => out.append_null(),
-                Some(AttrValue::S(s)) => out.append_value(s),
-                Some(AttrValue::N(n)) => out.append_value(n.to_string()),
-                Some(AttrValue::Bool(b)) => out.append_value(if b { "true" } else { "false" }),
-                Some(other) => {
-                    let mut s = String::new();
-                    ddbjson::write_plain(&mut s, &other);
-                    out.append_value(s);
-                }
-            }
-        }
-        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+/// A nested value as text: strings and numbers as themselves, NULL as SQL
+/// NULL, the rest as plain JSON.
+fn as_text(v: &AttrValue) -> Option<String> {
+    match v {
+        AttrValue::Null => None,
+        AttrValue::S(s) => Some(s.clone()),
+        AttrValue::N(n) => Some(n.to_string()),
+        AttrValue::Bool(b) => Some(b.to_string()),
+        other => Some(plain(other)),
     }
 }
 

@@ -84,6 +84,37 @@ pub fn reference_checks<'a>(
     (checks, notes)
 }
 
+/// Rules for the fields of a custom type stored as a map, as SQL conditions
+/// true for a violating value: (name suffix, description, condition).
+/// Nested custom types are followed a few levels down.
+fn nested_rules(intro: &ModelIntrospection, type_name: &str, col: &str, prefix: &str, depth: usize) -> Vec<(String, String, String)> {
+    let Some(def) = intro.non_models.get(type_name) else { return Vec::new() };
+    let mut out = Vec::new();
+    for f in def.fields.values() {
+        let path = format!("{prefix}{}", f.name);
+        let at = format!("ddb_type_at({col}, {})", literal(&path));
+        let required = if f.is_array { f.is_array_nullable == Some(false) } else { f.is_required };
+        if required {
+            out.push((format!("{path}.required"), format!("{path} is required"), format!("coalesce({at}, 'NULL') = 'NULL'")));
+        }
+        let allowed = allowed_types(&f.ty, f.is_array);
+        if !allowed.is_empty() {
+            let list: Vec<String> = allowed.iter().chain(&["NULL"]).map(|t| literal(t)).collect();
+            out.push((
+                format!("{path}.type"),
+                format!("{path} holds DynamoDB {}", allowed.join(" or ")),
+                format!("{at} NOT IN ({})", list.join(", ")),
+            ));
+        }
+        if let (FieldType::NonModel { name }, false, true) = (&f.ty, f.is_array, depth < 4) {
+            for (suffix, description, cond) in nested_rules(intro, name, col, &format!("{path}."), depth + 1) {
+                out.push((suffix, description, format!("{at} = 'M' AND ({cond})")));
+            }
+        }
+    }
+    out
+}
+
 /// Regular expressions for AppSync's string scalars (as AppSync validates them).
 fn format_regex(s: Scalar) -> Option<&'static str> {
     Some(match s {
@@ -145,7 +176,10 @@ pub fn model_checks(intro: &ModelIntrospection, model: &Model, table: &str, sche
 
     for f in model.stored_fields() {
         let col = ident(&f.name);
-        if f.is_required && !(f.is_array && f.is_array_nullable == Some(true)) {
+        // For arrays, isRequired is about the elements; the list itself is
+        // required when it is not nullable.
+        let required = if f.is_array { f.is_array_nullable == Some(false) } else { f.is_required };
+        if required {
             let sql = if has(&f.name) {
                 format!("SELECT {select}, ddb_type({col}) AS found FROM {from} WHERE {col} IS NULL")
             } else {
@@ -166,8 +200,42 @@ pub fn model_checks(intro: &ModelIntrospection, model: &Model, table: &str, sche
                 format!("SELECT {select}, ddb_type({col}) AS found FROM {from} WHERE ddb_type({col}) NOT IN ({})", list.join(", ")),
             );
         }
+        let nested = matches!(kind(&f.name), Some(Kind::Json | Kind::Mixed));
         if f.is_array {
+            let mut elements: Vec<&str> = allowed_types(&f.ty, false).to_vec();
+            if !f.is_required {
+                elements.push("NULL");
+            }
+            if nested && !elements.is_empty() {
+                add(
+                    format!("{}.elements", f.name),
+                    Severity::Error,
+                    format!("the elements of {} are {}", f.name, elements.join(" or ")),
+                    format!(
+                        "SELECT {select} FROM {from} WHERE ddb_type({col}) = 'L' AND NOT ddb_elements_in({col}, {})",
+                        literal(&elements.join(","))
+                    ),
+                );
+            }
             continue;
+        }
+        if let (FieldType::NonModel { name }, true) = (&f.ty, nested) {
+            for (suffix, description, cond) in nested_rules(intro, name, &col, "", 0) {
+                add(
+                    format!("{}.{suffix}", f.name),
+                    Severity::Error,
+                    format!("{}: {description}", f.name),
+                    format!("SELECT {select} FROM {from} WHERE ddb_type({col}) = 'M' AND ({cond})"),
+                );
+            }
+        }
+        if let (FieldType::Scalar(Scalar::AWSJSON), Some(Kind::Str | Kind::Mixed)) = (&f.ty, kind(&f.name)) {
+            add(
+                format!("{}.json", f.name),
+                Severity::Error,
+                format!("{} as a string parses as JSON (AWSJSON)", f.name),
+                format!("SELECT {select} FROM {from} WHERE ddb_type({col}) = 'S' AND NOT ddb_json_valid({col})"),
+            );
         }
         let value_rule = match (&f.ty, kind(&f.name)) {
             (FieldType::Scalar(Scalar::Int | Scalar::AWSTimestamp), Some(Kind::Num(NumKind::Decimal(_)))) => {

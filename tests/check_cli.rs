@@ -102,15 +102,19 @@ fn printed_checks_run_as_check_files() {
 }
 
 #[test]
-fn a_broken_check_file_is_exit_2_and_no_checks_is_an_error() {
+fn a_broken_check_file_is_exit_2_and_the_bundled_library_runs_by_default() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bad.sql"), "-- name: bad\nSELECT nosuch FROM Contact").unwrap();
     let (code, out, _) = run(&["-q", "check", "--checks", dir.path().to_str().unwrap(), CONTACTS]);
     assert_eq!(code, 2);
     assert!(out.contains("ERROR") && out.contains("nosuch"), "{out}");
-    let (code, _, err) = run(&["-q", "check", CONTACTS]);
-    assert_eq!(code, 2);
-    assert!(err.contains("--amplify"), "{err}");
+    // no --amplify, no --checks: the bundled library runs (queries/checks)
+    let (code, json, err) = run(&["-q", "check", "--format", "json", CONTACTS]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let names: Vec<&str> = v["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"Contact.typename_present") && names.contains(&"Contact.timestamps_format"), "{names:?}");
+    assert!(!names.iter().any(|n| n.contains("datastore")), "DataStore checks skip tables without DataStore fields: {names:?}");
 }
 
 #[test]

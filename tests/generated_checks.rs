@@ -84,6 +84,7 @@ async fn a_check_that_cannot_run_is_an_error_not_a_pass() {
         description: "refers to a missing table".into(),
         sql: "SELECT id FROM Nope".into(),
         keys: vec!["id".into()],
+        threshold: None,
     };
     let r = run_check(&cat, &check, 3, false).await;
     assert_eq!(r.status, Status::Error);

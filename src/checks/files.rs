@@ -11,11 +11,11 @@
 
 use std::path::Path;
 
-use super::generate::{Check, Severity};
+use super::generate::{Check, Severity, Threshold};
 use crate::error::{Error, Result};
 
 /// Parses one check file's text.
-pub fn parse_check(file: &str, text: &str) -> Result<Check> {
+pub fn parse_check(file: &str, text: &str) -> Result<CheckFile> {
     let stem = Path::new(file).file_stem().and_then(|s| s.to_str()).unwrap_or("check").to_string();
     let mut check = Check {
         name: stem,
@@ -24,7 +24,9 @@ pub fn parse_check(file: &str, text: &str) -> Result<Check> {
         description: String::new(),
         sql: String::new(),
         keys: Vec::new(),
+        threshold: None,
     };
+    let mut requires: Vec<String> = Vec::new();
     let mut body = Vec::new();
     let mut in_header = true;
     for (i, line) in text.lines().enumerate() {
@@ -37,6 +39,14 @@ pub fn parse_check(file: &str, text: &str) -> Result<Check> {
                     "table" => check.table = value,
                     "description" => check.description = value,
                     "keys" => check.keys = value.split(',').map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect(),
+                    "requires" => requires = value.split(',').map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect(),
+                    "threshold" => {
+                        check.threshold = Some(Threshold::parse(&value).ok_or_else(|| Error::Line {
+                            file: file.to_string(),
+                            line: i as u64 + 1,
+                            cause: format!("threshold {value:?}: write e.g. \"warn above 0, error above 100\""),
+                        })?)
+                    }
                     "severity" => {
                         check.severity = match value.as_str() {
                             "error" => Severity::Error,
@@ -67,11 +77,56 @@ pub fn parse_check(file: &str, text: &str) -> Result<Check> {
     if check.sql.is_empty() {
         return Err(Error::Manifest { file: file.to_string(), cause: "no SQL after the header".into() });
     }
-    Ok(check)
+    Ok(CheckFile { check, requires })
+}
+
+/// A parsed check file. With `-- table: *` the check runs once per table
+/// that has every column in `requires`, `{table}` in its SQL replaced by the
+/// table's quoted name.
+#[derive(Debug, Clone)]
+pub struct CheckFile {
+    pub check: Check,
+    pub requires: Vec<String>,
+}
+
+impl CheckFile {
+    /// The checks this file yields for the tables given as (name, columns).
+    pub fn expand(&self, tables: &[(String, Vec<String>)]) -> Vec<Check> {
+        if self.check.table != "*" {
+            return vec![self.check.clone()];
+        }
+        tables
+            .iter()
+            .filter(|(_, cols)| self.requires.iter().all(|r| cols.contains(r)))
+            .map(|(name, _)| {
+                let mut c = self.check.clone();
+                c.name = format!("{name}.{}", self.check.name);
+                c.table = name.clone();
+                c.sql = self.check.sql.replace("{table}", &format!("\"{}\"", name.replace('"', "\"\"")));
+                c
+            })
+            .collect()
+    }
+}
+
+/// The library bundled with ddbsnap (`queries/checks/`), run by `check`
+/// when no `--checks` folder is given.
+pub const BUNDLED: &[(&str, &str)] = &[
+    ("amplify_typename_present.sql", include_str!("../../queries/checks/amplify_typename_present.sql")),
+    ("amplify_timestamps_present.sql", include_str!("../../queries/checks/amplify_timestamps_present.sql")),
+    ("amplify_timestamps_format.sql", include_str!("../../queries/checks/amplify_timestamps_format.sql")),
+    ("amplify_id_not_empty.sql", include_str!("../../queries/checks/amplify_id_not_empty.sql")),
+    ("datastore_tombstones.sql", include_str!("../../queries/checks/datastore_tombstones.sql")),
+    ("datastore_metadata.sql", include_str!("../../queries/checks/datastore_metadata.sql")),
+];
+
+/// The bundled library, parsed.
+pub fn bundled() -> Result<Vec<CheckFile>> {
+    BUNDLED.iter().map(|(name, text)| parse_check(&format!("queries/checks/{name}"), text)).collect()
 }
 
 /// Every `*.sql` file in a folder, sorted by name.
-pub fn load_dir(dir: &Path) -> Result<Vec<Check>> {
+pub fn load_dir(dir: &Path) -> Result<Vec<CheckFile>> {
     let mut paths: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| Error::io_path(dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -97,14 +152,34 @@ mod tests {
             "q/email.sql",
             "-- name: email_present\n-- table: Contact\n-- severity: warn\n-- keys: id\n-- description: has email\nSELECT id\nFROM Contact -- trailing\nWHERE email IS NULL;\n",
         )
-        .unwrap();
+        .unwrap()
+        .check;
         assert_eq!(c.name, "email_present");
         assert_eq!(c.severity, Severity::Warn);
         assert_eq!(c.keys, vec!["id".to_string()]);
         assert_eq!(c.sql, "SELECT id\nFROM Contact -- trailing\nWHERE email IS NULL");
-        let d = parse_check("q/x.sql", "SELECT 1").unwrap();
+        let d = parse_check("q/x.sql", "SELECT 1").unwrap().check;
         assert_eq!(d.name, "x");
         assert!(parse_check("q/y.sql", "-- severity: fatal\nSELECT 1").unwrap_err().to_string().contains("q/y.sql:1"));
         assert!(parse_check("q/z.sql", "-- name: z\n").is_err());
+    }
+
+    #[test]
+    fn every_table_checks_and_thresholds() {
+        let t = parse_check(
+            "q/t.sql",
+            "-- table: *\n-- requires: email\n-- threshold: warn above 0, error above 10\nSELECT id FROM {table} WHERE email IS NULL",
+        )
+        .unwrap();
+        let th = t.check.threshold.unwrap();
+        assert_eq!(th, Threshold { warn_above: Some(0), error_above: Some(10) });
+        assert_eq!((th.judge(0), th.judge(3), th.judge(11)), (None, Some(Severity::Warn), Some(Severity::Error)));
+        let tables = vec![("A".to_string(), vec!["id".into(), "email".into()]), ("B".to_string(), vec!["id".into()])];
+        let expanded = t.expand(&tables);
+        assert_eq!(expanded.len(), 1, "B lacks email");
+        assert_eq!(expanded[0].sql, "SELECT id FROM \"A\" WHERE email IS NULL");
+        assert_eq!((expanded[0].name.as_str(), expanded[0].table.as_str()), ("A.t", "A"));
+        assert!(parse_check("q/u.sql", "-- threshold: lots\nSELECT 1").is_err());
+        assert_eq!(bundled().unwrap().len(), BUNDLED.len());
     }
 }

@@ -30,6 +30,45 @@ pub struct Check {
     /// user asks for values (reports leave production).
     #[serde(default)]
     pub keys: Vec<String>,
+    /// Violation counts up to which the check still passes, or only warns
+    /// (`-- threshold: warn above 0, error above 100`). `None`: any violation
+    /// fails at the check's severity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<Threshold>,
+}
+
+/// Counts above which a check warns or fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Threshold {
+    pub warn_above: Option<u64>,
+    pub error_above: Option<u64>,
+}
+
+impl Threshold {
+    /// Parses `warn above N`, `error above M`, or both separated by a comma.
+    pub fn parse(text: &str) -> Option<Threshold> {
+        let mut t = Threshold { warn_above: None, error_above: None };
+        for part in text.split(',') {
+            let words: Vec<&str> = part.split_whitespace().collect();
+            match words.as_slice() {
+                ["warn", "above", n] => t.warn_above = Some(n.parse().ok()?),
+                ["error", "above", n] => t.error_above = Some(n.parse().ok()?),
+                _ => return None,
+            }
+        }
+        (t.warn_above.is_some() || t.error_above.is_some()).then_some(t)
+    }
+
+    /// The severity a count of violations earns (`None`: it passes).
+    pub fn judge(&self, violations: u64) -> Option<Severity> {
+        if self.error_above.is_some_and(|n| violations > n) {
+            Some(Severity::Error)
+        } else if self.warn_above.is_some_and(|n| violations > n) {
+            Some(Severity::Warn)
+        } else {
+            None
+        }
+    }
 }
 
 /// Checks that belongsTo references resolve to a parent item, across
@@ -79,6 +118,7 @@ pub fn reference_checks<'a>(
                 ident(parent_keys[0])
             ),
             keys: keys.clone(),
+            threshold: None,
         });
     }
     (checks, notes)
@@ -171,6 +211,7 @@ pub fn model_checks(intro: &ModelIntrospection, model: &Model, table: &str, sche
             description,
             sql,
             keys: key_names.clone(),
+            threshold: None,
         });
     };
 
@@ -323,6 +364,17 @@ pub fn model_checks(intro: &ModelIntrospection, model: &Model, table: &str, sche
             Severity::Error,
             "items carry DataStore's _version and _lastChangedAt (some items of this table do)".into(),
             format!("SELECT {select} FROM {from} WHERE \"_version\" IS NULL{last_changed}"),
+        );
+    }
+    for owner in model.owner_fields().iter().filter(|o| has(o)) {
+        let col = ident(owner);
+        add(
+            format!("{owner}.shape"),
+            Severity::Warn,
+            format!("{owner} (owner auth) holds Cognito identities as \"sub::username\" strings (or a list of them)"),
+            format!(
+                "SELECT {select}, ddb_type({col}) AS found FROM {from} WHERE {col} IS NOT NULL AND NOT (ddb_type({col}) = 'S' AND regexp_like(CAST({col} AS VARCHAR), '^[^:]+::[^:]+$') OR ddb_type({col}) IN ('L', 'SS'))"
+            ),
         );
     }
     if has("__typename") {

@@ -52,15 +52,28 @@ pub async fn run_check(catalog: &Catalog, check: &Check, sample_rows: usize, sho
         Ok::<_, crate::Error>((n, sample))
     }
     .await;
+    let mut severity = check.severity;
     let (status, violations, sample, error) = match outcome {
         Ok((0, _)) => (Status::Pass, 0, Vec::new(), None),
-        Ok((n, sample)) => (Status::Fail, n, redact(sample, &check.keys, show_values), None),
+        Ok((n, sample)) => {
+            let judged = match &check.threshold {
+                Some(t) => t.judge(n),
+                None => Some(check.severity),
+            };
+            match judged {
+                None => (Status::Pass, n, Vec::new(), None),
+                Some(s) => {
+                    severity = s;
+                    (Status::Fail, n, redact(sample, &check.keys, show_values), None)
+                }
+            }
+        }
         Err(e) => (Status::Error, 0, Vec::new(), Some(e.to_string())),
     };
     CheckResult {
         name: check.name.clone(),
         table: check.table.clone(),
-        severity: check.severity,
+        severity,
         description: check.description.clone(),
         status,
         violations,

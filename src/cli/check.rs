@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use super::{Global, build_env, finish_quarantine, progress::Progress};
 use crate::catalog::Catalog;
@@ -29,7 +29,7 @@ pub struct CheckArgs {
     /// amplify_outputs.json: generate checks from its data model (each model checks the table of its name).
     #[arg(long, value_name = "FILE")]
     pub amplify: Option<PathBuf>,
-    /// A folder of check files (*.sql with a `-- name:` / `-- severity:` header). Repeatable.
+    /// A folder of check files (*.sql with a `-- name:` / `-- severity:` header) run instead of the bundled library (queries/checks). Repeatable.
     #[arg(long = "checks", value_name = "DIR")]
     pub checks: Vec<PathBuf>,
     /// Print every check's SQL instead of running it.
@@ -58,9 +58,6 @@ pub enum CheckFormat {
 }
 
 pub async fn run(g: &Global, a: CheckArgs) -> Result<u8> {
-    if a.amplify.is_none() && a.checks.is_empty() {
-        bail!("no checks to run: give --amplify amplify_outputs.json and/or --checks DIR");
-    }
     let mut env = build_env(g, &a.exports).await?;
     let catalog = Catalog::new();
     let mut tables = Vec::new();
@@ -118,8 +115,19 @@ pub async fn run(g: &Global, a: CheckArgs) -> Result<u8> {
             }
         }
     }
-    for dir in &a.checks {
-        checks.extend(files::load_dir(dir)?);
+    let check_files = if a.checks.is_empty() {
+        files::bundled()?
+    } else {
+        let mut all = Vec::new();
+        for dir in &a.checks {
+            all.extend(files::load_dir(dir)?);
+        }
+        all
+    };
+    let columns: Vec<(String, Vec<String>)> =
+        tables.iter().map(|t| (t.name.clone(), t.schema.columns.iter().map(|c| c.name.clone()).collect())).collect();
+    for f in &check_files {
+        checks.extend(f.expand(&columns));
     }
     if a.print {
         for c in &checks {

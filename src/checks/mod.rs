@@ -4,5 +4,6 @@
 
 pub mod files;
 pub mod generate;
+pub mod lint;
 pub mod model;
 pub mod run;

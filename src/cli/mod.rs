@@ -7,6 +7,7 @@ mod check;
 mod convert;
 mod generate;
 mod inspect;
+mod lint;
 mod print;
 mod progress;
 mod sql;
@@ -77,6 +78,8 @@ pub enum Command {
     Sql(sql::SqlArgs),
     /// Run integrity checks (generated from amplify_outputs.json, or SQL check files) and report them.
     Check(check::CheckArgs),
+    /// Classify the changes between two Amplify data models (safe, breaking, dangerous) and measure them against exports.
+    Lint(lint::LintArgs),
     /// Convert exports to Parquet, one folder per table.
     Convert(convert::ConvertArgs),
     /// Write a synthetic Amplify-style export (seeded, deterministic) in AWS's exact layout.
@@ -102,6 +105,7 @@ pub async fn run(args: Args) -> Result<u8> {
         Command::Sql(a) => sql::run(&args.global, a).await,
         Command::Check(a) => check::run(&args.global, a).await,
         Command::Convert(a) => convert::run(&args.global, a).await,
+        Command::Lint(a) => lint::run(&args.global, a).await,
         Command::Generate(a) => generate::run(a),
     }
 }

@@ -1,0 +1,268 @@
+//! Schema-change lint: what changes between two Amplify data models, how
+//! risky each change is, and (given exports) how much existing data it meets.
+//!
+//! Classes follow the ones Amplify teams use: safe (optional field, model or
+//! index added, authorization changed), breaking (field renamed, retyped,
+//! made required or removed; model renamed), dangerous (model dropped, key
+//! changed, custom type restructured). Each change carries the SQL that
+//! measures it against a snapshot and the migration strategy that fits.
+
+use serde::Serialize;
+
+use super::model::{Field, FieldType, Model, ModelIntrospection, Scalar};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Class {
+    Safe,
+    Breaking,
+    Dangerous,
+}
+
+/// One schema change.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub class: Class,
+    pub model: String,
+    pub what: String,
+    /// Counts the items the change meets, on the model's table (as named
+    /// before the change); `None` when there is nothing to measure.
+    pub measure: Option<String>,
+    /// What the measured count means.
+    pub meaning: String,
+    pub strategy: String,
+    /// The column the measure reads; when the table lacks it the measure is
+    /// 0, or every item if `missing_counts_all`.
+    #[serde(skip)]
+    pub column: Option<String>,
+    #[serde(skip)]
+    pub missing_counts_all: bool,
+}
+
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn type_name(f: &Field) -> String {
+    let base = match &f.ty {
+        FieldType::Scalar(s) => format!("{s:?}"),
+        FieldType::Enum { name } | FieldType::Model { name } | FieldType::NonModel { name } => name.clone(),
+    };
+    if f.is_array { format!("[{base}]") } else { base }
+}
+
+fn stored(m: &Model) -> Vec<&Field> {
+    m.stored_fields().collect()
+}
+
+/// Compares two models introspections.
+pub fn diff(old: &ModelIntrospection, new: &ModelIntrospection) -> Vec<Change> {
+    let mut out = Vec::new();
+    let removed: Vec<&Model> = old.models.values().filter(|m| !new.models.contains_key(&m.name)).collect();
+    let added: Vec<&Model> = new.models.values().filter(|m| !old.models.contains_key(&m.name)).collect();
+    let shape = |m: &Model| -> Vec<(String, String)> { stored(m).iter().map(|f| (f.name.clone(), type_name(f))).collect() };
+    for m in &removed {
+        let table = ident(&m.name);
+        match added.iter().find(|a| shape(a) == shape(m)) {
+            Some(a) => out.push(Change {
+                class: Class::Breaking,
+                model: m.name.clone(),
+                what: format!("model {} renamed to {} (probable: same fields)", m.name, a.name),
+                measure: Some(format!("SELECT count(*) FROM {table}")),
+                meaning: format!("items to copy into {}'s table", a.name),
+                strategy: "blue-green: copy every item into the new model's table (transform recipe: blue-green copy), switch the app, then drop the old table".into(),
+                column: None,
+                missing_counts_all: false,
+            }),
+            None => out.push(Change {
+                class: Class::Dangerous,
+                model: m.name.clone(),
+                what: format!("model {} dropped", m.name),
+                measure: Some(format!("SELECT count(*) FROM {table}")),
+                meaning: "items that would be orphaned".into(),
+                strategy: "export and archive the table first; remove references to it from other models before dropping".into(),
+                column: None,
+                missing_counts_all: false,
+            }),
+        }
+    }
+    for a in &added {
+        if !removed.iter().any(|m| shape(m) == shape(a)) {
+            out.push(safe(&a.name, format!("model {} added", a.name)));
+        }
+    }
+    for (name, om) in &old.models {
+        let Some(nm) = new.models.get(name) else { continue };
+        model_changes(old, new, om, nm, &mut out);
+    }
+    for (name, ot) in &old.non_models {
+        if let Some(nt) = new.non_models.get(name) {
+            let fields = |t: &super::model::NonModel| -> Vec<(String, String, bool)> {
+                t.fields.values().map(|f| (f.name.clone(), type_name(f), f.is_required)).collect()
+            };
+            if fields(ot) != fields(nt) {
+                out.push(Change {
+                    class: Class::Dangerous,
+                    model: name.clone(),
+                    what: format!("custom type {name} changed structure"),
+                    measure: None,
+                    meaning: String::new(),
+                    strategy: "add a new custom type and field, backfill it from the old one, then remove the old (transform recipes: backfill, rename)".into(),
+                    column: None,
+                    missing_counts_all: false,
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| b.class.cmp(&a.class).then(a.model.cmp(&b.model)).then(a.what.cmp(&b.what)));
+    out
+}
+
+impl Change {
+    fn on(mut self, column: &str, missing_counts_all: bool) -> Change {
+        self.column = Some(column.to_string());
+        self.missing_counts_all = missing_counts_all;
+        self
+    }
+}
+
+fn safe(model: &str, what: String) -> Change {
+    Change {
+        class: Class::Safe,
+        model: model.to_string(),
+        what,
+        measure: None,
+        meaning: String::new(),
+        strategy: "deploy as is".into(),
+        column: None,
+        missing_counts_all: false,
+    }
+}
+
+fn model_changes(_old: &ModelIntrospection, _new: &ModelIntrospection, om: &Model, nm: &Model, out: &mut Vec<Change>) {
+    let table = ident(&om.name);
+    let model = om.name.clone();
+    if om.key_fields() != nm.key_fields() {
+        out.push(Change {
+            class: Class::Dangerous,
+            model: model.clone(),
+            what: format!("{model}: primary key changed from ({}) to ({})", om.key_fields().join(", "), nm.key_fields().join(", ")),
+            measure: Some(format!("SELECT count(*) FROM {table}")),
+            meaning: "items to rewrite under the new key (a key cannot be updated in place)".into(),
+            strategy: "blue-green: a new model with the new key, copy every item (transform recipe: blue-green copy), switch, drop the old"
+                .into(),
+            column: None,
+            missing_counts_all: false,
+        });
+    }
+    let old_fields = stored(om);
+    let new_fields = stored(nm);
+    let gone: Vec<&&Field> = old_fields.iter().filter(|f| !nm.fields.contains_key(&f.name)).collect();
+    let fresh: Vec<&&Field> = new_fields.iter().filter(|f| !om.fields.contains_key(&f.name)).collect();
+    let mut renamed_to = Vec::new();
+    for f in &gone {
+        let col = ident(&f.name);
+        if let Some(n) = fresh.iter().find(|n| type_name(n) == type_name(f) && !renamed_to.contains(&n.name)) {
+            renamed_to.push(n.name.clone());
+            out.push(
+                Change {
+                    class: Class::Breaking,
+                    model: model.clone(),
+                    what: format!("{model}.{} renamed to {} (probable: one field removed, one of the same type added)", f.name, n.name),
+                    measure: Some(format!("SELECT count(*) FROM {table} WHERE {col} IS NOT NULL")),
+                    meaning: format!("items whose {} must be copied to {}", f.name, n.name),
+                    strategy:
+                        "additive: add the new field, copy values (transform recipe: rename field), deploy, then remove the old field"
+                            .into(),
+                    column: None,
+                    missing_counts_all: false,
+                }
+                .on(&f.name, false),
+            );
+        } else {
+            out.push(
+                Change {
+                    class: Class::Breaking,
+                    model: model.clone(),
+                    what: format!("{model}.{} removed", f.name),
+                    measure: Some(format!("SELECT count(*) FROM {table} WHERE {col} IS NOT NULL")),
+                    meaning: "items holding a value that the app will no longer see".into(),
+                    strategy: "archive the values first (convert to Parquet); remove the field only after nothing reads it".into(),
+                    column: None,
+                    missing_counts_all: false,
+                }
+                .on(&f.name, false),
+            );
+        }
+    }
+    for n in fresh.iter().filter(|n| !renamed_to.contains(&n.name)) {
+        if n.is_required && !n.is_array {
+            out.push(Change {
+                class: Class::Breaking,
+                model: model.clone(),
+                what: format!("{model}.{} added as required", n.name),
+                measure: Some(format!("SELECT count(*) FROM {table}")),
+                meaning: format!("items without {} (all existing items)", n.name),
+                strategy: "additive: add it optional, backfill (transform recipe: backfill), then make it required".into(),
+                column: None,
+                missing_counts_all: false,
+            });
+        } else {
+            out.push(safe(&model, format!("{model}.{} added (optional)", n.name)));
+        }
+    }
+    for f in &old_fields {
+        let Some(n) = nm.fields.get(&f.name) else { continue };
+        let col = ident(&f.name);
+        if type_name(f) != type_name(n) {
+            let (measure, meaning) = match (&f.ty, &n.ty) {
+                (FieldType::Scalar(Scalar::String), FieldType::Scalar(Scalar::Int | Scalar::AWSTimestamp)) => (
+                    format!(
+                        "SELECT count(*) FROM {table} WHERE {col} IS NOT NULL AND NOT (ddb_type({col}) = 'N' OR regexp_like(CAST({col} AS VARCHAR), '^-?[0-9]+$'))"
+                    ),
+                    "values that are not integers".to_string(),
+                ),
+                (FieldType::Scalar(Scalar::String), FieldType::Scalar(Scalar::Float)) => (
+                    format!(
+                        "SELECT count(*) FROM {table} WHERE {col} IS NOT NULL AND NOT (ddb_type({col}) = 'N' OR regexp_like(CAST({col} AS VARCHAR), '^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$'))"
+                    ),
+                    "values that are not numbers".to_string(),
+                ),
+                _ => (format!("SELECT count(*) FROM {table} WHERE {col} IS NOT NULL"), "values to convert".to_string()),
+            };
+            out.push(Change {
+                class: Class::Breaking,
+                model: model.clone(),
+                what: format!("{model}.{} type changed from {} to {}", f.name, type_name(f), type_name(n)),
+                measure: Some(measure),
+                meaning,
+                strategy: "additive: add a field of the new type, convert values into it (transform recipe: change type; values that cannot convert are reported), switch, remove the old; or a schemaVersion field".into(),
+                column: None,
+                missing_counts_all: false,
+            }.on(&f.name, false));
+        }
+        if !f.is_required && n.is_required && !n.is_array {
+            out.push(
+                Change {
+                    class: Class::Breaking,
+                    model: model.clone(),
+                    what: format!("{model}.{} made required", f.name),
+                    measure: Some(format!("SELECT count(*) FROM {table} WHERE {col} IS NULL")),
+                    meaning: format!("items that lack {}", f.name),
+                    strategy: "backfill a default or computed value (transform recipe: backfill) before deploying".into(),
+                    column: None,
+                    missing_counts_all: false,
+                }
+                .on(&f.name, true),
+            );
+        }
+    }
+    let idx = |m: &Model| m.indexes().into_iter().map(|i| i.name).collect::<Vec<_>>();
+    for i in idx(nm).into_iter().filter(|i| !idx(om).contains(i)) {
+        out.push(safe(&model, format!("{model}: index {i} added")));
+    }
+    let auth = |m: &Model| m.attributes.iter().filter(|a| a.kind == "auth").map(|a| a.properties.to_string()).collect::<Vec<_>>();
+    if auth(om) != auth(nm) {
+        out.push(safe(&model, format!("{model}: authorization rules changed")));
+    }
+}

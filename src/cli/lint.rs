@@ -1,0 +1,104 @@
+//! `ddbsnap lint`: classify the changes between two Amplify data models and
+//! measure them against exports.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::{Global, build_env, finish_quarantine, progress::Progress};
+use crate::catalog::Catalog;
+use crate::checks::lint::{Change, Class, diff};
+use crate::checks::model::ModelIntrospection;
+use crate::load;
+
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Exit codes: 0 no breaking or dangerous change meets existing data (or no exports were given), 1 one does, 2 error."
+)]
+pub struct LintArgs {
+    /// The deployed model: amplify_outputs.json before the change.
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// The new model: amplify_outputs.json after the change.
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
+    /// Exports to measure each change against (tables named after models).
+    #[arg(value_name = "EXPORT")]
+    pub exports: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LintFormat {
+    Text,
+    Json,
+}
+
+#[derive(Serialize)]
+struct Measured {
+    #[serde(flatten)]
+    change: Change,
+    /// Items the change meets; absent when not measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    affected: Option<u64>,
+}
+
+pub async fn run(g: &Global, a: LintArgs) -> Result<u8> {
+    let old = ModelIntrospection::load(&a.from)?;
+    let new = ModelIntrospection::load(&a.to)?;
+    let mut env = build_env(g, &a.exports).await?;
+    let catalog = Catalog::new();
+    let mut tables = Vec::new();
+    for t in load::locate(&a.exports, &env).await? {
+        let progress = Progress::start(&format!("loading {}", t.name), g.quiet);
+        env.read.progress = progress.counter.clone();
+        let loaded = load::load_table(&t, &env).await?;
+        drop(progress);
+        catalog.add_loaded(&loaded)?;
+        tables.push((
+            loaded.name().to_string(),
+            loaded.schema.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+            loaded.report.items,
+        ));
+    }
+    finish_quarantine(&env)?;
+    let mut results = Vec::new();
+    for change in diff(&old, &new) {
+        let table = tables.iter().find(|(n, _, _)| *n == change.model);
+        let affected = match (&change.measure, table) {
+            (Some(sql), Some((_, cols, items))) => match &change.column {
+                Some(c) if !cols.contains(c) => Some(if change.missing_counts_all { *items } else { 0 }),
+                _ => {
+                    let r = catalog.query(sql).await?;
+                    Some(r.batches[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|x| x.value(0) as u64).unwrap_or(0))
+                }
+            },
+            _ => None,
+        };
+        results.push(Measured { change, affected });
+    }
+    match a.format {
+        LintFormat::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "changes": results }))?),
+        LintFormat::Text => {
+            for r in &results {
+                let class = match r.change.class {
+                    Class::Safe => "safe",
+                    Class::Breaking => "BREAKING",
+                    Class::Dangerous => "DANGEROUS",
+                };
+                println!("{class:9}  {}", r.change.what);
+                if let Some(n) = r.affected {
+                    println!("           {n} {}", r.change.meaning);
+                }
+                if r.change.class != Class::Safe {
+                    println!("           strategy: {}", r.change.strategy);
+                }
+            }
+        }
+    }
+    let meets_data = results.iter().any(|r| r.change.class != Class::Safe && r.affected.is_some_and(|n| n > 0));
+    Ok(if meets_data { super::EXIT_PROBLEMS } else { 0 })
+}

@@ -172,4 +172,28 @@ fn check_reports_exactly_the_planted_defects() {
     .collect();
     assert_eq!(failing, expected, "{}", serde_json::to_string_pretty(&v["checks"]).unwrap());
     assert!(v["checks"].as_array().unwrap().iter().all(|c| c["status"] != "error"));
+
+    // the same defects, and only they, in every other format
+    let render = |format: &str| -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_ddbsnap"))
+            .args(["-q", "check", "--amplify", model.to_str().unwrap(), "--format", format, dir.path().join("exports").to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{format}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = render("text");
+    let failing_lines: Vec<&str> = text.lines().filter(|l| l.starts_with("FAIL") || l.starts_with("WARN")).collect();
+    assert_eq!(failing_lines.len(), expected.len(), "{text}");
+    let junit = render("junit");
+    assert_eq!(junit.matches("<failure ").count(), expected.len());
+    let markdown = render("markdown");
+    assert_eq!(markdown.lines().filter(|l| l.starts_with("| **")).count(), expected.len());
+    let html = render("html");
+    assert_eq!(html.matches("<tr class=\"check fail\">").count() + html.matches("<tr class=\"check warn\">").count(), expected.len());
+    for name in expected.keys() {
+        for (format, out) in [("text", &text), ("junit", &junit), ("markdown", &markdown), ("html", &html)] {
+            assert!(out.contains(name.as_str()), "{format} lacks {name}");
+        }
+    }
 }

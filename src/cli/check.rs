@@ -182,14 +182,17 @@ pub fn exit_code(results: &[CheckResult]) -> u8 {
 }
 
 fn print_text(results: &[CheckResult], notes: &[String]) {
+    // Colour only on a terminal: piped reports stay plain text.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stdout());
     for r in results {
-        let status = match r.status {
-            Status::Pass => "pass",
-            Status::Fail if r.severity == Severity::Warn => "WARN",
-            Status::Fail => "FAIL",
-            Status::Error => "ERROR",
+        let (status, code) = match r.status {
+            Status::Pass => ("pass", "32"),
+            Status::Fail if r.severity == Severity::Warn => ("WARN", "33"),
+            Status::Fail => ("FAIL", "31;1"),
+            Status::Error => ("ERROR", "35;1"),
         };
-        println!("{status:5}  {:40}  {:>8}  {}", r.name, r.violations, r.description);
+        let status = if colour { format!("\x1b[{code}m{status:5}\x1b[0m") } else { format!("{status:5}") };
+        println!("{status}  {:40}  {:>8}  {}", r.name, r.violations, r.description);
         if let Some(e) = &r.error {
             println!("       {e}");
         }

@@ -4,14 +4,13 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use super::{Global, build_env, finish_quarantine, progress::Progress};
+use super::{Global, build_env, load_into};
 use crate::catalog::Catalog;
 use crate::checks::files;
 use crate::checks::generate::{Check, Severity, model_checks, reference_checks};
 use crate::checks::model::ModelIntrospection;
 use crate::checks::run::{CheckResult, Status, run_check};
 use crate::convert::TableSchema;
-use crate::load;
 use crate::report::{self, TableProfile};
 
 #[derive(clap::Args, Debug)]
@@ -61,16 +60,10 @@ pub async fn run(g: &Global, a: CheckArgs) -> Result<u8> {
     let mut env = build_env(g, &a.exports).await?;
     let catalog = Catalog::new();
     let mut tables = Vec::new();
-    for t in load::locate(&a.exports, &env).await? {
-        let progress = Progress::start(&format!("loading {}", t.name), g.quiet);
-        env.read.progress = progress.counter.clone();
-        let loaded = load::load_table(&t, &env).await?;
-        drop(progress);
-        catalog.add_loaded(&loaded)?;
+    for loaded in load_into(g, &a.exports, &mut env, &catalog).await? {
         let profile = TableProfile::from_stats(loaded.name(), loaded.report.items, &loaded.stats);
         tables.push(Checked { name: loaded.name().to_string(), schema: loaded.schema, profile });
     }
-    finish_quarantine(&env)?;
     for dir in &a.parquet {
         for name in catalog.add_parquet_dir(dir).await? {
             let provider = catalog.context().table_provider(datafusion::common::TableReference::bare(name.as_str())).await?;

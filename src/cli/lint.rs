@@ -6,11 +6,10 @@ use std::path::PathBuf;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::{Global, build_env, finish_quarantine, progress::Progress};
+use super::{Global, build_env, load_into};
 use crate::catalog::Catalog;
 use crate::checks::lint::{Change, Class, diff};
 use crate::checks::model::ModelIntrospection;
-use crate::load;
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -52,19 +51,13 @@ pub async fn run(g: &Global, a: LintArgs) -> Result<u8> {
     let mut env = build_env(g, &a.exports).await?;
     let catalog = Catalog::new();
     let mut tables = Vec::new();
-    for t in load::locate(&a.exports, &env).await? {
-        let progress = Progress::start(&format!("loading {}", t.name), g.quiet);
-        env.read.progress = progress.counter.clone();
-        let loaded = load::load_table(&t, &env).await?;
-        drop(progress);
-        catalog.add_loaded(&loaded)?;
+    for loaded in load_into(g, &a.exports, &mut env, &catalog).await? {
         tables.push((
             loaded.name().to_string(),
             loaded.schema.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
             loaded.report.items,
         ));
     }
-    finish_quarantine(&env)?;
     let mut results = Vec::new();
     for change in diff(&old, &new) {
         let table = tables.iter().find(|(n, _, _)| *n == change.model);

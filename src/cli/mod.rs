@@ -153,6 +153,27 @@ mod ddbsnap_env {
     }
 }
 
+/// Loads every table of `exports` into `catalog`, with a progress bar per
+/// table, and reports quarantined lines at the end.
+pub(crate) async fn load_into(
+    g: &Global,
+    exports: &[String],
+    env: &mut crate::load::LoadEnv,
+    catalog: &crate::catalog::Catalog,
+) -> Result<Vec<crate::load::LoadedTable>> {
+    let mut out = Vec::new();
+    for t in crate::load::locate(exports, env).await? {
+        let progress = progress::Progress::start(&format!("loading {}", t.name), g.quiet);
+        env.read.progress = progress.counter.clone();
+        let loaded = crate::load::load_table(&t, env).await?;
+        drop(progress);
+        catalog.add_loaded(&loaded)?;
+        out.push(loaded);
+    }
+    finish_quarantine(env)?;
+    Ok(out)
+}
+
 /// Reports quarantined lines loudly at the end of a run.
 pub fn finish_quarantine(env: &crate::load::LoadEnv) -> Result<()> {
     if let Some(q) = &env.read.quarantine {

@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 
 use super::print::{Format, print_result};
-use super::{Global, build_env, finish_quarantine, progress::Progress};
+use super::{Global, build_env, load_into};
 use crate::catalog::Catalog;
-use crate::load;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Tables are named after their model (Amplify) or table; identifiers are case-sensitive: \
@@ -51,14 +50,7 @@ pub async fn run(g: &Global, a: SqlArgs) -> Result<u8> {
     };
     let mut env = build_env(g, &a.exports).await?;
     let catalog = Catalog::new();
-    for t in load::locate(&a.exports, &env).await? {
-        let progress = Progress::start(&format!("loading {}", t.name), g.quiet);
-        env.read.progress = progress.counter.clone();
-        let loaded = load::load_table(&t, &env).await?;
-        drop(progress);
-        catalog.add_loaded(&loaded)?;
-    }
-    finish_quarantine(&env)?;
+    load_into(g, &a.exports, &mut env, &catalog).await?;
     for dir in &a.parquet {
         catalog.add_parquet_dir(dir).await?;
     }

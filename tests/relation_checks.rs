@@ -3,7 +3,7 @@
 //! DataStore metadata. Tables are built from hand-made items.
 
 use ddbsnap::catalog::Catalog;
-use ddbsnap::checks::generate::{model_checks, reference_checks};
+use ddbsnap::checks::generate::{Check, model_checks, reference_checks};
 use ddbsnap::checks::model::ModelIntrospection;
 use ddbsnap::checks::run::{Status, run_check};
 use ddbsnap::convert::{TableSchema, items_to_batches};
@@ -33,6 +33,22 @@ fn add(cat: &Catalog, name: &str, items: &[Item]) -> TableSchema {
     let (schema, batches) = items_to_batches(items, &[]).unwrap();
     cat.add_batches(name, schema.arrow.clone(), batches).unwrap();
     schema
+}
+
+/// Runs each named check and asserts it ran, which items (by id) violate it,
+/// and that it passes exactly when none do.
+async fn assert_violators(cat: &Catalog, checks: &[Check], expect: &[(&str, Vec<&str>)]) {
+    for (name, ids) in expect {
+        let check = checks
+            .iter()
+            .find(|c| c.name == *name)
+            .unwrap_or_else(|| panic!("no {name} in {:#?}", checks.iter().map(|c| &c.name).collect::<Vec<_>>()));
+        let r = run_check(cat, check, 10, false).await;
+        assert_eq!(r.error, None, "{name}: {}", check.sql);
+        let got: Vec<String> = r.sample.iter().map(|row| row["id"].as_str().unwrap().to_string()).collect();
+        assert_eq!(got, *ids, "{name}: {}", check.sql);
+        assert_eq!(r.status, if ids.is_empty() { Status::Pass } else { Status::Fail }, "{name}");
+    }
 }
 
 #[tokio::test]
@@ -91,17 +107,7 @@ async fn references_indexes_composites_and_datastore() {
         ("Contact.datastore.metadata", vec!["4"]),
         ("Contact.key.unique", vec![]),
     ];
-    for (name, ids) in expect {
-        let check = checks
-            .iter()
-            .find(|c| c.name == name)
-            .unwrap_or_else(|| panic!("no {name} in {:#?}", checks.iter().map(|c| &c.name).collect::<Vec<_>>()));
-        let r = run_check(&cat, check, 10, false).await;
-        assert_eq!(r.error, None, "{name}: {}", check.sql);
-        let got: Vec<String> = r.sample.iter().map(|row| row["id"].as_str().unwrap().to_string()).collect();
-        assert_eq!(got, ids, "{name}: {}", check.sql);
-        assert_eq!(r.status, if ids.is_empty() { Status::Pass } else { Status::Fail });
-    }
+    assert_violators(&cat, &checks, &expect).await;
     let (_, notes) = reference_checks(&intro, model, "Contact", &schema, |_| None);
     assert!(notes[0].contains("Company, which has no export"), "{notes:?}");
 }
@@ -156,14 +162,5 @@ async fn custom_types_arrays_and_awsjson() {
         ("Place.meta.json", vec!["2"]),
     ];
     assert!(checks.iter().all(|c| c.name != "Place.tags.required"), "a nullable list is not required");
-    for (name, ids) in expect {
-        let check = checks
-            .iter()
-            .find(|c| c.name == name)
-            .unwrap_or_else(|| panic!("no {name} in {:#?}", checks.iter().map(|c| &c.name).collect::<Vec<_>>()));
-        let r = run_check(&cat, check, 10, false).await;
-        assert_eq!(r.error, None, "{name}: {}", check.sql);
-        let got: Vec<String> = r.sample.iter().map(|row| row["id"].as_str().unwrap().to_string()).collect();
-        assert_eq!(got, ids, "{name}: {}", check.sql);
-    }
+    assert_violators(&cat, &checks, &expect).await;
 }

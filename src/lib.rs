@@ -14,6 +14,7 @@
 //! - [`checks`]: integrity checks; so far the Amplify data model
 //!   (`amplify_outputs.json`) that they are generated from.
 //! - [`output`]: Parquet folders written from snapshots.
+//! - [`plan`]: transforms previewed into reviewed, immutable plan files.
 //! - [`report`]: check reports as JUnit, Markdown and HTML.
 //! - [`generate`]: deterministic synthetic Amplify-style exports in AWS's layout.
 //! - [`cli`]: the command line; the only module that knows clap.
@@ -27,6 +28,7 @@ pub mod generate;
 pub mod item;
 pub mod load;
 pub mod output;
+pub mod plan;
 pub mod report;
 pub mod snapshot;
 

@@ -91,3 +91,49 @@ pub async fn convert_parallel(raw: Vec<RawBatch>, schema: &TableSchema, workers:
     all.sort_by_key(|(i, _)| *i);
     Ok(all.into_iter().map(|(_, b)| b).collect())
 }
+
+impl LoadedTable {
+    /// Adds columns for attributes that no item has (all missing), so that
+    /// SQL written against a newer data model can name them: a transform
+    /// that backfills `status` reads `ddb_missing(status)` on every item.
+    pub fn add_absent_columns(&mut self, names: &[String]) -> Result<()> {
+        use crate::convert::schema::{ColumnSpec, Kind};
+        let absent: Vec<&String> = names.iter().filter(|n| !self.schema.columns.iter().any(|c| &c.name == *n)).collect();
+        if absent.is_empty() {
+            return Ok(());
+        }
+        let mut columns = self.schema.columns.clone();
+        columns.extend(absent.iter().map(|n| ColumnSpec { name: (*n).clone(), kind: Kind::Empty }));
+        let schema = TableSchema::from_columns(columns);
+        let mut batches = Vec::with_capacity(self.batches.len());
+        for b in &self.batches {
+            batches.push(widen(b, &schema)?);
+        }
+        self.schema = schema;
+        self.batches = batches;
+        Ok(())
+    }
+}
+
+/// `batch` with all-NULL columns (and tags) appended to fit `schema`.
+fn widen(batch: &RecordBatch, schema: &TableSchema) -> Result<RecordBatch> {
+    use std::sync::Arc;
+
+    use arrow::array::{Array, ArrayRef, StructArray, new_null_array};
+    use arrow::datatypes::DataType;
+
+    let rows = batch.num_rows();
+    let old = batch.num_columns() - 1;
+    let mut columns: Vec<ArrayRef> = batch.columns()[..old].to_vec();
+    let tags = batch.column(old).as_any().downcast_ref::<StructArray>().ok_or_else(|| Error::Invalid("no _ddb struct column".into()))?;
+    let mut tag_columns: Vec<ArrayRef> = tags.columns().to_vec();
+    for spec in &schema.columns[old..] {
+        columns.push(new_null_array(&spec.kind.data_type(), rows));
+        tag_columns.push(new_null_array(&crate::convert::schema::tag_type(), rows));
+    }
+    let DataType::Struct(tag_fields) = schema.arrow.field(schema.columns.len()).data_type().clone() else {
+        return Err(Error::Invalid("no _ddb struct column".into()));
+    };
+    columns.push(Arc::new(StructArray::try_new(tag_fields, tag_columns, None)?));
+    Ok(RecordBatch::try_new(schema.arrow.clone(), columns)?)
+}

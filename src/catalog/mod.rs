@@ -10,14 +10,20 @@
 //! - `ddb_missing(attr)`: true when the item lacks the attribute (an explicit
 //!   DynamoDB NULL is *not* missing);
 //! - `ddb_json(value)`: a nested value's DynamoDB JSON as plain JSON;
-//! - `ddb_get(value, 'path.to[0].field')`: one nested value as text.
+//! - `ddb_get(value, 'path.to[0].field')`: one nested value as text;
+//! - `ddb_is_number(text)`: whether text is a number DynamoDB accepts;
+//! - for transforms, `ddb(json)`, `ddb_number(text)`, `ddb_attr(attr)` and
+//!   `ddb_text(attr)`, which produce exact DynamoDB values (see `typed`).
 //!
 //! `ddb_type` and `ddb_missing` are rewritten in the SQL text's syntax tree
 //! into reads of the `_ddb` tag column (see [`crate::convert::schema`]),
 //! which is why they take a column name rather than any expression.
 
 mod rewrite;
+mod typed;
 mod udf;
+
+pub use typed::value_type;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -49,7 +55,7 @@ impl Catalog {
         // metadata says how each column holds DynamoDB values.
         config.options_mut().execution.parquet.skip_metadata = false;
         let ctx = SessionContext::new_with_config(config);
-        for f in udf::all() {
+        for f in udf::all().into_iter().chain(typed::all()) {
             ctx.register_udf(f);
         }
         Catalog { ctx }
@@ -113,6 +119,34 @@ impl Catalog {
             last = Some(QueryResult { schema, batches });
         }
         last.ok_or_else(|| Error::Invalid("no SQL statement given".into()))
+    }
+
+    /// Runs every statement in `sql` and streams the last one's result
+    /// (planning reads results far larger than memory this way).
+    pub async fn stream(&self, sql: &str) -> Result<datafusion::physical_plan::SendableRecordBatchStream> {
+        let mut statements = rewrite::parse(sql)?;
+        let last = statements.pop_back().ok_or_else(|| Error::Invalid("no SQL statement given".into()))?;
+        for stmt in statements {
+            let plan = self.ctx.state().statement_to_plan(stmt).await?;
+            self.ctx.execute_logical_plan(plan).await?.collect().await?;
+        }
+        let plan = self.ctx.state().statement_to_plan(last).await?;
+        Ok(self.ctx.execute_logical_plan(plan).await?.execute_stream().await?)
+    }
+
+    /// Registers a CSV (with a header row) or Parquet file as a table.
+    pub async fn add_file(&self, name: &str, path: &Path) -> Result<()> {
+        let text = path.to_str().ok_or_else(|| Error::Invalid(format!("{} is not UTF-8", path.display())))?;
+        if !path.exists() {
+            return Err(Error::io_path(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
+        }
+        let table = TableReference::bare(name);
+        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("csv") => self.ctx.register_csv(table, text, datafusion::prelude::CsvReadOptions::new()).await?,
+            Some("parquet") => self.ctx.register_parquet(table, text, ParquetReadOptions::default()).await?,
+            _ => return Err(Error::Invalid(format!("{}: only .csv and .parquet files can be read as tables", path.display()))),
+        }
+        Ok(())
     }
 
     /// Table names registered, sorted.

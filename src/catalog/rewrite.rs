@@ -1,9 +1,11 @@
-//! Rewrites `ddb_type(col)` and `ddb_missing(col)` in the SQL syntax tree.
+//! Rewrites `ddb_type(col)`, `ddb_missing(col)`, `ddb_attr(col)` and
+//! `ddb_text(col)` in the SQL syntax tree.
 //!
 //! The type of an attribute in an item lives in the `_ddb` struct column, one
 //! field per attribute. A scalar function only sees a column's values, not its
 //! name, so these two are macros: `ddb_type(t.age)` becomes
-//! `get_field(t._ddb, 'age')` before planning. Everything else passes through.
+//! `get_field(t._ddb, 'age')` before planning, and `ddb_attr(age)` becomes
+//! `ddb_attr_value(age, get_field(_ddb, 'age'))`. Everything else passes through.
 
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
@@ -31,7 +33,7 @@ fn expand<V: datafusion::sql::sqlparser::ast::VisitMut>(node: &mut V) -> Result<
     let flow = visit_expressions_mut(node, |expr| {
         let Expr::Function(f) = expr else { return ControlFlow::Continue(()) };
         let name = f.name.to_string().to_ascii_lowercase();
-        if name != "ddb_type" && name != "ddb_missing" {
+        if !matches!(name.as_str(), "ddb_type" | "ddb_missing" | "ddb_attr" | "ddb_text") {
             return ControlFlow::Continue(());
         }
         let column = match &f.args {
@@ -49,9 +51,14 @@ fn expand<V: datafusion::sql::sqlparser::ast::VisitMut>(node: &mut V) -> Result<
         let mut tag_col: Vec<String> = parts.iter().map(quote_ident).collect();
         tag_col.push(quote_ident(&Ident::new(TYPES_COLUMN)));
         let literal = attr.value.replace('\'', "''");
+        let tag = format!("get_field({}, '{literal}')", tag_col.join("."));
+        let mut value: Vec<String> = parts.iter().map(quote_ident).collect();
+        value.push(quote_ident(&attr));
         let text = match name.as_str() {
-            "ddb_type" => format!("get_field({}, '{literal}')", tag_col.join(".")),
-            _ => format!("(get_field({}, '{literal}') IS NULL)", tag_col.join(".")),
+            "ddb_type" => tag,
+            "ddb_missing" => format!("({tag} IS NULL)"),
+            "ddb_attr" => format!("ddb_attr_value({}, {tag})", value.join(".")),
+            _ => format!("ddb_text_value({}, {tag})", value.join(".")),
         };
         match Parser::new(&GenericDialect {}).try_with_sql(&text).and_then(|mut p| p.parse_expr()) {
             Ok(new) => {
@@ -87,6 +94,10 @@ mod tests {
             "SELECT id FROM t c WHERE (get_field(\"c\".\"_ddb\", 'first name') IS NULL) AND x = 1"
         );
         assert_eq!(one("SELECT upper(a) FROM t"), "SELECT upper(a) FROM t");
+        assert_eq!(
+            one("SELECT ddb_attr(c.tags) FROM t c"),
+            "SELECT ddb_attr_value(\"c\".\"tags\", get_field(\"c\".\"_ddb\", 'tags')) FROM t c"
+        );
         assert!(parse("SELECT ddb_type(1 + 2)").is_err());
     }
 }

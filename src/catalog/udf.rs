@@ -8,7 +8,8 @@
 //! - `ddb_get(v, 'a.b[0]')`: one nested value as text;
 //! - `ddb_type_at(v, 'a.b[0]')`: the DynamoDB type of a nested value (NULL when absent);
 //! - `ddb_elements_in(v, 'S,NULL')`: whether every element of a list has one of the types;
-//! - `ddb_json_valid(text)`: whether a string parses as JSON (AWSJSON fields).
+//! - `ddb_json_valid(text)`: whether a string parses as JSON (AWSJSON fields);
+//! - `ddb_is_number(text)`: whether text is exactly a number DynamoDB accepts.
 
 use std::sync::Arc;
 
@@ -105,6 +106,7 @@ pub fn all() -> Vec<ScalarUDF> {
                 _ => None,
             })
         }),
+        TextFn::udf("ddb_is_number", 1, DataType::Boolean, |a| Out::Bool(a[0].map(|s| crate::item::Number::parse(s).is_ok()))),
         TextFn::udf("ddb_json_valid", 1, DataType::Boolean, |a| {
             Out::Bool(a[0].map(|s| serde_json::from_str::<serde::de::IgnoredAny>(s).is_ok()))
         }),

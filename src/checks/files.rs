@@ -121,6 +121,18 @@ pub const BUNDLED: &[(&str, &str)] = &[
 ];
 
 /// The bundled library, parsed.
+/// The check files in `dirs`, or the bundled library when none are given.
+pub fn from_dirs(dirs: &[std::path::PathBuf]) -> Result<Vec<CheckFile>> {
+    if dirs.is_empty() {
+        return bundled();
+    }
+    let mut all = Vec::new();
+    for dir in dirs {
+        all.extend(load_dir(dir)?);
+    }
+    Ok(all)
+}
+
 pub fn bundled() -> Result<Vec<CheckFile>> {
     BUNDLED.iter().map(|(name, text)| parse_check(&format!("queries/checks/{name}"), text)).collect()
 }

@@ -11,7 +11,7 @@ use crate::convert::stats::NumKind;
 use crate::convert::{Kind, TableSchema};
 
 /// How bad a failing check is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,

@@ -7,3 +7,4 @@ pub mod generate;
 pub mod lint;
 pub mod model;
 pub mod run;
+pub mod suite;

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::generate::{Check, Severity};
 use crate::catalog::Catalog;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Pass,

@@ -7,9 +7,10 @@ use anyhow::Result;
 use super::{Global, build_env, load_into};
 use crate::catalog::Catalog;
 use crate::checks::files;
-use crate::checks::generate::{Check, Severity, model_checks, reference_checks};
+use crate::checks::generate::Severity;
 use crate::checks::model::ModelIntrospection;
 use crate::checks::run::{CheckResult, Status, run_check};
+use crate::checks::suite;
 use crate::convert::TableSchema;
 use crate::report::{self, TableProfile};
 
@@ -77,51 +78,10 @@ pub async fn run(g: &Global, a: CheckArgs) -> Result<u8> {
         }
     }
 
-    let mut checks: Vec<Check> = Vec::new();
-    let mut notes = Vec::new();
-    if let Some(path) = &a.amplify {
-        let intro = ModelIntrospection::load(path)?;
-        let table_of = |name: &str| tables.iter().find(|t| t.name == name).map(|t| &t.schema);
-        for model in intro.models.values() {
-            match tables.iter().find(|t| t.name == model.name) {
-                Some(t) => {
-                    checks.extend(model_checks(&intro, model, &t.name, &t.schema));
-                    let (refs, ref_notes) = reference_checks(&intro, model, &t.name, &t.schema, table_of);
-                    checks.extend(refs);
-                    notes.extend(ref_notes);
-                }
-                None => notes.push(format!("model {} has no export among those given", model.name)),
-            }
-        }
-        for t in &tables {
-            if let Some(model) = intro.models.get(&t.name) {
-                let extra: Vec<&str> = t
-                    .schema
-                    .columns
-                    .iter()
-                    .map(|c| c.name.as_str())
-                    .filter(|c| !model.fields.contains_key(*c) && !is_amplify_managed(c))
-                    .collect();
-                if !extra.is_empty() {
-                    notes.push(format!("table {} has attributes the model does not declare: {}", t.name, extra.join(", ")));
-                }
-            }
-        }
-    }
-    let check_files = if a.checks.is_empty() {
-        files::bundled()?
-    } else {
-        let mut all = Vec::new();
-        for dir in &a.checks {
-            all.extend(files::load_dir(dir)?);
-        }
-        all
-    };
-    let columns: Vec<(String, Vec<String>)> =
-        tables.iter().map(|t| (t.name.clone(), t.schema.columns.iter().map(|c| c.name.clone()).collect())).collect();
-    for f in &check_files {
-        checks.extend(f.expand(&columns));
-    }
+    let intro = a.amplify.as_deref().map(ModelIntrospection::load).transpose()?;
+    let check_files = files::from_dirs(&a.checks)?;
+    let schemas: Vec<(String, TableSchema)> = tables.iter().map(|t| (t.name.clone(), t.schema.clone())).collect();
+    let (checks, notes) = suite::collect(intro.as_ref(), &schemas, &check_files);
     if a.print {
         for c in &checks {
             let severity = if c.severity == Severity::Error { "error" } else { "warn" };
@@ -156,11 +116,6 @@ struct Checked {
     name: String,
     schema: TableSchema,
     profile: TableProfile,
-}
-
-/// Attributes Amplify and DataStore write that models do not declare.
-fn is_amplify_managed(name: &str) -> bool {
-    matches!(name, "__typename" | "createdAt" | "updatedAt" | "owner" | "_version" | "_lastChangedAt" | "_deleted" | "_ttl")
 }
 
 /// 2 when a check could not run, 1 when an error-severity check failed.

@@ -8,6 +8,7 @@ mod convert;
 mod generate;
 mod inspect;
 mod lint;
+mod plan;
 mod print;
 mod progress;
 mod sql;
@@ -80,6 +81,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Classify the changes between two Amplify data models (safe, breaking, dangerous) and measure them against exports.
     Lint(lint::LintArgs),
+    /// Preview a migration (a transform's SQL) and write a plan file to review and approve; `plan show PLAN` renders one.
+    Plan(plan::PlanArgs),
     /// Convert exports to Parquet, one folder per table.
     Convert(convert::ConvertArgs),
     /// Write a synthetic Amplify-style export (seeded, deterministic) in AWS's exact layout.
@@ -106,6 +109,7 @@ pub async fn run(args: Args) -> Result<u8> {
         Command::Check(a) => check::run(&args.global, a).await,
         Command::Convert(a) => convert::run(&args.global, a).await,
         Command::Lint(a) => lint::run(&args.global, a).await,
+        Command::Plan(a) => plan::run(&args.global, a).await,
         Command::Generate(a) => generate::run(a),
     }
 }
@@ -161,13 +165,21 @@ pub(crate) async fn load_into(
     env: &mut crate::load::LoadEnv,
     catalog: &crate::catalog::Catalog,
 ) -> Result<Vec<crate::load::LoadedTable>> {
+    let tables = load_tables(g, exports, env).await?;
+    for t in &tables {
+        catalog.add_loaded(t)?;
+    }
+    Ok(tables)
+}
+
+/// Loads every table of `exports` into memory, with a progress bar per table.
+pub(crate) async fn load_tables(g: &Global, exports: &[String], env: &mut crate::load::LoadEnv) -> Result<Vec<crate::load::LoadedTable>> {
     let mut out = Vec::new();
     for t in crate::load::locate(exports, env).await? {
         let progress = progress::Progress::start(&format!("loading {}", t.name), g.quiet);
         env.read.progress = progress.counter.clone();
         let loaded = crate::load::load_table(&t, env).await?;
         drop(progress);
-        catalog.add_loaded(&loaded)?;
         out.push(loaded);
     }
     finish_quarantine(env)?;

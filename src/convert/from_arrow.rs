@@ -19,54 +19,103 @@ use crate::item::{AttrValue, DdbType, Item, Number, ddbjson};
 
 /// Reads every row of a batch written by ddbsnap as an item.
 pub fn batch_to_items(batch: &RecordBatch) -> Result<Vec<Item>> {
-    let schema = TableSchema::from_arrow(&batch.schema())?;
-    let tags = batch
-        .column_by_name(TYPES_COLUMN)
-        .and_then(|c| c.as_any().downcast_ref::<StructArray>())
-        .ok_or_else(|| Error::Invalid(format!("{TYPES_COLUMN} is not a struct column")))?;
-    let mut items = vec![Item::new(); batch.num_rows()];
-    for spec in &schema.columns {
-        let values = batch.column_by_name(&spec.name).expect("from_arrow listed this column");
-        let tag_col = tags
-            .column_by_name(&spec.name)
-            .and_then(|c| c.as_any().downcast_ref::<DictionaryArray<Int8Type>>())
-            .ok_or_else(|| Error::Invalid(format!("no type tags for column {:?}", spec.name)))?;
-        // Read tags through their dictionary: Parquet readers rebuild it from
-        // the names each column chunk uses, so keys are not DdbType indexes.
-        let tag_types: Vec<Option<DdbType>> = tag_col
-            .values()
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .ok_or_else(|| Error::Invalid(format!("type tags of column {:?} are not text", spec.name)))?
-            .iter()
-            .map(|name| name.and_then(DdbType::from_name))
-            .collect();
-        let reader = ColumnReader { kind: spec.kind, values };
-        for (row, item) in items.iter_mut().enumerate() {
-            if tag_col.is_null(row) {
+    let decoder = BatchDecoder::new(batch)?;
+    (0..batch.num_rows()).map(|row| decoder.item(row)).collect()
+}
+
+/// Reads single rows of one batch as items: the column kinds and type tags
+/// are looked up once per batch, not once per row.
+pub struct BatchDecoder<'a> {
+    columns: Vec<DecodedColumn<'a>>,
+}
+
+struct DecodedColumn<'a> {
+    name: &'a str,
+    reader: ColumnReader<'a>,
+    tags: &'a DictionaryArray<Int8Type>,
+    /// The type named by each dictionary entry of `tags`.
+    tag_types: Vec<Option<DdbType>>,
+}
+
+impl<'a> BatchDecoder<'a> {
+    pub fn new(batch: &'a RecordBatch) -> Result<BatchDecoder<'a>> {
+        let schema = TableSchema::from_arrow(&batch.schema())?;
+        let tags = batch
+            .column_by_name(TYPES_COLUMN)
+            .and_then(|c| c.as_any().downcast_ref::<StructArray>())
+            .ok_or_else(|| Error::Invalid(format!("{TYPES_COLUMN} is not a struct column")))?;
+        let mut columns = Vec::with_capacity(schema.columns.len());
+        for spec in &schema.columns {
+            let idx = batch.schema_ref().index_of(&spec.name).expect("from_arrow listed this column");
+            let name: &'a str = batch.schema_ref().field(idx).name();
+            let tag_col = tags
+                .column_by_name(&spec.name)
+                .and_then(|c| c.as_any().downcast_ref::<DictionaryArray<Int8Type>>())
+                .ok_or_else(|| Error::Invalid(format!("no type tags for column {:?}", spec.name)))?;
+            let tag_types = tag_names(tag_col).map_err(|e| Error::Invalid(format!("column {:?}: {e}", spec.name)))?;
+            columns.push(DecodedColumn {
+                name,
+                reader: ColumnReader { kind: spec.kind, values: batch.column(idx) },
+                tags: tag_col,
+                tag_types,
+            });
+        }
+        Ok(BatchDecoder { columns })
+    }
+
+    /// The item in `row`.
+    pub fn item(&self, row: usize) -> Result<Item> {
+        self.collect(row, |_| true)
+    }
+
+    /// Only the named attributes of the item in `row` (those it has).
+    pub fn attrs(&self, row: usize, names: &[String]) -> Result<Item> {
+        self.collect(row, |n| names.iter().any(|x| x == n))
+    }
+
+    fn collect(&self, row: usize, wanted: impl Fn(&str) -> bool) -> Result<Item> {
+        let mut item = Item::new();
+        for c in &self.columns {
+            if c.tags.is_null(row) || !wanted(c.name) {
                 continue;
             }
-            let t = tag_types
-                .get(tag_col.keys().value(row) as usize)
+            let t = c
+                .tag_types
+                .get(c.tags.keys().value(row) as usize)
                 .copied()
                 .flatten()
-                .ok_or_else(|| Error::Invalid(format!("bad type tag in column {:?}", spec.name)))?;
-            let v = reader.value(row, t).map_err(|e| Error::Invalid(format!("column {:?}, row {row}: {e}", spec.name)))?;
-            item.insert(spec.name.clone(), v);
+                .ok_or_else(|| Error::Invalid(format!("bad type tag in column {:?}", c.name)))?;
+            let v = c.reader.value(row, t).map_err(|e| Error::Invalid(format!("column {:?}, row {row}: {e}", c.name)))?;
+            item.insert(c.name.to_string(), v);
         }
+        Ok(item)
     }
-    Ok(items)
 }
 
-struct ColumnReader<'a> {
-    kind: Kind,
-    values: &'a ArrayRef,
+/// The types named by a tag column's dictionary. Tags are read through their
+/// dictionary: Parquet readers rebuild it from the names each column chunk
+/// uses, so keys are not DdbType indexes.
+pub fn tag_names(tags: &DictionaryArray<Int8Type>) -> std::result::Result<Vec<Option<DdbType>>, String> {
+    Ok(tags
+        .values()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or("type tags are not text")?
+        .iter()
+        .map(|name| name.and_then(DdbType::from_name))
+        .collect())
 }
 
-type R<T> = std::result::Result<T, String>;
+/// Reads the values of one column, given its kind and each row's type tag.
+pub struct ColumnReader<'a> {
+    pub kind: Kind,
+    pub values: &'a ArrayRef,
+}
+
+pub type R<T> = std::result::Result<T, String>;
 
 impl ColumnReader<'_> {
-    fn value(&self, row: usize, t: DdbType) -> R<AttrValue> {
+    pub fn value(&self, row: usize, t: DdbType) -> R<AttrValue> {
         if t == DdbType::Null {
             return Ok(AttrValue::Null);
         }

@@ -8,12 +8,13 @@
 
 pub mod fast_json;
 pub mod from_arrow;
+pub mod natural;
 pub mod raw;
 pub mod schema;
 pub mod stats;
 pub mod to_arrow;
 
-pub use from_arrow::batch_to_items;
+pub use from_arrow::{BatchDecoder, batch_to_items};
 pub use raw::{RawBatch, RawBuilder};
 pub use schema::{Kind, TYPES_COLUMN, TableSchema};
 pub use stats::TableStats;

@@ -5,7 +5,7 @@ use super::{TableProfile, xml};
 use crate::checks::generate::Severity;
 use crate::checks::run::{CheckResult, Status};
 
-const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}h1{font-size:1.5em}\
+pub(crate) const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}h1{font-size:1.5em}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\
 .pass{color:#176b2c}.fail{color:#b00020;font-weight:bold}.warn{color:#9a6700;font-weight:bold}.error{color:#6f2dbd;font-weight:bold}\
 .num{text-align:right}code,pre{font:12px ui-monospace,monospace;background:#f6f8fa}pre{padding:6px;white-space:pre-wrap}\

@@ -3,6 +3,7 @@
 //! post-deploy integrity reports (no network needed to view it).
 
 mod html;
+pub mod plan;
 
 pub use html::html;
 
@@ -42,7 +43,7 @@ impl TableProfile {
     }
 }
 
-fn md(s: &str) -> String {
+pub(crate) fn md(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 

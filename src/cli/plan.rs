@@ -1,0 +1,233 @@
+//! `ddbsnap plan`: preview a transform and write a plan file; `plan show`
+//! renders one; `plan recipes` lists the bundled transforms.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+
+use super::{Global, build_env, load_tables};
+use crate::catalog::Catalog;
+use crate::checks::files;
+use crate::checks::model::ModelIntrospection;
+use crate::load::LoadedTable;
+use crate::plan::manifest::{PlanManifest, TargetTable};
+use crate::plan::transform::{self, RECIPES};
+use crate::plan::{self as planning, PlanRequest, file::PlanFile};
+use crate::report::plan as render;
+
+const CONTRACT: &str = "The transform is SQL over the loaded tables; each result row is one operation:\n  \
+_table   target table (model) name; may be left out when one table is loaded\n  \
+_op      UPDATE (default; SET and REMOVE mean the same), PUT or DELETE\n  \
+_remove  attributes to remove (text, comma-separated, or a list)\n  \
+_skip    when not NULL the row is not planned and is reported with this reason\n  \
+key attributes identify the item; every other column is an attribute value (SQL NULL: left alone).\n\
+Values: text -> S, numbers -> N (exact), booleans -> BOOL, binary -> B, lists -> L, structs -> M, \
+timestamps -> ISO 8601 S. For exact DynamoDB types use ddb('{\"NULL\":true}'), ddb_number(text), \
+ddb_attr(attr) (an attribute as it is, any type) and ddb_text(attr). SELECT * keeps every attribute exact.\n\n\
+Exit codes: 0 plan written and the checks pass on the data as it would be after it; 1 plan written, but \
+checks fail afterwards or rows were skipped; 2 error (no plan written).";
+
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, after_help = CONTRACT)]
+pub struct PlanArgs {
+    #[command(subcommand)]
+    pub action: Option<PlanAction>,
+    #[command(flatten)]
+    pub make: MakeArgs,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum PlanAction {
+    /// Verify a plan's hashes and render it.
+    Show {
+        /// The plan folder.
+        plan: PathBuf,
+        #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+        format: PlanFormat,
+    },
+    /// List the bundled transform recipes with their parameters.
+    Recipes,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct MakeArgs {
+    /// The transform: a SQL file, or the name of a bundled recipe (see `plan recipes`).
+    #[arg(short, long, value_name = "FILE|RECIPE")]
+    pub transform: Option<String>,
+    /// Exports to read ([NAME=]folder, manifest-summary.json or s3://bucket/prefix).
+    #[arg(value_name = "EXPORT")]
+    pub exports: Vec<String>,
+    /// The plan folder to write (never overwritten).
+    #[arg(short, long, value_name = "PLAN")]
+    pub out: Option<PathBuf>,
+    /// A transform parameter, NAME=VALUE (repeatable).
+    #[arg(short, long = "param", value_name = "NAME=VALUE", value_parser = transform::parse_param)]
+    pub params: Vec<(String, String)>,
+    /// The new amplify_outputs.json: its checks run before and after, its models' keys are used, and new models can be written to.
+    #[arg(long, value_name = "FILE")]
+    pub amplify: Option<PathBuf>,
+    /// Check files to run instead of the bundled library (repeatable).
+    #[arg(long = "checks", value_name = "DIR")]
+    pub checks: Vec<PathBuf>,
+    /// A table's key attributes, TABLE=PARTITION[,SORT] (default: the model's, else `id`). Also declares a table the snapshot lacks.
+    #[arg(long = "key", value_name = "TABLE=ATTRS")]
+    pub keys: Vec<String>,
+    /// A CSV (with header) or Parquet file to read as a table, NAME=FILE (repeatable).
+    #[arg(long = "input", value_name = "NAME=FILE")]
+    pub inputs: Vec<String>,
+    /// Sample changes shown per table.
+    #[arg(long, default_value_t = 5)]
+    pub sample: usize,
+    /// On-demand price in USD per million write request units.
+    #[arg(long, default_value_t = 0.625)]
+    pub price_per_million: f64,
+    /// Write units per second for the duration estimate (the rate apply will be limited to).
+    #[arg(long, default_value_t = 1000.0)]
+    pub write_rate: f64,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanFormat {
+    Text,
+    /// The manifest itself.
+    Json,
+    Markdown,
+    Html,
+}
+
+pub async fn run(g: &Global, a: PlanArgs) -> Result<u8> {
+    match a.action {
+        Some(PlanAction::Show { plan, format }) => {
+            let p = PlanFile::open(&plan)?;
+            print(&p.manifest, format)?;
+            if format == PlanFormat::Text {
+                println!("verified: the operations and the manifest match the plan's SHA-256");
+            }
+            Ok(0)
+        }
+        Some(PlanAction::Recipes) => {
+            for (name, text) in RECIPES {
+                let h = transform::parse_header(text);
+                println!("{name}\n  {}", h.description);
+                let params: Vec<String> = h.params.iter().map(|(k, d)| format!("{k}={}", d.as_deref().unwrap_or("(required)"))).collect();
+                println!("  params: {}\n", params.join("  "));
+            }
+            Ok(0)
+        }
+        None => make(g, a.make).await,
+    }
+}
+
+fn print(m: &PlanManifest, format: PlanFormat) -> Result<()> {
+    match format {
+        PlanFormat::Text => print!("{}", render::text(m)),
+        PlanFormat::Json => println!("{}", serde_json::to_string_pretty(m)?),
+        PlanFormat::Markdown => print!("{}", render::markdown(m)),
+        PlanFormat::Html => print!("{}", render::html(m)),
+    }
+    Ok(())
+}
+
+async fn make(g: &Global, a: MakeArgs) -> Result<u8> {
+    let (Some(spec), Some(out)) = (&a.transform, &a.out) else {
+        bail!("plan needs --transform FILE|RECIPE and --out PLAN (or: plan show PLAN, plan recipes)");
+    };
+    let transform = transform::load(spec, &a.params)?;
+    let intro = a.amplify.as_deref().map(ModelIntrospection::load).transpose()?;
+    let keys = key_specs(&a.keys)?;
+    let mut env = build_env(g, &a.exports).await?;
+    let mut loaded = load_tables(g, &a.exports, &mut env).await?;
+    let catalog = Catalog::new();
+    let before_schemas = loaded.iter().map(|l| (l.name().to_string(), l.schema.clone())).collect();
+    for l in loaded.iter_mut() {
+        l.add_absent_columns(&absent_candidates(l.name(), intro.as_ref()))?;
+        catalog.add_loaded(l)?;
+    }
+    for spec in &a.inputs {
+        let (name, path) = spec.split_once('=').with_context(|| format!("--input {spec:?} is not NAME=FILE"))?;
+        catalog.add_file(name, std::path::Path::new(path)).await?;
+    }
+    let targets = targets(&loaded, intro.as_ref(), &keys);
+    let workers = env.read.concurrency;
+    let req = PlanRequest {
+        transform,
+        loaded: &loaded,
+        catalog: &catalog,
+        targets,
+        intro: intro.as_ref(),
+        before_schemas,
+        check_files: files::from_dirs(&a.checks)?,
+        samples: a.sample,
+        price_per_million: a.price_per_million,
+        write_rate: a.write_rate,
+        workers,
+    };
+    let manifest = planning::make(req, out).await?;
+    print(&manifest, a.format)?;
+    eprintln!("plan written to {}; approve it with --approve {}", out.display(), &manifest.sha256.as_deref().unwrap_or("")[..16]);
+    Ok(if render::after_checks_pass(&manifest) && manifest.summary.skipped == 0 { 0 } else { super::EXIT_PROBLEMS })
+}
+
+/// Attributes a transform may name that no item has yet: the new model's
+/// fields and Amplify's own.
+fn absent_candidates(table: &str, intro: Option<&ModelIntrospection>) -> Vec<String> {
+    let mut names: BTreeSet<String> =
+        ["__typename", "createdAt", "updatedAt", "_version", "_lastChangedAt", "_deleted"].iter().map(|s| s.to_string()).collect();
+    if let Some(model) = intro.and_then(|i| i.models.get(table)) {
+        names.extend(model.stored_fields().map(|f| f.name.clone()));
+    }
+    names.into_iter().collect()
+}
+
+fn key_specs(specs: &[String]) -> Result<BTreeMap<String, Vec<String>>> {
+    let mut out = BTreeMap::new();
+    for s in specs {
+        let (table, attrs) = s.split_once('=').with_context(|| format!("--key {s:?} is not TABLE=PARTITION[,SORT]"))?;
+        let attrs: Vec<String> = attrs.split(',').map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
+        if attrs.is_empty() || attrs.len() > 2 {
+            bail!("--key {s:?}: a key is one or two attributes");
+        }
+        out.insert(table.to_string(), attrs);
+    }
+    Ok(out)
+}
+
+/// Every table a transform may write to: the loaded ones, the new model's,
+/// and those declared with --key.
+fn targets(loaded: &[LoadedTable], intro: Option<&ModelIntrospection>, keys: &BTreeMap<String, Vec<String>>) -> Vec<TargetTable> {
+    let model_key = |name: &str| intro.and_then(|i| i.models.get(name)).map(|m| m.key_fields().iter().map(|s| s.to_string()).collect());
+    let key_for = |name: &str| keys.get(name).cloned().or_else(|| model_key(name)).unwrap_or_else(|| vec!["id".to_string()]);
+    let mut out: Vec<TargetTable> = loaded
+        .iter()
+        .map(|l| TargetTable {
+            name: l.name().to_string(),
+            physical: Some(l.snapshot.full.summary.physical_table().to_string()),
+            key: key_for(l.name()),
+            in_snapshot: true,
+        })
+        .collect();
+    // A new Amplify model's table is named like its siblings: Model-<apiId>-NONE.
+    let suffixes: BTreeSet<String> = out
+        .iter()
+        .filter_map(|t| {
+            t.physical.as_deref().and_then(|p| p.strip_prefix(t.name.as_str())).filter(|s| s.starts_with('-')).map(str::to_string)
+        })
+        .collect();
+    let suffix = (suffixes.len() == 1).then(|| suffixes.into_iter().next().expect("one"));
+    let mut extra: BTreeSet<String> = keys.keys().cloned().collect();
+    if let Some(i) = intro {
+        extra.extend(i.models.keys().cloned());
+    }
+    for name in extra {
+        if out.iter().any(|t| t.name == name) {
+            continue;
+        }
+        let physical =
+            if intro.is_some_and(|i| i.models.contains_key(&name)) { suffix.as_ref().map(|s| format!("{name}{s}")) } else { None };
+        out.push(TargetTable { key: key_for(&name), name, physical, in_snapshot: false });
+    }
+    out
+}

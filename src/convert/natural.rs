@@ -1,0 +1,167 @@
+//! Arbitrary Arrow values as DynamoDB values: what a SQL result means when it
+//! is to be written to DynamoDB (transforms, seed files).
+//!
+//! The mapping is the natural one, and exact wherever Arrow is:
+//!
+//! | Arrow | DynamoDB |
+//! |---|---|
+//! | Utf8 (any string type) | S |
+//! | integers, Decimal128/256 | N, exact |
+//! | Float32/64 | N, the shortest text that reads back as the same float |
+//! | Boolean | BOOL |
+//! | Binary (any binary type) | B |
+//! | Date32, Timestamp | S in ISO 8601 (`2026-01-14`, `2026-01-14T10:30:00.000Z`), as Amplify's AWSDate/AWSDateTime |
+//! | List | L of the elements (SQL NULL elements become NULL) |
+//! | Struct | M of the fields |
+//! | the `ddb` value struct of [`crate::catalog`]'s `ddb()`/`ddb_attr()` | exactly the DynamoDB value it holds |
+//!
+//! Columns selected straight from a ddbsnap table carry their kind in field
+//! metadata and are read exactly as stored (sets stay sets, maps stay maps).
+//! A SQL NULL is "no value" (the caller decides what that means), never a
+//! DynamoDB NULL: that is `ddb('{"NULL":true}')`.
+
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::datatypes::{DataType, Field, TimeUnit};
+
+use super::from_arrow::ColumnReader;
+use super::schema::{KIND_KEY, Kind};
+use crate::item::{AttrValue, DdbType, Number, ddbjson};
+
+/// Name of the single field of the struct that carries an exact DynamoDB
+/// value as its DynamoDB JSON (see `ddb()` in the catalog).
+pub const VALUE_FIELD: &str = "ddb";
+
+/// Whether `dt` is the exact-value struct.
+pub fn is_value_struct(dt: &DataType) -> bool {
+    matches!(dt, DataType::Struct(f) if f.len() == 1 && f[0].name() == VALUE_FIELD && f[0].data_type() == &DataType::Utf8)
+}
+
+/// The DynamoDB value of `array[row]`, or None for SQL NULL.
+pub fn natural_value(array: &ArrayRef, field: &Field, row: usize) -> Result<Option<AttrValue>, String> {
+    if array.is_null(row) {
+        return Ok(None);
+    }
+    if let Some(kind) = field.metadata().get(KIND_KEY).and_then(|k| Kind::parse(k, field.data_type())) {
+        return stored_value(array, kind, row).map(Some);
+    }
+    value_at(array, row).map(Some)
+}
+
+/// A value of a column written by ddbsnap: its kind says how, except for
+/// mixed columns, whose type is only in the `_ddb` tags.
+fn stored_value(array: &ArrayRef, kind: Kind, row: usize) -> Result<AttrValue, String> {
+    let t = match kind {
+        Kind::Str => DdbType::S,
+        Kind::Num(_) => DdbType::N,
+        Kind::Binary => DdbType::B,
+        Kind::Bool => DdbType::Bool,
+        Kind::StrSet => DdbType::Ss,
+        Kind::NumSet(_) => DdbType::Ns,
+        Kind::BinSet => DdbType::Bs,
+        Kind::Json => {
+            let text = array.as_string_opt::<i32>().ok_or("a JSON column that is not text")?.value(row);
+            return ddbjson::value_from_str(text).map_err(|e| format!("bad DynamoDB JSON: {e}"));
+        }
+        Kind::Mixed | Kind::Empty => {
+            return Err("the column holds values of several DynamoDB types: select it as ddb_attr(column) to keep each one's type".into());
+        }
+    };
+    ColumnReader { kind, values: array }.value(row, t)
+}
+
+fn value_at(a: &ArrayRef, row: usize) -> Result<AttrValue, String> {
+    use DataType as D;
+    let num = |text: String| Number::parse(&text).map(AttrValue::N).map_err(|e| format!("{text}: {e}"));
+    Ok(match a.data_type() {
+        D::Utf8 => AttrValue::S(a.as_string::<i32>().value(row).to_string()),
+        D::LargeUtf8 => AttrValue::S(a.as_string::<i64>().value(row).to_string()),
+        D::Utf8View => AttrValue::S(a.as_string_view().value(row).to_string()),
+        D::Boolean => AttrValue::Bool(a.as_boolean().value(row)),
+        D::Binary => AttrValue::B(a.as_binary::<i32>().value(row).to_vec()),
+        D::LargeBinary => AttrValue::B(a.as_binary::<i64>().value(row).to_vec()),
+        D::BinaryView => AttrValue::B(a.as_binary_view().value(row).to_vec()),
+        D::Int8 | D::Int16 | D::Int32 | D::Int64 | D::UInt8 | D::UInt16 | D::UInt32 | D::UInt64 | D::Decimal128(..) | D::Decimal256(..) => {
+            num(arrow::util::display::array_value_to_string(a, row).map_err(|e| e.to_string())?)?
+        }
+        D::Float32 | D::Float64 => {
+            let f = if let D::Float32 = a.data_type() {
+                a.as_primitive::<arrow::datatypes::Float32Type>().value(row) as f64
+            } else {
+                a.as_primitive::<arrow::datatypes::Float64Type>().value(row)
+            };
+            if !f.is_finite() {
+                return Err(format!("{f} is not a number DynamoDB can store"));
+            }
+            num(format!("{f}"))?
+        }
+        D::Date32 | D::Date64 => AttrValue::S(arrow::util::display::array_value_to_string(a, row).map_err(|e| e.to_string())?),
+        D::Timestamp(unit, _) => AttrValue::S(timestamp_text(a, row, *unit)),
+        D::List(_) | D::LargeList(_) => {
+            let elements = if let D::List(_) = a.data_type() { a.as_list::<i32>().value(row) } else { a.as_list::<i64>().value(row) };
+            let mut out = Vec::with_capacity(elements.len());
+            for i in 0..elements.len() {
+                out.push(if elements.is_null(i) { AttrValue::Null } else { value_at(&elements, i)? });
+            }
+            AttrValue::L(out)
+        }
+        D::Struct(_) if is_value_struct(a.data_type()) => {
+            let text = a.as_struct().column(0).as_string::<i32>().value(row).to_string();
+            ddbjson::value_from_str(&text).map_err(|e| format!("bad DynamoDB JSON {text:?}: {e}"))?
+        }
+        D::Struct(fields) => {
+            let s = a.as_struct();
+            let mut m = std::collections::BTreeMap::new();
+            for (f, col) in fields.iter().zip(s.columns()) {
+                if !col.is_null(row) {
+                    m.insert(f.name().clone(), value_at(col, row)?);
+                }
+            }
+            AttrValue::M(m)
+        }
+        D::Dictionary(..) => {
+            let plain = arrow::compute::cast(&a.slice(row, 1), &DataType::Utf8).map_err(|e| e.to_string())?;
+            return value_at(&plain, 0);
+        }
+        other => return Err(format!("SQL type {other} has no DynamoDB equivalent; cast it (to text, a number or a boolean)")),
+    })
+}
+
+/// ISO 8601 in UTC with milliseconds and a `Z`, as Amplify's AWSDateTime.
+fn timestamp_text(a: &ArrayRef, row: usize, unit: TimeUnit) -> String {
+    use arrow::datatypes::*;
+    let v = match unit {
+        TimeUnit::Second => a.as_primitive::<TimestampSecondType>().value(row) * 1_000_000_000,
+        TimeUnit::Millisecond => a.as_primitive::<TimestampMillisecondType>().value(row) * 1_000_000,
+        TimeUnit::Microsecond => a.as_primitive::<TimestampMicrosecondType>().value(row) * 1_000,
+        TimeUnit::Nanosecond => a.as_primitive::<TimestampNanosecondType>().value(row),
+    };
+    let t = chrono::DateTime::from_timestamp_nanos(v);
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Decimal128Array, Float64Array, Int64Array, StringArray};
+
+    use super::*;
+
+    fn one(a: ArrayRef) -> AttrValue {
+        let f = Field::new("x", a.data_type().clone(), true);
+        natural_value(&a, &f, 0).unwrap().unwrap()
+    }
+
+    #[test]
+    fn natural_mapping_is_exact() {
+        assert_eq!(one(Arc::new(StringArray::from(vec!["x"]))), AttrValue::S("x".into()));
+        assert_eq!(one(Arc::new(Int64Array::from(vec![-7]))), AttrValue::N(Number::parse("-7").unwrap()));
+        let d = Decimal128Array::from(vec![123456789012345678901234567890123456i128]).with_precision_and_scale(38, 4).unwrap();
+        assert_eq!(one(Arc::new(d)), AttrValue::N(Number::parse("12345678901234567890123456789012.3456").unwrap()));
+        assert_eq!(one(Arc::new(Float64Array::from(vec![0.1]))), AttrValue::N(Number::parse("0.1").unwrap()));
+        let nan: ArrayRef = Arc::new(Float64Array::from(vec![f64::NAN]));
+        assert!(natural_value(&nan, &Field::new("x", DataType::Float64, true), 0).is_err());
+        let null: ArrayRef = Arc::new(StringArray::from(vec![None::<&str>]));
+        assert_eq!(natural_value(&null, &Field::new("x", DataType::Utf8, true), 0).unwrap(), None);
+    }
+}

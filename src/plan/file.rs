@@ -1,0 +1,258 @@
+//! The plan file: a folder with every operation in Parquet (`ops.parquet`)
+//! and a small JSON manifest (`plan.json`) that a person reads and approves.
+//!
+//! A plan is immutable. The manifest records the SHA-256 of the operations
+//! file, and the plan's own SHA-256 is taken over the manifest's content
+//! (canonical JSON, without the hash itself). Changing either file changes
+//! the hash, which `ddbsnap apply --approve SHA` compares with the one the
+//! reviewer approved; [`PlanFile::open`] refuses a plan whose files no
+//! longer match their recorded hashes.
+//!
+//! The folder is written under a temporary name and renamed into place only
+//! when complete, so an error never leaves a plan that looks whole.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{ArrayBuilder, ArrayRef, StringBuilder, UInt32Builder, UInt64Builder};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use sha2::{Digest, Sha256};
+
+use super::PlannedOp;
+use super::manifest::PlanManifest;
+use crate::error::{Error, Result};
+
+pub const MANIFEST_FILE: &str = "plan.json";
+pub const OPS_FILE: &str = "ops.parquet";
+const BATCH: usize = 8192;
+
+/// Columns of `ops.parquet`. Items and keys are DynamoDB JSON objects.
+pub fn ops_schema() -> SchemaRef {
+    let s = |n: &str, null: bool| Field::new(n, DataType::Utf8, null);
+    Arc::new(Schema::new(vec![
+        Field::new("seq", DataType::UInt64, false),
+        Field::new("row", DataType::UInt64, false),
+        s("table", false),
+        s("op", false),
+        s("key", false),
+        s("set", true),
+        s("remove", true),
+        s("before", true),
+        s("before_sha256", true),
+        s("after", true),
+        Field::new("write_units", DataType::UInt32, false),
+    ]))
+}
+
+/// Writes a plan folder, operations streamed in batches.
+pub struct PlanWriter {
+    final_dir: PathBuf,
+    tmp_dir: PathBuf,
+    writer: Option<ArrowWriter<File>>,
+    cols: OpColumns,
+    rows: u64,
+}
+
+#[derive(Default)]
+struct OpColumns {
+    seq: UInt64Builder,
+    row: UInt64Builder,
+    table: StringBuilder,
+    op: StringBuilder,
+    key: StringBuilder,
+    set: StringBuilder,
+    remove: StringBuilder,
+    before: StringBuilder,
+    before_sha: StringBuilder,
+    after: StringBuilder,
+    units: UInt32Builder,
+}
+
+impl PlanWriter {
+    /// Starts a plan at `dir`, which must not exist (plans are never overwritten).
+    pub fn create(dir: &Path) -> Result<PlanWriter> {
+        if dir.exists() {
+            return Err(Error::Invalid(format!("{}: a plan is never overwritten; remove it or choose another --out", dir.display())));
+        }
+        let name =
+            dir.file_name().and_then(|n| n.to_str()).ok_or_else(|| Error::Invalid(format!("{}: not a folder name", dir.display())))?;
+        let tmp_dir = dir.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp_dir).map_err(|e| Error::io_path(&tmp_dir, e))?;
+        let path = tmp_dir.join(OPS_FILE);
+        let file = File::create(&path).map_err(|e| Error::io_path(&path, e))?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
+            .set_max_row_group_row_count(Some(64 * 1024))
+            .build();
+        let writer = ArrowWriter::try_new(file, ops_schema(), Some(props))?;
+        Ok(PlanWriter { final_dir: dir.to_path_buf(), tmp_dir, writer: Some(writer), cols: OpColumns::default(), rows: 0 })
+    }
+
+    pub fn push(&mut self, op: &PlannedOp) -> Result<()> {
+        let c = &mut self.cols;
+        c.seq.append_value(self.rows);
+        c.row.append_value(op.row);
+        c.table.append_value(&op.table);
+        c.op.append_value(op.kind.name());
+        c.key.append_value(&op.key_json);
+        c.set.append_option(op.set_json.as_deref());
+        c.remove.append_option((!op.remove.is_empty()).then(|| serde_json::to_string(&op.remove).expect("names serialize")));
+        c.before.append_option(op.before_json.as_deref());
+        c.before_sha.append_option(op.before_sha256.as_deref());
+        c.after.append_option(op.after_json.as_deref());
+        c.units.append_value(op.write_units);
+        self.rows += 1;
+        if c.seq.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let c = &mut self.cols;
+        if c.seq.len() == 0 {
+            return Ok(());
+        }
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(c.seq.finish()),
+            Arc::new(c.row.finish()),
+            Arc::new(c.table.finish()),
+            Arc::new(c.op.finish()),
+            Arc::new(c.key.finish()),
+            Arc::new(c.set.finish()),
+            Arc::new(c.remove.finish()),
+            Arc::new(c.before.finish()),
+            Arc::new(c.before_sha.finish()),
+            Arc::new(c.after.finish()),
+            Arc::new(c.units.finish()),
+        ];
+        let batch = RecordBatch::try_new(ops_schema(), columns)?;
+        self.writer.as_mut().expect("writer open until finish").write(&batch)?;
+        Ok(())
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Path of the operations written so far (readable once [`Self::close_ops`] ran).
+    pub fn ops_path(&self) -> PathBuf {
+        self.tmp_dir.join(OPS_FILE)
+    }
+
+    /// Ends the operations file; returns its SHA-256.
+    pub fn close_ops(&mut self) -> Result<String> {
+        self.flush()?;
+        if let Some(w) = self.writer.take() {
+            w.close()?;
+        }
+        sha256_file(&self.ops_path())
+    }
+
+    /// Writes the manifest with its hash and moves the plan into place.
+    pub fn finish(mut self, mut manifest: PlanManifest) -> Result<PlanManifest> {
+        if self.writer.is_some() {
+            manifest.ops_file.sha256 = self.close_ops()?;
+        }
+        manifest.sha256 = None;
+        manifest.sha256 = Some(manifest_hash(&serde_json::to_value(&manifest).map_err(json_err)?));
+        let path = self.tmp_dir.join(MANIFEST_FILE);
+        let text = serde_json::to_string_pretty(&manifest).map_err(json_err)? + "\n";
+        std::fs::write(&path, text).map_err(|e| Error::io_path(&path, e))?;
+        std::fs::rename(&self.tmp_dir, &self.final_dir).map_err(|e| Error::io_path(&self.final_dir, e))?;
+        self.tmp_dir = PathBuf::new();
+        Ok(manifest)
+    }
+}
+
+impl Drop for PlanWriter {
+    /// An unfinished plan is removed: nothing half-written stays behind.
+    fn drop(&mut self) {
+        if !self.tmp_dir.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.tmp_dir);
+        }
+    }
+}
+
+fn json_err(e: serde_json::Error) -> Error {
+    Error::Invalid(format!("plan manifest: {e}"))
+}
+
+/// SHA-256 over the manifest's canonical JSON, its own `sha256` left out.
+fn manifest_hash(value: &serde_json::Value) -> String {
+    let mut v = value.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("sha256");
+    }
+    hex::encode(Sha256::digest(serde_json::to_vec(&v).expect("a Value serializes")))
+}
+
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = File::open(path).map_err(|e| Error::io_path(path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io_path(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// A plan folder whose files match their hashes.
+pub struct PlanFile {
+    pub dir: PathBuf,
+    pub manifest: PlanManifest,
+}
+
+impl PlanFile {
+    /// Opens a plan and verifies it: the operations file against the
+    /// manifest, the manifest against its own hash.
+    pub fn open(dir: &Path) -> Result<PlanFile> {
+        let path = dir.join(MANIFEST_FILE);
+        let bytes = std::fs::read(&path).map_err(|e| Error::io_path(&path, e))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| Error::Invalid(format!("{}: not a plan manifest: {e}", path.display())))?;
+        let manifest: PlanManifest =
+            serde_json::from_value(value.clone()).map_err(|e| Error::Invalid(format!("{}: not a plan manifest: {e}", path.display())))?;
+        let recorded = manifest.sha256.clone().ok_or_else(|| Error::Invalid(format!("{}: the plan has no sha256", path.display())))?;
+        let actual = manifest_hash(&value);
+        if actual != recorded {
+            return Err(Error::Invalid(format!(
+                "{}: the plan was changed after it was written: its content hashes to {actual}, it records {recorded}",
+                path.display()
+            )));
+        }
+        let ops = dir.join(&manifest.ops_file.name);
+        let ops_sha = sha256_file(&ops)?;
+        if ops_sha != manifest.ops_file.sha256 {
+            return Err(Error::Invalid(format!(
+                "{}: the operations were changed after the plan was written: SHA-256 {ops_sha}, the plan records {}",
+                ops.display(),
+                manifest.ops_file.sha256
+            )));
+        }
+        Ok(PlanFile { dir: dir.to_path_buf(), manifest })
+    }
+
+    pub fn sha256(&self) -> &str {
+        self.manifest.sha256.as_deref().unwrap_or_default()
+    }
+
+    /// The operations, in batches of [`ops_schema`].
+    pub fn batches(&self) -> Result<impl Iterator<Item = Result<RecordBatch>>> {
+        let path = self.dir.join(&self.manifest.ops_file.name);
+        let f = File::open(&path).map_err(|e| Error::io_path(&path, e))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(f)?.with_batch_size(BATCH).build()?;
+        Ok(reader.map(|b| b.map_err(Error::from)))
+    }
+}

@@ -1,0 +1,209 @@
+//! The transform contract: how a result row of a transform's SQL says what
+//! to do with one item.
+//!
+//! | column | meaning |
+//! |---|---|
+//! | `_table` | target table (model) name; may be left out when one table is loaded |
+//! | `_op` | `UPDATE` (the default; `SET` and `REMOVE` are accepted for it), `PUT` or `DELETE` |
+//! | `_remove` | attributes to remove (UPDATE): text, comma-separated, or a list of text |
+//! | `_skip` | when not NULL, the row is not planned and is reported with this reason |
+//! | the table's key attributes | which item (always required) |
+//! | any other column | an attribute value: UPDATE sets it, PUT writes it; SQL NULL leaves it alone (UPDATE) or out (PUT) |
+//!
+//! Values follow [`crate::convert::natural`]. When the result has a `_ddb`
+//! column (`SELECT *`), columns selected straight from the table are read
+//! with their per-item type tags, exactly; `_ddb` itself is never written.
+
+use arrow::array::{Array, ArrayRef, AsArray, DictionaryArray, StructArray};
+use arrow::datatypes::{DataType, Field, Int8Type, Schema};
+use arrow::record_batch::RecordBatch;
+
+use crate::convert::TYPES_COLUMN;
+use crate::convert::from_arrow::{ColumnReader, tag_names};
+use crate::convert::natural::natural_value;
+use crate::convert::schema::{KIND_KEY, Kind};
+use crate::error::{Error, Result};
+use crate::item::{AttrValue, DdbType, Item};
+
+/// Column names with a meaning of their own; every other column is an attribute.
+pub const RESERVED: [&str; 4] = ["_table", "_op", "_remove", "_skip"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum OpKind {
+    Update,
+    Put,
+    Delete,
+}
+
+impl OpKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            OpKind::Update => "UPDATE",
+            OpKind::Put => "PUT",
+            OpKind::Delete => "DELETE",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OpKind> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "UPDATE" | "SET" | "REMOVE" => Some(OpKind::Update),
+            "PUT" => Some(OpKind::Put),
+            "DELETE" => Some(OpKind::Delete),
+            _ => None,
+        }
+    }
+}
+
+/// One result row, read.
+#[derive(Debug, Clone)]
+pub struct RowOp {
+    /// 1-based position in the transform's result.
+    pub row: u64,
+    pub table: String,
+    pub kind: OpKind,
+    /// Non-NULL attribute columns, key attributes included.
+    pub values: Item,
+    pub remove: Vec<String>,
+    pub skip: Option<String>,
+}
+
+/// Where the contract's columns are in a result schema.
+pub struct RowReader {
+    table: Option<usize>,
+    op: Option<usize>,
+    remove: Option<usize>,
+    skip: Option<usize>,
+    tags: Option<usize>,
+    attrs: Vec<(usize, String)>,
+    default_table: Option<String>,
+}
+
+impl RowReader {
+    pub fn new(schema: &Schema, default_table: Option<String>) -> Result<RowReader> {
+        let find = |n: &str| schema.index_of(n).ok();
+        let attrs: Vec<(usize, String)> = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| !RESERVED.contains(&f.name().as_str()) && f.name() != TYPES_COLUMN)
+            .map(|(i, f)| (i, f.name().clone()))
+            .collect();
+        let table = find("_table");
+        if table.is_none() && default_table.is_none() {
+            return Err(Error::Invalid(
+                "the transform's result has no _table column, and more than one table is loaded: say which table each row is for".into(),
+            ));
+        }
+        Ok(RowReader {
+            table,
+            op: find("_op"),
+            remove: find("_remove"),
+            skip: find("_skip"),
+            tags: find(TYPES_COLUMN),
+            attrs,
+            default_table,
+        })
+    }
+
+    /// Prepares one batch of the result for reading.
+    pub fn batch<'a>(&'a self, batch: &'a RecordBatch) -> std::result::Result<BatchRows<'a>, String> {
+        let tags = self.tags.and_then(|i| batch.column(i).as_any().downcast_ref::<StructArray>());
+        let mut attrs = Vec::with_capacity(self.attrs.len());
+        for (i, name) in &self.attrs {
+            let field = batch.schema_ref().field(*i).clone();
+            let kind = field.metadata().get(KIND_KEY).and_then(|k| Kind::parse(k, field.data_type()));
+            let tagged = match (tags.and_then(|t| tag_of(t, name)), kind) {
+                (Some(t), Some(kind)) => Some((t, tag_names(t)?, kind)),
+                _ => None,
+            };
+            attrs.push(AttrColumn { name, values: batch.column(*i), field, tagged });
+        }
+        Ok(BatchRows { reader: self, batch, attrs })
+    }
+}
+
+/// One batch of a transform's result, ready to read row by row.
+pub struct BatchRows<'a> {
+    reader: &'a RowReader,
+    batch: &'a RecordBatch,
+    attrs: Vec<AttrColumn<'a>>,
+}
+
+struct AttrColumn<'a> {
+    name: &'a str,
+    values: &'a ArrayRef,
+    field: Field,
+    /// Type tags when the column comes straight from a table with its `_ddb`.
+    tagged: Option<(&'a DictionaryArray<Int8Type>, Vec<Option<DdbType>>, Kind)>,
+}
+
+impl AttrColumn<'_> {
+    fn value(&self, row: usize) -> std::result::Result<Option<AttrValue>, String> {
+        match &self.tagged {
+            None => natural_value(self.values, &self.field, row),
+            Some((tags, _, _)) if tags.is_null(row) => Ok(None),
+            Some((tags, names, kind)) => {
+                let t = names.get(tags.keys().value(row) as usize).copied().flatten().ok_or("bad type tag")?;
+                ColumnReader { kind: *kind, values: self.values }.value(row, t).map(Some)
+            }
+        }
+    }
+}
+
+impl BatchRows<'_> {
+    /// Reads row `row`; `number` is its 1-based position in the whole result.
+    pub fn read(&self, row: usize, number: u64) -> std::result::Result<RowOp, String> {
+        let (r, batch) = (self.reader, self.batch);
+        let text = |i: Option<usize>, what: &str| -> std::result::Result<Option<String>, String> {
+            let Some(i) = i else { return Ok(None) };
+            match natural_value(batch.column(i), &Field::new(what, batch.column(i).data_type().clone(), true), row)? {
+                None => Ok(None),
+                Some(AttrValue::S(s)) => Ok(Some(s)),
+                Some(other) => Ok(Some(crate::item::ddbjson::value_to_string(&other))),
+            }
+        };
+        let table = match text(r.table, "_table")? {
+            Some(t) => t,
+            None => r.default_table.clone().ok_or("_table is NULL")?,
+        };
+        let kind = match text(r.op, "_op")? {
+            None => OpKind::Update,
+            Some(op) => OpKind::parse(&op).ok_or_else(|| format!("_op is {op:?}; it must be UPDATE, PUT or DELETE"))?,
+        };
+        let remove = match r.remove {
+            Some(i) => removed_names(batch.column(i), row)?,
+            None => Vec::new(),
+        };
+        let skip = text(r.skip, "_skip")?;
+        let mut values = Item::new();
+        for a in &self.attrs {
+            if let Some(v) = a.value(row).map_err(|e| format!("column {:?}: {e}", a.name))? {
+                values.insert(a.name.to_string(), v);
+            }
+        }
+        Ok(RowOp { row: number, table, kind, values, remove, skip })
+    }
+}
+
+fn tag_of<'a>(tags: &'a StructArray, name: &str) -> Option<&'a DictionaryArray<Int8Type>> {
+    tags.column_by_name(name).and_then(|c| c.as_any().downcast_ref::<DictionaryArray<Int8Type>>())
+}
+
+fn removed_names(a: &ArrayRef, row: usize) -> std::result::Result<Vec<String>, String> {
+    if a.is_null(row) {
+        return Ok(Vec::new());
+    }
+    let names: Vec<String> = match a.data_type() {
+        DataType::List(_) => {
+            let l = a.as_list::<i32>().value(row);
+            let l = arrow::compute::cast(&l, &DataType::Utf8).map_err(|e| e.to_string())?;
+            l.as_string::<i32>().iter().flatten().map(str::to_string).collect()
+        }
+        _ => {
+            let t = arrow::compute::cast(&a.slice(row, 1), &DataType::Utf8).map_err(|e| format!("_remove: {e}"))?;
+            t.as_string::<i32>().value(0).split(',').map(|s| s.trim().to_string()).collect()
+        }
+    };
+    Ok(names.into_iter().filter(|n| !n.is_empty()).collect())
+}

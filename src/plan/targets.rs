@@ -1,0 +1,103 @@
+//! The tables a plan may write to, their keys, and the snapshot's items
+//! found by key (the before-images).
+
+use std::collections::HashMap;
+
+use crate::convert::BatchDecoder;
+use crate::error::{Error, Result};
+use crate::item::{AttrValue, Item, ddbjson};
+use crate::load::LoadedTable;
+
+use super::manifest::TargetTable;
+
+/// Batch and row of an item in a loaded table.
+#[derive(Clone, Copy, Debug)]
+pub struct Position(u32, u32);
+
+/// A table the transform may name in `_table`.
+pub struct Target<'a> {
+    pub info: TargetTable,
+    /// The snapshot's data, when the table was loaded.
+    pub loaded: Option<&'a LoadedTable>,
+    index: Option<KeyIndex<'a>>,
+}
+
+/// Items of a loaded table by key, with decoders cached per batch.
+struct KeyIndex<'a> {
+    positions: HashMap<String, (u32, u32)>,
+    decoders: Vec<BatchDecoder<'a>>,
+    /// Per batch, which rows a planned operation touches.
+    touched: Vec<Vec<bool>>,
+}
+
+impl<'a> Target<'a> {
+    pub fn new(info: TargetTable, loaded: Option<&'a LoadedTable>) -> Target<'a> {
+        Target { info, loaded, index: None }
+    }
+
+    /// The key of `values` as canonical DynamoDB JSON, or why there is none.
+    pub fn key_of(&self, values: &Item) -> std::result::Result<(Item, String), String> {
+        let mut key = Item::new();
+        for k in &self.info.key {
+            let v = values.get(k).ok_or_else(|| format!("the key attribute {k:?} of table {} is missing or NULL", self.info.name))?;
+            match v {
+                AttrValue::S(s) if s.is_empty() => return Err(format!("key attribute {k:?} is an empty string, which DynamoDB rejects")),
+                AttrValue::B(b) if b.is_empty() => return Err(format!("key attribute {k:?} is empty binary, which DynamoDB rejects")),
+                AttrValue::S(_) | AttrValue::N(_) | AttrValue::B(_) => {}
+                other => return Err(format!("key attribute {k:?} is {}; keys must be S, N or B", other.ddb_type().name())),
+            }
+            key.insert(k.clone(), v.clone());
+        }
+        let json = ddbjson::item_to_string(&key);
+        Ok((key, json))
+    }
+
+    /// The snapshot's item with this key, and where it is.
+    pub fn before(&mut self, key_json: &str) -> Result<Option<(Item, Position)>> {
+        let Some(loaded) = self.loaded else { return Ok(None) };
+        if self.index.is_none() {
+            self.index = Some(KeyIndex::build(loaded, self)?);
+        }
+        let index = self.index.as_ref().expect("built above");
+        let Some(&(b, r)) = index.positions.get(key_json) else { return Ok(None) };
+        Ok(Some((index.decoders[b as usize].item(r as usize)?, Position(b, r))))
+    }
+
+    /// Records that a planned operation replaces the item at `pos`.
+    pub fn mark(&mut self, pos: Position) {
+        if let Some(index) = self.index.as_mut() {
+            index.touched[pos.0 as usize][pos.1 as usize] = true;
+        }
+    }
+
+    /// Rows of each batch that a planned operation replaces (None: no lookups were made).
+    pub fn touched(&self) -> Option<&[Vec<bool>]> {
+        self.index.as_ref().map(|i| i.touched.as_slice())
+    }
+}
+
+impl<'a> KeyIndex<'a> {
+    fn build(loaded: &'a LoadedTable, target: &Target) -> Result<KeyIndex<'a>> {
+        let mut positions = HashMap::with_capacity(loaded.report.items as usize);
+        let mut decoders = Vec::with_capacity(loaded.batches.len());
+        let mut touched = Vec::with_capacity(loaded.batches.len());
+        for (b, batch) in loaded.batches.iter().enumerate() {
+            let d = BatchDecoder::new(batch)?;
+            for r in 0..batch.num_rows() {
+                let values = d.attrs(r, &target.info.key)?;
+                let (_, json) = target
+                    .key_of(&values)
+                    .map_err(|e| Error::Invalid(format!("table {}: an item of the snapshot has no usable key: {e}", target.info.name)))?;
+                if positions.insert(json.clone(), (b as u32, r as u32)).is_some() {
+                    return Err(Error::Invalid(format!(
+                        "table {}: two items of the snapshot have the key {json}: is {:?} really the table's key? (give --key)",
+                        target.info.name, target.info.key
+                    )));
+                }
+            }
+            touched.push(vec![false; batch.num_rows()]);
+            decoders.push(d);
+        }
+        Ok(KeyIndex { positions, decoders, touched })
+    }
+}

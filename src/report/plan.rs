@@ -1,0 +1,228 @@
+//! A plan as people read it: in the terminal, as Markdown for a pull
+//! request, and as one HTML page. (JSON is the manifest itself.)
+
+use std::fmt::Write as _;
+
+use super::{md, xml};
+use crate::checks::generate::Severity;
+use crate::checks::run::Status;
+use crate::plan::manifest::{CheckComparison, CheckOutcome, PlanManifest};
+
+fn n(v: u64) -> String {
+    let s = v.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn status(o: &CheckOutcome) -> &'static str {
+    match o.status {
+        Status::Pass => "PASS",
+        Status::Fail => "FAIL",
+        Status::Error => "ERROR",
+    }
+}
+
+fn before_after(c: &CheckComparison) -> String {
+    let before = c.before.as_ref().map(|b| format!("{} {}", status(b), n(b.violations))).unwrap_or_else(|| "new table".into());
+    format!("{before} -> {} {}", status(&c.after), n(c.after.violations))
+}
+
+/// One-line operation counts: `Contact: UPDATE 1,990, DELETE 3`.
+fn op_counts(m: &PlanManifest) -> Vec<String> {
+    m.summary
+        .operations
+        .iter()
+        .map(|(t, ops)| format!("{t}: {}", ops.iter().map(|(k, c)| format!("{} {}", k.name(), n(*c))).collect::<Vec<_>>().join(", ")))
+        .collect()
+}
+
+/// Whether every error-severity check passes on the after-state.
+pub fn after_checks_pass(m: &PlanManifest) -> bool {
+    m.checks.iter().all(|c| c.after.status == Status::Pass || (c.severity != Severity::Error && c.after.status != Status::Error))
+}
+
+fn cost_line(m: &PlanManifest) -> String {
+    let c = &m.cost;
+    format!(
+        "{} write units: ${:.4} on demand at ${} per million; {:.1} s at {} write units/s",
+        n(c.write_units),
+        c.usd,
+        c.price_per_million,
+        c.seconds,
+        c.write_rate
+    )
+}
+
+/// The terminal rendering.
+pub fn text(m: &PlanManifest) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "plan {}", m.sha256.as_deref().unwrap_or("(not yet hashed)"));
+    let _ = writeln!(o, "transform {} ({}) {}", m.transform.name, m.transform.origin, params(m));
+    for s in &m.sources {
+        let ex: Vec<String> =
+            s.exports.iter().map(|e| format!("{} {} as of {}", e.export_id, e.kind, e.as_of.as_deref().unwrap_or("?"))).collect();
+        let _ = writeln!(o, "source {}: {} items from {}", s.table, n(s.items), ex.join(", "));
+    }
+    let _ = writeln!(
+        o,
+        "\n{} operations from {} result rows ({} already in the target shape, {} skipped)",
+        n(m.summary.total_ops()),
+        n(m.summary.rows),
+        n(m.summary.noops),
+        n(m.summary.skipped)
+    );
+    for line in op_counts(m) {
+        let _ = writeln!(o, "  {line}");
+    }
+    for (table, attrs) in &m.summary.attributes {
+        for (a, c) in attrs {
+            let types: Vec<String> = c.types.iter().map(|(t, k)| format!("{t}: {}", n(*k))).collect();
+            let _ = writeln!(o, "  {table}.{a}: +{} ~{} -{}  [{}]", n(c.added), n(c.changed), n(c.removed), types.join(", "));
+        }
+    }
+    let _ = writeln!(o, "cost: {}", cost_line(m));
+    if !m.checks.is_empty() {
+        let _ = writeln!(o, "\nchecks (before -> after):");
+        for c in &m.checks {
+            let _ = writeln!(o, "  {:<7} {}: {}", format!("{:?}", c.severity).to_lowercase(), c.name, before_after(c));
+            if let Some(e) = &c.after.error {
+                let _ = writeln!(o, "          {e}");
+            }
+        }
+        let verdict = if after_checks_pass(m) { "pass" } else { "FAIL" };
+        let _ = writeln!(o, "after the plan, the checks {verdict}");
+    }
+    if !m.samples.is_empty() {
+        let _ = writeln!(o, "\nsample changes:");
+        for s in &m.samples {
+            let _ = writeln!(o, "  {} {} {}", s.op.name(), s.table, s.key);
+            for d in &s.changes {
+                let line = match (&d.before, &d.after) {
+                    (None, Some(a)) => format!("+ {}: {a}", d.attribute),
+                    (Some(b), None) => format!("- {}: {b}", d.attribute),
+                    (Some(b), Some(a)) => format!("~ {}: {b} -> {a}", d.attribute),
+                    (None, None) => continue,
+                };
+                let _ = writeln!(o, "      {line}");
+            }
+        }
+    }
+    if !m.skipped.is_empty() {
+        let _ = writeln!(o, "\nskipped rows (not planned):");
+        for s in &m.skipped {
+            let _ = writeln!(o, "  row {} {} {}: {}", s.row, s.table, s.key, s.reason);
+        }
+    }
+    o
+}
+
+fn params(m: &PlanManifest) -> String {
+    m.transform.params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+}
+
+/// Markdown for a pull request that proposes the migration.
+pub fn markdown(m: &PlanManifest) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "## ddbsnap plan `{}`\n", m.sha256.as_deref().unwrap_or("-"));
+    let _ = writeln!(o, "Transform **{}** (`{}`) {}\n", md(&m.transform.name), md(&m.transform.origin), md(&params(m)));
+    let _ = writeln!(
+        o,
+        "**{}** operations ({}); {} no-ops, {} skipped. Cost: {}.\n",
+        n(m.summary.total_ops()),
+        md(&op_counts(m).join("; ")),
+        n(m.summary.noops),
+        n(m.summary.skipped),
+        cost_line(m)
+    );
+    if !m.checks.is_empty() {
+        let _ = writeln!(o, "| check | table | severity | before | after |\n|---|---|---|---|---|");
+        for c in &m.checks {
+            let before = c.before.as_ref().map(|b| format!("{} {}", status(b), n(b.violations))).unwrap_or_else(|| "new".into());
+            let after = format!("{} {}", status(&c.after), n(c.after.violations));
+            let _ = writeln!(o, "| {} | {} | {:?} | {before} | {after} |", md(&c.name), md(&c.table), c.severity);
+        }
+        o.push('\n');
+    }
+    if !m.samples.is_empty() {
+        let _ = writeln!(o, "<details><summary>Sample changes</summary>\n\n```diff");
+        for s in &m.samples {
+            let _ = writeln!(o, "@@ {} {} {} @@", s.op.name(), s.table, s.key);
+            for d in &s.changes {
+                if let Some(b) = &d.before {
+                    let _ = writeln!(o, "- {}: {b}", d.attribute);
+                }
+                if let Some(a) = &d.after {
+                    let _ = writeln!(o, "+ {}: {a}", d.attribute);
+                }
+            }
+        }
+        let _ = writeln!(o, "```\n</details>");
+    }
+    o
+}
+
+/// One self-contained HTML page.
+pub fn html(m: &PlanManifest) -> String {
+    let mut o = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>ddbsnap plan</title><style>{}\
+         .add{{background:#e6ffec}}.del{{background:#ffebe9}}</style></head><body><h1>ddbsnap plan</h1><p><code id=\"sha\">{}</code></p>",
+        super::html::STYLE,
+        xml(m.sha256.as_deref().unwrap_or("-"))
+    );
+    let _ = write!(
+        o,
+        "<p>Transform <b>{}</b> (<code>{}</code>) {}</p><p id=\"ops\">{} operations: {}; {} no-ops, {} skipped.</p><p>Cost: {}</p>",
+        xml(&m.transform.name),
+        xml(&m.transform.origin),
+        xml(&params(m)),
+        n(m.summary.total_ops()),
+        xml(&op_counts(m).join("; ")),
+        n(m.summary.noops),
+        n(m.summary.skipped),
+        xml(&cost_line(m))
+    );
+    o.push_str("<h2>Checks</h2><table id=\"checks\"><tr><th>check</th><th>table</th><th>severity</th><th>before</th><th>after</th></tr>");
+    for c in &m.checks {
+        let cls = |s: &CheckOutcome| if s.status == Status::Pass { "pass" } else { "fail" };
+        let before = c
+            .before
+            .as_ref()
+            .map(|b| format!("<td class=\"{}\">{} {}</td>", cls(b), status(b), n(b.violations)))
+            .unwrap_or("<td>new</td>".into());
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{:?}</td>{before}<td class=\"{}\">{} {}</td></tr>",
+            xml(&c.name),
+            xml(&c.table),
+            c.severity,
+            cls(&c.after),
+            status(&c.after),
+            n(c.after.violations)
+        );
+    }
+    o.push_str(
+        "</table><h2>Sample changes</h2><table id=\"samples\"><tr><th>item</th><th>attribute</th><th>before</th><th>after</th></tr>",
+    );
+    for s in &m.samples {
+        for d in &s.changes {
+            let _ = write!(
+                o,
+                "<tr><td>{} {} <code>{}</code></td><td>{}</td><td class=\"del\"><code>{}</code></td><td class=\"add\"><code>{}</code></td></tr>",
+                s.op.name(),
+                xml(&s.table),
+                xml(&s.key.to_string()),
+                xml(&d.attribute),
+                xml(d.before.as_deref().unwrap_or("")),
+                xml(d.after.as_deref().unwrap_or(""))
+            );
+        }
+    }
+    let _ = write!(o, "</table><h2>Transform</h2><pre>{}</pre></body></html>\n", xml(&m.transform.sql));
+    o
+}

@@ -6,4 +6,4 @@ SELECT '${table}' AS _table,
        'DELETE' AS _op,
        "${key}"
 FROM "${table}"
-WHERE ddb_type("_deleted") = 'BOOL' AND "_deleted" = true
+WHERE ddb_text("_deleted") = 'true' AND ddb_type("_deleted") = 'BOOL'

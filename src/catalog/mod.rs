@@ -23,6 +23,7 @@ mod rewrite;
 mod typed;
 mod udf;
 
+pub use rewrite::referenced_names;
 pub use typed::value_type;
 
 use std::path::Path;

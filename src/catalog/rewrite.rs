@@ -29,6 +29,32 @@ pub fn parse(sql: &str) -> Result<VecDeque<Statement>> {
     Ok(statements)
 }
 
+/// Every plain name the SQL uses as a column (`x`, the `x` of `t.x`, and the
+/// arguments of the `ddb_*` macros), before expansion.
+pub fn referenced_names(sql: &str) -> Result<std::collections::BTreeSet<String>> {
+    let statements = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})?;
+    let mut names = std::collections::BTreeSet::new();
+    for stmt in &statements {
+        if let Statement::Statement(inner) = stmt {
+            let _ = datafusion::sql::sqlparser::ast::visit_expressions(inner.as_ref(), |expr| {
+                match expr {
+                    Expr::Identifier(id) => {
+                        names.insert(id.value.clone());
+                    }
+                    Expr::CompoundIdentifier(ids) => {
+                        if let Some(last) = ids.last() {
+                            names.insert(last.value.clone());
+                        }
+                    }
+                    _ => {}
+                }
+                ControlFlow::<()>::Continue(())
+            });
+        }
+    }
+    Ok(names)
+}
+
 fn expand<V: datafusion::sql::sqlparser::ast::VisitMut>(node: &mut V) -> Result<()> {
     let flow = visit_expressions_mut(node, |expr| {
         let Expr::Function(f) = expr else { return ControlFlow::Continue(()) };

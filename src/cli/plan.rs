@@ -142,8 +142,10 @@ async fn make(g: &Global, a: MakeArgs) -> Result<u8> {
     let mut loaded = load_tables(g, &a.exports, &mut env).await?;
     let catalog = Catalog::new();
     let before_schemas = loaded.iter().map(|l| (l.name().to_string(), l.schema.clone())).collect();
+    let used = crate::catalog::referenced_names(&transform.sql)?;
     for l in loaded.iter_mut() {
-        l.add_absent_columns(&absent_candidates(l.name(), intro.as_ref()))?;
+        let absent: Vec<String> = absent_candidates(l.name(), intro.as_ref()).into_iter().filter(|n| used.contains(n)).collect();
+        l.add_absent_columns(&absent)?;
         catalog.add_loaded(l)?;
     }
     for spec in &a.inputs {
@@ -172,7 +174,9 @@ async fn make(g: &Global, a: MakeArgs) -> Result<u8> {
 }
 
 /// Attributes a transform may name that no item has yet: the new model's
-/// fields and Amplify's own.
+/// fields and Amplify's own. Those the transform uses are added to the
+/// table as columns with no values (`ddb_missing(status)` is then true on
+/// every item, where it would otherwise be an unknown column).
 fn absent_candidates(table: &str, intro: Option<&ModelIntrospection>) -> Vec<String> {
     let mut names: BTreeSet<String> =
         ["__typename", "createdAt", "updatedAt", "_version", "_lastChangedAt", "_deleted"].iter().map(|s| s.to_string()).collect();

@@ -210,10 +210,13 @@ fn planned(
             (Some(after), Some(set), remove)
         }
         OpKind::Put => {
-            if !r.remove.is_empty() {
-                return Err("_remove is for UPDATE; a PUT writes the whole item".into());
+            let mut after = r.values.clone();
+            for name in &r.remove {
+                if key_names.contains(name) {
+                    return Err(format!("_remove names the key attribute {name:?}"));
+                }
+                after.remove(name);
             }
-            let after = r.values.clone();
             if before.as_ref().is_some_and(|b| crate::item::same_item(b, &after)) {
                 return Ok(None);
             }

@@ -9,6 +9,10 @@
 //! | `_skip` | when not NULL, the row is not planned and is reported with this reason |
 //! | the table's key attributes | which item (always required) |
 //! | any other column | an attribute value: UPDATE sets it, PUT writes it; SQL NULL leaves it alone (UPDATE) or out (PUT) |
+//! | `set:NAME` | attribute NAME, overriding a column of that name (`SELECT *, 'x' AS "set:name"`) |
+//!
+//! For PUT, `_remove` names attributes to leave out of the item (with
+//! `SELECT *`, the ones the new shape drops).
 //!
 //! Values follow [`crate::convert::natural`]. When the result has a `_ddb`
 //! column (`SELECT *`), columns selected straight from the table are read
@@ -27,6 +31,8 @@ use crate::item::{AttrValue, DdbType, Item};
 
 /// Column names with a meaning of their own; every other column is an attribute.
 pub const RESERVED: [&str; 4] = ["_table", "_op", "_remove", "_skip"];
+/// Prefix of columns that override an attribute of the same name.
+pub const OVERRIDE: &str = "set:";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -177,9 +183,19 @@ impl BatchRows<'_> {
         };
         let skip = text(r.skip, "_skip")?;
         let mut values = Item::new();
-        for a in &self.attrs {
-            if let Some(v) = a.value(row).map_err(|e| format!("column {:?}: {e}", a.name))? {
-                values.insert(a.name.to_string(), v);
+        // Plain columns first, then the `set:` overrides.
+        for pass in [false, true] {
+            for a in self.attrs.iter().filter(|a| a.name.starts_with(OVERRIDE) == pass) {
+                let name = a.name.strip_prefix(OVERRIDE).unwrap_or(a.name);
+                match a.value(row).map_err(|e| format!("column {:?}: {e}", a.name))? {
+                    Some(v) => {
+                        values.insert(name.to_string(), v);
+                    }
+                    None if pass => {
+                        values.remove(name);
+                    }
+                    None => {}
+                }
             }
         }
         Ok(RowOp { row: number, table, kind, values, remove, skip })

@@ -29,7 +29,7 @@ fn status(o: &CheckOutcome) -> &'static str {
 }
 
 fn before_after(c: &CheckComparison) -> String {
-    let before = c.before.as_ref().map(|b| format!("{} {}", status(b), n(b.violations))).unwrap_or_else(|| "new table".into());
+    let before = c.before.as_ref().map(|b| format!("{} {}", status(b), n(b.violations))).unwrap_or_else(|| "n/a".into());
     format!("{before} -> {} {}", status(&c.after), n(c.after.violations))
 }
 
@@ -143,7 +143,7 @@ pub fn markdown(m: &PlanManifest) -> String {
     if !m.checks.is_empty() {
         let _ = writeln!(o, "| check | table | severity | before | after |\n|---|---|---|---|---|");
         for c in &m.checks {
-            let before = c.before.as_ref().map(|b| format!("{} {}", status(b), n(b.violations))).unwrap_or_else(|| "new".into());
+            let before = c.before.as_ref().map(|b| format!("{} {}", status(b), n(b.violations))).unwrap_or_else(|| "n/a".into());
             let after = format!("{} {}", status(&c.after), n(c.after.violations));
             let _ = writeln!(o, "| {} | {} | {:?} | {before} | {after} |", md(&c.name), md(&c.table), c.severity);
         }
@@ -194,7 +194,7 @@ pub fn html(m: &PlanManifest) -> String {
             .before
             .as_ref()
             .map(|b| format!("<td class=\"{}\">{} {}</td>", cls(b), status(b), n(b.violations)))
-            .unwrap_or("<td>new</td>".into());
+            .unwrap_or("<td>n/a</td>".into());
         let _ = write!(
             o,
             "<tr><td>{}</td><td>{}</td><td>{:?}</td>{before}<td class=\"{}\">{} {}</td></tr>",

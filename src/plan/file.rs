@@ -2,8 +2,8 @@
 //! and a small JSON manifest (`plan.json`) that a person reads and approves.
 //!
 //! A plan is immutable. The manifest records the SHA-256 of the operations
-//! file, and the plan's own SHA-256 is taken over the manifest's content
-//! (canonical JSON, without the hash itself). Changing either file changes
+//! file, and the plan's own SHA-256 is taken over the manifest's exact text
+//! (without the hash itself, which is its last member). Changing either file changes
 //! the hash, which `ddbsnap apply --approve SHA` compares with the one the
 //! reviewer approved; [`PlanFile::open`] refuses a plan whose files no
 //! longer match their recorded hashes.
@@ -162,9 +162,10 @@ impl PlanWriter {
             manifest.ops_file.sha256 = self.close_ops()?;
         }
         manifest.sha256 = None;
-        manifest.sha256 = Some(manifest_hash(&serde_json::to_value(&manifest).map_err(json_err)?));
+        let body = serde_json::to_string_pretty(&manifest).map_err(json_err)?;
+        let (sha, text) = seal(&body);
+        manifest.sha256 = Some(sha);
         let path = self.tmp_dir.join(MANIFEST_FILE);
-        let text = serde_json::to_string_pretty(&manifest).map_err(json_err)? + "\n";
         std::fs::write(&path, text).map_err(|e| Error::io_path(&path, e))?;
         std::fs::rename(&self.tmp_dir, &self.final_dir).map_err(|e| Error::io_path(&self.final_dir, e))?;
         self.tmp_dir = PathBuf::new();
@@ -185,13 +186,24 @@ fn json_err(e: serde_json::Error) -> Error {
     Error::Invalid(format!("plan manifest: {e}"))
 }
 
-/// SHA-256 over the manifest's canonical JSON, its own `sha256` left out.
-fn manifest_hash(value: &serde_json::Value) -> String {
-    let mut v = value.clone();
-    if let Some(m) = v.as_object_mut() {
-        m.remove("sha256");
-    }
-    hex::encode(Sha256::digest(serde_json::to_vec(&v).expect("a Value serializes")))
+/// The member that carries the hash: always the manifest's last.
+const SEAL: &str = ",\n  \"sha256\": \"";
+
+/// Hashes a manifest's text (without its hash) and appends the hash as its
+/// last member. The hash covers the exact bytes: any edit, even of
+/// whitespace, changes it.
+fn seal(body: &str) -> (String, String) {
+    let sha = hex::encode(Sha256::digest(body.as_bytes()));
+    let open = body.strip_suffix("\n}").expect("a pretty JSON object ends with a closing brace");
+    (sha.clone(), format!("{open}{SEAL}{sha}\"\n}}\n"))
+}
+
+/// The inverse of [`seal`]: the text that was hashed and the hash recorded.
+fn unseal(text: &str) -> Option<(String, String)> {
+    let at = text.rfind(SEAL)?;
+    let recorded = text[at + SEAL.len()..].strip_suffix("\"\n}\n")?;
+    (recorded.len() == 64 && recorded.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| (format!("{}\n}}", &text[..at]), recorded.to_string()))
 }
 
 pub fn sha256_file(path: &Path) -> Result<String> {
@@ -219,13 +231,13 @@ impl PlanFile {
     /// manifest, the manifest against its own hash.
     pub fn open(dir: &Path) -> Result<PlanFile> {
         let path = dir.join(MANIFEST_FILE);
-        let bytes = std::fs::read(&path).map_err(|e| Error::io_path(&path, e))?;
-        let value: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| Error::Invalid(format!("{}: not a plan manifest: {e}", path.display())))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io_path(&path, e))?;
         let manifest: PlanManifest =
-            serde_json::from_value(value.clone()).map_err(|e| Error::Invalid(format!("{}: not a plan manifest: {e}", path.display())))?;
-        let recorded = manifest.sha256.clone().ok_or_else(|| Error::Invalid(format!("{}: the plan has no sha256", path.display())))?;
-        let actual = manifest_hash(&value);
+            serde_json::from_str(&text).map_err(|e| Error::Invalid(format!("{}: not a plan manifest: {e}", path.display())))?;
+        let (body, recorded) = unseal(&text).ok_or_else(|| {
+            Error::Invalid(format!("{}: the plan's sha256 is missing or not its last member: it was edited", path.display()))
+        })?;
+        let actual = hex::encode(Sha256::digest(body.as_bytes()));
         if actual != recorded {
             return Err(Error::Invalid(format!(
                 "{}: the plan was changed after it was written: its content hashes to {actual}, it records {recorded}",

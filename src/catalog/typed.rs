@@ -71,7 +71,8 @@ impl ScalarUDFImpl for TypedFn {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
         let rows = args.number_rows;
-        let err = |row: usize, e: String| DataFusionError::Execution(format!("{}(): row {row}: {e}", self.user_name()));
+        // The batch position is not the transform's row number, so messages name the value instead.
+        let err = |_row: usize, e: String| DataFusionError::Execution(format!("{}(): {e}", self.user_name()));
         let mut out = StringBuilder::new();
         match self.which {
             Which::Json => {

@@ -70,8 +70,9 @@ impl<'a> Planner<'a> {
             let more = self.error_count.saturating_sub(self.errors.len() as u64);
             let tail = if more > 0 { format!("\n  ... and {more} more") } else { String::new() };
             return Err(Error::Invalid(format!(
-                "the transform's result has {} invalid rows; no plan was written:\n  {}{tail}",
+                "the transform's result has {} invalid row{}; no plan was written:\n  {}{tail}",
                 self.error_count,
+                if self.error_count == 1 { "" } else { "s" },
                 self.errors.join("\n  ")
             )));
         }
@@ -82,10 +83,15 @@ impl<'a> Planner<'a> {
         (self.out, self.targets)
     }
 
-    fn error(&mut self, row: u64, at: Option<(&str, &str)>, cause: &str) {
+    /// Records an invalid row; `at` is its table and, when known, its key.
+    fn error(&mut self, row: u64, at: Option<(&str, Option<&Item>)>, cause: &str) {
         self.error_count += 1;
         if self.errors.len() < MAX_LISTED_ERRORS {
-            let place = at.map(|(t, k)| format!(" ({t} {k})")).unwrap_or_default();
+            let place = match at {
+                Some((t, Some(key))) => format!(" ({t} {})", plain_json(key)),
+                Some((t, None)) => format!(" ({t})"),
+                None => String::new(),
+            };
             self.errors.push(format!("row {row}{place}: {cause}"));
         }
     }
@@ -101,7 +107,7 @@ impl<'a> Planner<'a> {
         let (key, key_json) = match target.key_of(&r.values) {
             Ok(k) => k,
             Err(e) => {
-                self.error(r.row, Some((&r.table, "")), &e);
+                self.error(r.row, Some((&r.table, None)), &e);
                 return Ok(());
             }
         };
@@ -113,14 +119,14 @@ impl<'a> Planner<'a> {
             return Ok(());
         }
         if let Some(first) = self.seen.entry(r.table.clone()).or_default().insert(key_json.clone(), r.row) {
-            self.error(r.row, Some((&r.table, &key_json)), &format!("the same item as row {first}: one operation per item"));
+            self.error(r.row, Some((&r.table, Some(&key))), &format!("the same item as row {first}: one operation per item"));
             return Ok(());
         }
         let (before, pos) = match target.before(&key_json)? {
             Some((item, pos)) => (Some(item), Some(pos)),
             None => (None, None),
         };
-        match planned(&r, key, key_json.clone(), before, &target.info.key) {
+        match planned(&r, key.clone(), key_json, before, &target.info.key) {
             Ok(Some((op, diffs))) => {
                 if let Some(pos) = pos {
                     target.mark(pos);
@@ -129,7 +135,7 @@ impl<'a> Planner<'a> {
                 writer.push(&op)?;
             }
             Ok(None) => self.out.summary.noops += 1,
-            Err(e) => self.error(r.row, Some((&r.table, &key_json)), &e),
+            Err(e) => self.error(r.row, Some((&r.table, Some(&key))), &e),
         }
         Ok(())
     }
@@ -184,7 +190,7 @@ fn planned(
     }
     let (after, set, remove) = match r.kind {
         OpKind::Update => {
-            let mut after = before.clone().ok_or_else(|| format!("UPDATE of an item the snapshot does not have (key {key_json})"))?;
+            let mut after = before.clone().ok_or_else(|| "UPDATE of an item the snapshot does not have".to_string())?;
             let mut set = Item::new();
             for (name, v) in r.values.iter().filter(|(n, _)| !key_names.contains(n)) {
                 if !after.get(name).is_some_and(|old| same_value(old, v)) {

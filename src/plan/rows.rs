@@ -136,12 +136,15 @@ pub struct BatchRows<'a> {
     attrs: Vec<AttrColumn<'a>>,
 }
 
+/// A stored column's tags, the type each tag names, and the column's kind.
+type Tagged<'a> = (&'a DictionaryArray<Int8Type>, Vec<Option<DdbType>>, Kind);
+
 struct AttrColumn<'a> {
     name: &'a str,
     values: &'a ArrayRef,
     field: Field,
     /// Type tags when the column comes straight from a table with its `_ddb`.
-    tagged: Option<(&'a DictionaryArray<Int8Type>, Vec<Option<DdbType>>, Kind)>,
+    tagged: Option<Tagged<'a>>,
 }
 
 impl AttrColumn<'_> {

@@ -12,7 +12,7 @@ fn n(v: u64) -> String {
     let s = v.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -223,6 +223,6 @@ pub fn html(m: &PlanManifest) -> String {
             );
         }
     }
-    let _ = write!(o, "</table><h2>Transform</h2><pre>{}</pre></body></html>\n", xml(&m.transform.sql));
+    let _ = writeln!(o, "</table><h2>Transform</h2><pre>{}</pre></body></html>", xml(&m.transform.sql));
     o
 }

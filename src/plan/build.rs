@@ -2,24 +2,20 @@
 //! the plan file: each row is validated, matched with its item in the
 //! snapshot (the before-image), and dropped when it changes nothing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use futures::StreamExt;
-use sha2::{Digest, Sha256};
 
 use super::file::PlanWriter;
-use super::manifest::{AttrChange, AttrDiff, DiffSample, Skipped, Summary};
+use super::manifest::{AttrChange, DiffSample, Skipped, Summary};
+use super::op::{Planned, plan_row, transition};
 use super::rows::{OpKind, RowOp, RowReader};
 use super::targets::Target;
-use super::{PlannedOp, canonical};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
-use crate::item::ddbjson::{item_to_string, value_to_string, write_plain};
-use crate::item::size::item_size;
-use crate::item::{AttrValue, DdbType, Item, ddbjson, same_value};
+use crate::item::ddbjson::write_plain;
+use crate::item::{AttrValue, DdbType, Item};
 
-/// DynamoDB's item size limit.
-pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 /// Errors listed before the rest are only counted.
 const MAX_LISTED_ERRORS: usize = 25;
 const MAX_SKIPPED_LISTED: usize = 100;
@@ -35,7 +31,7 @@ pub struct Outcome {
 
 pub struct Planner<'a> {
     targets: HashMap<String, Target<'a>>,
-    seen: HashMap<String, HashMap<String, u64>>,
+    acc: HashMap<String, TableAcc>,
     out: Outcome,
     errors: Vec<String>,
     error_count: u64,
@@ -45,7 +41,7 @@ pub struct Planner<'a> {
 impl<'a> Planner<'a> {
     pub fn new(targets: Vec<Target<'a>>, samples_per_table: usize) -> Planner<'a> {
         let targets = targets.into_iter().map(|t| (t.info.name.clone(), t)).collect();
-        Planner { targets, seen: HashMap::new(), out: Outcome::default(), errors: Vec::new(), error_count: 0, samples_per_table }
+        Planner { targets, acc: HashMap::new(), out: Outcome::default(), errors: Vec::new(), error_count: 0, samples_per_table }
     }
 
     /// Runs the transform and writes every operation to `writer`. Fails,
@@ -79,7 +75,8 @@ impl<'a> Planner<'a> {
         Ok(())
     }
 
-    pub fn into_parts(self) -> (Outcome, HashMap<String, Target<'a>>) {
+    pub fn into_parts(mut self) -> (Outcome, HashMap<String, Target<'a>>) {
+        finish_summary(&mut self.out.summary, std::mem::take(&mut self.acc));
         (self.out, self.targets)
     }
 
@@ -118,7 +115,7 @@ impl<'a> Planner<'a> {
             }
             return Ok(());
         }
-        if let Some(first) = self.seen.entry(r.table.clone()).or_default().insert(key_json.clone(), r.row) {
+        if let Some(first) = target.claim(&key_json, r.row) {
             self.error(r.row, Some((&r.table, Some(&key))), &format!("the same item as row {first}: one operation per item"));
             return Ok(());
         }
@@ -126,43 +123,94 @@ impl<'a> Planner<'a> {
             Some((item, pos)) => (Some(item), Some(pos)),
             None => (None, None),
         };
-        match planned(&r, key.clone(), key_json, before, &target.info.key) {
-            Ok(Some((op, diffs))) => {
+        let shown = self.out.samples.iter().filter(|x| x.table == r.table).count();
+        let (table, row) = (r.table.clone(), r.row);
+        match plan_row(r, key.clone(), key_json, before, &target.info.key, shown < self.samples_per_table) {
+            Ok(Some(p)) => {
                 if let Some(pos) = pos {
                     target.mark(pos);
                 }
-                self.record(&op, diffs);
-                writer.push(&op)?;
+                writer.push(&p.op)?;
+                self.record(p);
             }
             Ok(None) => self.out.summary.noops += 1,
-            Err(e) => self.error(r.row, Some((&r.table, Some(&key))), &e),
+            Err(e) => self.error(row, Some((&table, Some(&key))), &e),
         }
         Ok(())
     }
 
-    fn record(&mut self, op: &PlannedOp, diffs: Vec<AttrDiff>) {
-        let s = &mut self.out.summary;
-        *s.operations.entry(op.table.clone()).or_default().entry(op.kind).or_default() += 1;
+    fn record(&mut self, p: Planned) {
+        let op = &p.op;
         self.out.write_units += op.write_units as u64;
-        let attrs = s.attributes.entry(op.table.clone()).or_default();
-        for d in &diffs {
-            let c: &mut AttrChange = attrs.entry(d.attribute.clone()).or_default();
-            match (&d.before, &d.after) {
-                (None, Some(_)) => c.added += 1,
-                (Some(_), None) => c.removed += 1,
-                _ => c.changed += 1,
+        let acc = match self.acc.get_mut(&op.table) {
+            Some(a) => a,
+            None => self.acc.entry(op.table.clone()).or_default(),
+        };
+        acc.ops[op.kind as usize] += 1;
+        for c in p.changes {
+            let a = match acc.attrs.get_mut(&c.attribute) {
+                Some(a) => a,
+                None => acc.attrs.entry(c.attribute).or_default(),
+            };
+            match (c.before, c.after) {
+                (None, Some(_)) => a.added += 1,
+                (Some(_), None) => a.removed += 1,
+                _ => a.changed += 1,
             }
-            *c.types.entry(format!("{} -> {}", type_of(&d.before), type_of(&d.after))).or_default() += 1;
+            a.types[slot(c.before)][slot(c.after)] += 1;
         }
-        let shown = self.out.samples.iter().filter(|x| x.table == op.table).count();
-        if shown < self.samples_per_table {
-            self.out.samples.push(DiffSample { table: op.table.clone(), op: op.kind, key: plain_json(&op.key), changes: diffs });
+        if let Some(changes) = p.sample {
+            self.out.samples.push(DiffSample { table: op.table.clone(), op: op.kind, key: plain_json(&op.key), changes });
         }
     }
 }
 
-fn type_of(json: &Option<String>) -> &'static str {
-    json.as_deref().and_then(|j| ddbjson::value_from_str(j).ok()).map(|v| v.ddb_type().name()).unwrap_or("-")
+/// Per table, what the operations do, counted cheaply while planning.
+#[derive(Default)]
+struct TableAcc {
+    ops: [u64; 3],
+    attrs: HashMap<String, AttrAcc>,
+}
+
+#[derive(Default)]
+struct AttrAcc {
+    added: u64,
+    changed: u64,
+    removed: u64,
+    /// Counts by type before and after; index 10 is "absent".
+    types: [[u64; 11]; 11],
+}
+
+fn slot(t: Option<DdbType>) -> usize {
+    t.map(|t| t as usize).unwrap_or(10)
+}
+
+fn unslot(i: usize) -> Option<DdbType> {
+    DdbType::from_index(i as u8)
+}
+
+/// The counts as the manifest shows them.
+fn finish_summary(summary: &mut Summary, acc: HashMap<String, TableAcc>) {
+    for (table, t) in acc {
+        let kinds = [OpKind::Update, OpKind::Put, OpKind::Delete];
+        let ops: BTreeMap<OpKind, u64> = kinds.iter().filter(|k| t.ops[**k as usize] > 0).map(|k| (*k, t.ops[*k as usize])).collect();
+        if !ops.is_empty() {
+            summary.operations.insert(table.clone(), ops);
+        }
+        let mut attrs = BTreeMap::new();
+        for (name, a) in t.attrs {
+            let mut types = BTreeMap::new();
+            for (b, row) in a.types.iter().enumerate() {
+                for (f, n) in row.iter().enumerate().filter(|(_, n)| **n > 0) {
+                    types.insert(transition(unslot(b), unslot(f)), *n);
+                }
+            }
+            attrs.insert(name, AttrChange { added: a.added, changed: a.changed, removed: a.removed, types });
+        }
+        if !attrs.is_empty() {
+            summary.attributes.insert(table, attrs);
+        }
+    }
 }
 
 /// The key (or any item) as plain JSON for people.
@@ -170,135 +218,4 @@ pub fn plain_json(item: &Item) -> serde_json::Value {
     let mut s = String::new();
     write_plain(&mut s, &AttrValue::M(item.clone()));
     serde_json::from_str(&s).unwrap_or(serde_json::Value::Null)
-}
-
-/// The operation a row asks for, or None when it would change nothing.
-type Planned = (PlannedOp, Vec<AttrDiff>);
-
-fn planned(
-    r: &RowOp,
-    key: Item,
-    key_json: String,
-    before: Option<Item>,
-    key_names: &[String],
-) -> std::result::Result<Option<Planned>, String> {
-    for (name, v) in &r.values {
-        if name.is_empty() {
-            return Err("an attribute name is empty".into());
-        }
-        validate(v, 1).map_err(|e| format!("attribute {name:?}: {e}"))?;
-    }
-    let (after, set, remove) = match r.kind {
-        OpKind::Update => {
-            let mut after = before.clone().ok_or_else(|| "UPDATE of an item the snapshot does not have".to_string())?;
-            let mut set = Item::new();
-            for (name, v) in r.values.iter().filter(|(n, _)| !key_names.contains(n)) {
-                if !after.get(name).is_some_and(|old| same_value(old, v)) {
-                    set.insert(name.clone(), v.clone());
-                    after.insert(name.clone(), v.clone());
-                }
-            }
-            let mut remove = Vec::new();
-            for name in &r.remove {
-                if key_names.contains(name) {
-                    return Err(format!("_remove names the key attribute {name:?}"));
-                }
-                if set.contains_key(name) {
-                    return Err(format!("attribute {name:?} is both set and removed"));
-                }
-                if after.remove(name).is_some() {
-                    remove.push(name.clone());
-                }
-            }
-            if set.is_empty() && remove.is_empty() {
-                return Ok(None);
-            }
-            (Some(after), Some(set), remove)
-        }
-        OpKind::Put => {
-            let mut after = r.values.clone();
-            for name in &r.remove {
-                if key_names.contains(name) {
-                    return Err(format!("_remove names the key attribute {name:?}"));
-                }
-                after.remove(name);
-            }
-            if before.as_ref().is_some_and(|b| crate::item::same_item(b, &after)) {
-                return Ok(None);
-            }
-            (Some(after.clone()), Some(after), Vec::new())
-        }
-        OpKind::Delete => {
-            if before.is_none() {
-                return Ok(None);
-            }
-            (None, None, Vec::new())
-        }
-    };
-    let after_size = after.as_ref().map(item_size).unwrap_or(0);
-    if after_size > MAX_ITEM_BYTES {
-        return Err(format!("the item would be {after_size} bytes; DynamoDB's limit is {MAX_ITEM_BYTES}"));
-    }
-    let before_size = before.as_ref().map(item_size).unwrap_or(0);
-    let write_units = before_size.max(after_size).div_ceil(1024).max(1) as u32;
-    let before_json = before.as_ref().map(|b| item_to_string(&canonical(b)));
-    let before_sha256 = before_json.as_ref().map(|j| hex::encode(Sha256::digest(j.as_bytes())));
-    let empty = Item::new();
-    let diffs = diff_items(before.as_ref().unwrap_or(&empty), after.as_ref().unwrap_or(&empty));
-    let op = PlannedOp {
-        row: r.row,
-        table: r.table.clone(),
-        kind: r.kind,
-        key,
-        key_json,
-        set_json: set.as_ref().map(item_to_string),
-        remove,
-        before_json,
-        before_sha256,
-        after_json: after.as_ref().map(item_to_string),
-        write_units,
-    };
-    Ok(Some((op, diffs)))
-}
-
-/// DynamoDB's rules for a value: no empty sets, no repeated set members, at
-/// most 32 levels. (Numbers were checked when they were made.)
-pub fn validate(v: &AttrValue, depth: usize) -> std::result::Result<(), String> {
-    if depth > ddbjson::MAX_DEPTH {
-        return Err(format!("nested deeper than {} levels", ddbjson::MAX_DEPTH));
-    }
-    fn unique<T: std::hash::Hash + Eq>(items: impl Iterator<Item = T>, t: DdbType) -> std::result::Result<(), String> {
-        let mut seen = HashSet::new();
-        let mut n = 0;
-        for x in items {
-            n += 1;
-            if !seen.insert(x) {
-                return Err(format!("a {} holds the same member twice", t.name()));
-            }
-        }
-        if n == 0 {
-            return Err(format!("an empty {}: DynamoDB has no empty sets (remove the attribute instead)", t.name()));
-        }
-        Ok(())
-    }
-    match v {
-        AttrValue::Ss(s) => unique(s.iter(), DdbType::Ss),
-        AttrValue::Ns(n) => unique(n.iter(), DdbType::Ns),
-        AttrValue::Bs(b) => unique(b.iter(), DdbType::Bs),
-        AttrValue::M(m) => m.values().try_for_each(|x| validate(x, depth + 1)),
-        AttrValue::L(l) => l.iter().try_for_each(|x| validate(x, depth + 1)),
-        _ => Ok(()),
-    }
-}
-
-pub fn diff_items(before: &Item, after: &Item) -> Vec<AttrDiff> {
-    let names: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
-    names
-        .into_iter()
-        .filter_map(|n| {
-            let (b, a) = (before.get(n), after.get(n));
-            let same = matches!((b, a), (Some(x), Some(y)) if same_value(x, y));
-            (!same).then(|| AttrDiff { attribute: n.clone(), before: b.map(value_to_string), after: a.map(value_to_string) })
-        })
-        .collect()
 }

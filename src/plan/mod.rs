@@ -15,6 +15,7 @@ pub mod after;
 pub mod build;
 pub mod file;
 pub mod manifest;
+pub mod op;
 pub mod rows;
 pub mod targets;
 pub mod transform;
@@ -105,19 +106,25 @@ pub async fn make(req: PlanRequest<'_>, out: &Path) -> Result<PlanManifest> {
     let mut writer = file::PlanWriter::create(out)?;
     let default_table = (req.loaded.len() == 1).then(|| req.loaded[0].name().to_string());
     let targets: Vec<Target> = req.targets.iter().map(|t| Target::new(t.clone(), req.loaded.iter().find(|l| l.name() == t.name))).collect();
+    let started = std::time::Instant::now();
     let mut planner = build::Planner::new(targets, req.samples);
     planner.run(req.catalog, &req.transform.sql, default_table, &mut writer).await?;
     let (outcome, targets) = planner.into_parts();
     let ops_sha = writer.close_ops()?;
+    tracing::info!(ops = writer.rows(), seconds = started.elapsed().as_secs_f64(), "operations planned");
 
     let changed: BTreeSet<String> = outcome.summary.operations.keys().cloned().collect();
+    let started = std::time::Instant::now();
     let after = after::after_state(&writer.ops_path(), &changed, &targets, req.loaded, req.workers).await?;
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "after-state built");
     let after_catalog = Catalog::new();
     for t in &after {
         after_catalog.add_batches(&t.name, t.schema.arrow.clone(), t.batches.clone())?;
     }
     let after_schemas: Vec<(String, TableSchema)> = after.iter().map(|t| (t.name.clone(), t.schema.clone())).collect();
+    let started = std::time::Instant::now();
     let checks = compare_checks(&req, &after_catalog, &after_schemas).await;
+    tracing::info!(checks = checks.len(), seconds = started.elapsed().as_secs_f64(), "checks run before and after");
 
     let wcu = outcome.write_units;
     let manifest = PlanManifest {

@@ -164,19 +164,19 @@ impl BatchRows<'_> {
     /// Reads row `row`; `number` is its 1-based position in the whole result.
     pub fn read(&self, row: usize, number: u64) -> std::result::Result<RowOp, String> {
         let (r, batch) = (self.reader, self.batch);
-        let text = |i: Option<usize>, what: &str| -> std::result::Result<Option<String>, String> {
+        let text = |i: Option<usize>| -> std::result::Result<Option<String>, String> {
             let Some(i) = i else { return Ok(None) };
-            match natural_value(batch.column(i), &Field::new(what, batch.column(i).data_type().clone(), true), row)? {
+            match natural_value(batch.column(i), batch.schema_ref().field(i), row)? {
                 None => Ok(None),
                 Some(AttrValue::S(s)) => Ok(Some(s)),
                 Some(other) => Ok(Some(crate::item::ddbjson::value_to_string(&other))),
             }
         };
-        let table = match text(r.table, "_table")? {
+        let table = match text(r.table)? {
             Some(t) => t,
             None => r.default_table.clone().ok_or("_table is NULL")?,
         };
-        let kind = match text(r.op, "_op")? {
+        let kind = match text(r.op)? {
             None => OpKind::Update,
             Some(op) => OpKind::parse(&op).ok_or_else(|| format!("_op is {op:?}; it must be UPDATE, PUT or DELETE"))?,
         };
@@ -184,7 +184,7 @@ impl BatchRows<'_> {
             Some(i) => removed_names(batch.column(i), row)?,
             None => Vec::new(),
         };
-        let skip = text(r.skip, "_skip")?;
+        let skip = text(r.skip)?;
         let mut values = Item::new();
         // Plain columns first, then the `set:` overrides.
         for pass in [false, true] {

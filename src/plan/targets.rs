@@ -20,11 +20,26 @@ pub struct Target<'a> {
     /// The snapshot's data, when the table was loaded.
     pub loaded: Option<&'a LoadedTable>,
     index: Option<KeyIndex<'a>>,
+    /// Keys already planned (by hash), with the row that claimed each.
+    claimed: HashMap<u128, u64>,
+}
+
+/// A 128-bit hash of a key's canonical JSON: two keys collide with odds of
+/// about 2^-128, so millions of keys are told apart without storing them.
+pub fn key_hash(key_json: &str) -> u128 {
+    use std::hash::{Hash, Hasher};
+    let half = |salt: u8| {
+        let mut h = std::hash::DefaultHasher::new();
+        salt.hash(&mut h);
+        key_json.hash(&mut h);
+        h.finish() as u128
+    };
+    (half(0) << 64) | half(1)
 }
 
 /// Items of a loaded table by key, with decoders cached per batch.
 struct KeyIndex<'a> {
-    positions: HashMap<String, (u32, u32)>,
+    positions: HashMap<u128, (u32, u32)>,
     decoders: Vec<BatchDecoder<'a>>,
     /// Per batch, which rows a planned operation touches.
     touched: Vec<Vec<bool>>,
@@ -32,7 +47,7 @@ struct KeyIndex<'a> {
 
 impl<'a> Target<'a> {
     pub fn new(info: TargetTable, loaded: Option<&'a LoadedTable>) -> Target<'a> {
-        Target { info, loaded, index: None }
+        Target { info, loaded, index: None, claimed: HashMap::new() }
     }
 
     /// The key of `values` as canonical DynamoDB JSON, or why there is none.
@@ -52,6 +67,17 @@ impl<'a> Target<'a> {
         Ok((key, json))
     }
 
+    /// Claims a key for one row; returns the row that claimed it first, if any.
+    pub fn claim(&mut self, key_json: &str, row: u64) -> Option<u64> {
+        match self.claimed.entry(key_hash(key_json)) {
+            std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(row);
+                None
+            }
+        }
+    }
+
     /// The snapshot's item with this key, and where it is.
     pub fn before(&mut self, key_json: &str) -> Result<Option<(Item, Position)>> {
         let Some(loaded) = self.loaded else { return Ok(None) };
@@ -59,7 +85,7 @@ impl<'a> Target<'a> {
             self.index = Some(KeyIndex::build(loaded, self)?);
         }
         let index = self.index.as_ref().expect("built above");
-        let Some(&(b, r)) = index.positions.get(key_json) else { return Ok(None) };
+        let Some(&(b, r)) = index.positions.get(&key_hash(key_json)) else { return Ok(None) };
         Ok(Some((index.decoders[b as usize].item(r as usize)?, Position(b, r))))
     }
 
@@ -88,7 +114,7 @@ impl<'a> KeyIndex<'a> {
                 let (_, json) = target
                     .key_of(&values)
                     .map_err(|e| Error::Invalid(format!("table {}: an item of the snapshot has no usable key: {e}", target.info.name)))?;
-                if positions.insert(json.clone(), (b as u32, r as u32)).is_some() {
+                if positions.insert(key_hash(&json), (b as u32, r as u32)).is_some() {
                     return Err(Error::Invalid(format!(
                         "table {}: two items of the snapshot have the key {json}: is {:?} really the table's key? (give --key)",
                         target.info.name, target.info.key

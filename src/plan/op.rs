@@ -1,0 +1,301 @@
+//! One row of a transform's result against its item's before-image: the
+//! operation it plans, or nothing when it changes nothing.
+//!
+//! This runs once per row of migrations with millions of items, so it avoids
+//! building the after-image where it can: an UPDATE's after-image is written
+//! as JSON straight from the before-image and the changed attributes, and
+//! its size is the before-image's adjusted by what changes.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+
+use sha2::{Digest, Sha256};
+
+use super::manifest::AttrDiff;
+use super::rows::{OpKind, RowOp};
+use super::{PlannedOp, canonical};
+use crate::item::ddbjson::{self, item_to_string, value_to_string, write_str, write_value};
+use crate::item::size::{item_size, value_size};
+use crate::item::{AttrValue, DdbType, Item, same_item, same_value};
+
+/// DynamoDB's item size limit.
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+/// What happens to one attribute of one item: its type before and after
+/// (None: absent).
+pub struct Change {
+    pub attribute: String,
+    pub before: Option<DdbType>,
+    pub after: Option<DdbType>,
+}
+
+pub struct Planned {
+    pub op: PlannedOp,
+    pub changes: Vec<Change>,
+    /// Before/after values of the changed attributes, when a sample was asked for.
+    pub sample: Option<Vec<AttrDiff>>,
+}
+
+/// The operation `r` asks for, or None when it would change nothing.
+pub fn plan_row(
+    r: RowOp,
+    key: Item,
+    key_json: String,
+    before: Option<Item>,
+    key_names: &[String],
+    want_sample: bool,
+) -> Result<Option<Planned>, String> {
+    for (name, v) in &r.values {
+        if name.is_empty() {
+            return Err("an attribute name is empty".into());
+        }
+        validate(v, 1).map_err(|e| format!("attribute {name:?}: {e}"))?;
+    }
+    for name in &r.remove {
+        if key_names.contains(name) {
+            return Err(format!("_remove names the key attribute {name:?}"));
+        }
+    }
+    let before_size = before.as_ref().map(item_size).unwrap_or(0);
+    let (set, remove, after_json, after_size, changes, sample) = match r.kind {
+        OpKind::Update => {
+            let before = before.as_ref().ok_or("UPDATE of an item the snapshot does not have")?;
+            match update(r.values, r.remove, before, key_names, want_sample)? {
+                None => return Ok(None),
+                Some(u) => u,
+            }
+        }
+        OpKind::Put => {
+            let mut after = r.values;
+            for name in &r.remove {
+                after.remove(name);
+            }
+            if before.as_ref().is_some_and(|b| same_item(b, &after)) {
+                return Ok(None);
+            }
+            let empty = Item::new();
+            let b = before.as_ref().unwrap_or(&empty);
+            let changes = changes_between(b, &after);
+            let sample = want_sample.then(|| diff_items(b, &after));
+            let json = item_to_string(&after);
+            (Some(json.clone()), Vec::new(), Some(json), item_size(&after), changes, sample)
+        }
+        OpKind::Delete => {
+            let Some(b) = before.as_ref() else { return Ok(None) };
+            let changes = changes_between(b, &Item::new());
+            let sample = want_sample.then(|| diff_items(b, &Item::new()));
+            (None, Vec::new(), None, 0, changes, sample)
+        }
+    };
+    if after_size > MAX_ITEM_BYTES {
+        return Err(format!("the item would be {after_size} bytes; DynamoDB's limit is {MAX_ITEM_BYTES}"));
+    }
+    let write_units = before_size.max(after_size).div_ceil(1024).max(1) as u32;
+    let before_json = before.as_ref().map(canonical_json);
+    let before_sha256 = before_json.as_ref().map(|j| hex::encode(Sha256::digest(j.as_bytes())));
+    let op = PlannedOp {
+        row: r.row,
+        table: r.table,
+        kind: r.kind,
+        key,
+        key_json,
+        set_json: set,
+        remove,
+        before_json,
+        before_sha256,
+        after_json,
+        write_units,
+    };
+    Ok(Some(Planned { op, changes, sample }))
+}
+
+type Update = (Option<String>, Vec<String>, Option<String>, usize, Vec<Change>, Option<Vec<AttrDiff>>);
+
+/// An UPDATE: the attributes that really change, the after-image's JSON and size.
+fn update(values: Item, removes: Vec<String>, before: &Item, key_names: &[String], want_sample: bool) -> Result<Option<Update>, String> {
+    let mut set = Item::new();
+    let mut changes = Vec::new();
+    let mut size = item_size(before) as i64;
+    for (name, v) in values {
+        if key_names.contains(&name) {
+            continue;
+        }
+        let old = before.get(&name);
+        if old.is_some_and(|o| same_value(o, &v)) {
+            continue;
+        }
+        size += (name.len() + value_size(&v)) as i64 - old.map(|o| (name.len() + value_size(o)) as i64).unwrap_or(0);
+        changes.push(Change { attribute: name.clone(), before: old.map(AttrValue::ddb_type), after: Some(v.ddb_type()) });
+        set.insert(name, v);
+    }
+    let mut remove = Vec::new();
+    for name in removes {
+        if set.contains_key(&name) {
+            return Err(format!("attribute {name:?} is both set and removed"));
+        }
+        if let Some(old) = before.get(&name) {
+            size -= (name.len() + value_size(old)) as i64;
+            changes.push(Change { attribute: name.clone(), before: Some(old.ddb_type()), after: None });
+            remove.push(name);
+        }
+    }
+    if set.is_empty() && remove.is_empty() {
+        return Ok(None);
+    }
+    let sample = want_sample.then(|| {
+        changes
+            .iter()
+            .map(|c| AttrDiff {
+                attribute: c.attribute.clone(),
+                before: before.get(&c.attribute).map(value_to_string),
+                after: set.get(&c.attribute).map(value_to_string),
+            })
+            .collect()
+    });
+    let after = merged_json(before, &set, &remove);
+    Ok(Some((Some(item_to_string(&set)), remove, Some(after), size.max(0) as usize, changes, sample)))
+}
+
+/// The JSON of `before` with `set` applied and `remove` removed, in name
+/// order, without building the merged item.
+fn merged_json(before: &Item, set: &Item, remove: &[String]) -> String {
+    let mut out = String::with_capacity(1024);
+    out.push('{');
+    let mut first = true;
+    let mut put = |out: &mut String, k: &str, v: &AttrValue| {
+        if !std::mem::take(&mut first) {
+            out.push(',');
+        }
+        write_str(out, k);
+        out.push(':');
+        write_value(out, v);
+    };
+    let (mut b, mut s) = (before.iter().peekable(), set.iter().peekable());
+    loop {
+        let take_set = match (b.peek(), s.peek()) {
+            (None, None) => break,
+            (Some(_), None) => false,
+            (None, Some(_)) => true,
+            (Some((bk, _)), Some((sk, _))) => sk <= bk,
+        };
+        if take_set {
+            let (k, v) = s.next().expect("peeked");
+            if b.peek().is_some_and(|(bk, _)| *bk == k) {
+                b.next();
+            }
+            put(&mut out, k, v);
+        } else {
+            let (k, v) = b.next().expect("peeked");
+            if !remove.contains(k) {
+                put(&mut out, k, v);
+            }
+        }
+    }
+    out.push('}');
+    out
+}
+
+/// The item's canonical JSON (sets sorted): what fingerprints are taken of.
+pub fn canonical_json(item: &Item) -> String {
+    fn has_sets(v: &AttrValue) -> bool {
+        match v {
+            AttrValue::Ss(_) | AttrValue::Ns(_) | AttrValue::Bs(_) => true,
+            AttrValue::M(m) => m.values().any(has_sets),
+            AttrValue::L(l) => l.iter().any(has_sets),
+            _ => false,
+        }
+    }
+    if item.values().any(has_sets) { item_to_string(&canonical(item)) } else { item_to_string(item) }
+}
+
+fn changes_between(before: &Item, after: &Item) -> Vec<Change> {
+    let names: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    names
+        .into_iter()
+        .filter_map(|n| {
+            let (b, a) = (before.get(n), after.get(n));
+            let same = matches!((b, a), (Some(x), Some(y)) if same_value(x, y));
+            (!same).then(|| Change { attribute: n.clone(), before: b.map(AttrValue::ddb_type), after: a.map(AttrValue::ddb_type) })
+        })
+        .collect()
+}
+
+/// Per attribute that differs, its DynamoDB JSON before and after.
+pub fn diff_items(before: &Item, after: &Item) -> Vec<AttrDiff> {
+    changes_between(before, after)
+        .into_iter()
+        .map(|c| AttrDiff {
+            before: before.get(&c.attribute).map(value_to_string),
+            after: after.get(&c.attribute).map(value_to_string),
+            attribute: c.attribute,
+        })
+        .collect()
+}
+
+/// DynamoDB's rules for a value: no empty sets, no repeated set members, at
+/// most 32 levels. (Numbers were checked when they were made.)
+pub fn validate(v: &AttrValue, depth: usize) -> Result<(), String> {
+    if depth > ddbjson::MAX_DEPTH {
+        return Err(format!("nested deeper than {} levels", ddbjson::MAX_DEPTH));
+    }
+    fn unique<T: std::hash::Hash + Eq>(items: impl Iterator<Item = T>, t: DdbType) -> Result<(), String> {
+        let mut seen = HashSet::new();
+        let mut n = 0;
+        for x in items {
+            n += 1;
+            if !seen.insert(x) {
+                return Err(format!("a {} holds the same member twice", t.name()));
+            }
+        }
+        if n == 0 {
+            return Err(format!("an empty {}: DynamoDB has no empty sets (remove the attribute instead)", t.name()));
+        }
+        Ok(())
+    }
+    match v {
+        AttrValue::Ss(s) => unique(s.iter(), DdbType::Ss),
+        AttrValue::Ns(n) => unique(n.iter(), DdbType::Ns),
+        AttrValue::Bs(b) => unique(b.iter(), DdbType::Bs),
+        AttrValue::M(m) => m.values().try_for_each(|x| validate(x, depth + 1)),
+        AttrValue::L(l) => l.iter().try_for_each(|x| validate(x, depth + 1)),
+        _ => Ok(()),
+    }
+}
+
+/// `"S -> N"`-style label of a type transition (`-` for absent).
+pub fn transition(before: Option<DdbType>, after: Option<DdbType>) -> String {
+    let mut s = String::new();
+    let _ = write!(s, "{} -> {}", before.map(DdbType::name).unwrap_or("-"), after.map(DdbType::name).unwrap_or("-"));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(json: &str) -> Item {
+        ddbjson::item_from_str(json).unwrap()
+    }
+
+    #[test]
+    fn merged_json_equals_building_the_after_image() {
+        let before = item(r#"{"a":{"S":"1"},"c":{"N":"3"},"e":{"BOOL":true},"z":{"NULL":true}}"#);
+        let set = item(r#"{"b":{"S":"new"},"c":{"N":"4"},"zz":{"L":[]}}"#);
+        let remove = vec!["e".to_string()];
+        let mut after = before.clone();
+        after.extend(set.clone());
+        after.remove("e");
+        assert_eq!(merged_json(&before, &set, &remove), item_to_string(&after));
+        assert_eq!(merged_json(&Item::new(), &set, &[]), item_to_string(&set));
+    }
+
+    #[test]
+    fn update_sizes_match_the_after_image() {
+        let before = item(r#"{"id":{"S":"k"},"name":{"S":"Ada Lovelace"},"old":{"N":"12345"}}"#);
+        let values = item(r#"{"id":{"S":"k"},"first":{"S":"Ada"},"name":{"S":"Ada"}}"#);
+        let (_, _, json, size, changes, _) = update(values, vec!["old".into()], &before, &["id".to_string()], false).unwrap().unwrap();
+        let after = item(&json.unwrap());
+        assert_eq!(size, item_size(&after));
+        assert_eq!(changes.len(), 3);
+    }
+}

@@ -10,7 +10,7 @@ use super::file::PlanWriter;
 use super::manifest::{AttrChange, DiffSample, Skipped, Summary};
 use super::op::{Planned, plan_row, transition};
 use super::rows::{OpKind, RowOp, RowReader};
-use super::targets::Target;
+use super::targets::{Position, Target};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::item::ddbjson::write_plain;
@@ -46,6 +46,11 @@ impl<'a> Planner<'a> {
 
     /// Runs the transform and writes every operation to `writer`. Fails,
     /// listing the offending rows, when any row is invalid.
+    ///
+    /// Each batch of the result goes through three steps: rows are read,
+    /// keyed, checked for duplicates and located in the snapshot in order;
+    /// then both cores decode the before-images and plan the operations;
+    /// then the operations are written and counted in order.
     pub async fn run(&mut self, catalog: &Catalog, sql: &str, default_table: Option<String>, writer: &mut PlanWriter) -> Result<()> {
         let mut stream = catalog.stream(sql).await?;
         let reader = RowReader::new(&stream.schema(), default_table)?;
@@ -53,12 +58,21 @@ impl<'a> Planner<'a> {
         while let Some(batch) = stream.next().await {
             let batch = batch?;
             let rows = reader.batch(&batch).map_err(Error::Invalid)?;
+            let mut prepared = Vec::with_capacity(batch.num_rows());
             for r in 0..batch.num_rows() {
                 number += 1;
                 match rows.read(r, number) {
-                    Ok(op) => self.row(op, writer)?,
+                    Ok(op) => {
+                        if let Some(p) = self.prepare(op)? {
+                            prepared.push(p);
+                        }
+                    }
                     Err(e) => self.error(number, None, &e),
                 }
+            }
+            let planned = self.plan_parallel(prepared);
+            for (p, result) in planned {
+                self.finish_row(p, result, writer)?;
             }
         }
         self.out.summary.rows = number;
@@ -93,19 +107,21 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn row(&mut self, r: RowOp, writer: &mut PlanWriter) -> Result<()> {
+    /// Step 1: the row's target, key and place in the snapshot; None when
+    /// the row is skipped or invalid (recorded).
+    fn prepare(&mut self, r: RowOp) -> Result<Option<Prepared>> {
         let Some(target) = self.targets.get_mut(&r.table) else {
             let mut known: Vec<&str> = self.targets.keys().map(String::as_str).collect();
             known.sort();
             let msg = format!("unknown target table {:?} (known: {}; declare others with --key TABLE=ATTR)", r.table, known.join(", "));
             self.error(r.row, None, &msg);
-            return Ok(());
+            return Ok(None);
         };
         let (key, key_json) = match target.key_of(&r.values) {
             Ok(k) => k,
             Err(e) => {
                 self.error(r.row, Some((&r.table, None)), &e);
-                return Ok(());
+                return Ok(None);
             }
         };
         if let Some(reason) = r.skip {
@@ -113,28 +129,54 @@ impl<'a> Planner<'a> {
             if self.out.skipped.len() < MAX_SKIPPED_LISTED {
                 self.out.skipped.push(Skipped { row: r.row, table: r.table, key: plain_json(&key), reason });
             }
-            return Ok(());
+            return Ok(None);
         }
         if let Some(first) = target.claim(&key_json, r.row) {
             self.error(r.row, Some((&r.table, Some(&key))), &format!("the same item as row {first}: one operation per item"));
-            return Ok(());
+            return Ok(None);
         }
-        let (before, pos) = match target.before(&key_json)? {
-            Some((item, pos)) => (Some(item), Some(pos)),
-            None => (None, None),
+        let pos = target.locate(&key_json)?;
+        let want_sample = self.out.samples.iter().filter(|x| x.table == r.table).count() < self.samples_per_table;
+        Ok(Some(Prepared { r, key, key_json, pos, want_sample }))
+    }
+
+    /// Step 2, on every core: before-images decoded, operations planned.
+    fn plan_parallel(&self, prepared: Vec<Prepared>) -> Vec<(PreparedRow, RowResult)> {
+        let plan_one = |p: Prepared| -> (PreparedRow, RowResult) {
+            let target = &self.targets[&p.r.table];
+            let row = PreparedRow { row: p.r.row, table: p.r.table.clone(), key: p.key.clone(), pos: p.pos };
+            let before = match p.pos.map(|pos| target.item_at(pos)).transpose() {
+                Ok(b) => b,
+                Err(e) => return (row, Err(e)),
+            };
+            (row, Ok(plan_row(p.r, p.key, p.key_json, before, &target.info.key, p.want_sample)))
         };
-        let shown = self.out.samples.iter().filter(|x| x.table == r.table).count();
-        let (table, row) = (r.table.clone(), r.row);
-        match plan_row(r, key.clone(), key_json, before, &target.info.key, shown < self.samples_per_table) {
-            Ok(Some(p)) => {
-                if let Some(pos) = pos {
-                    target.mark(pos);
+        let half = prepared.len() / 2;
+        if half < 64 {
+            return prepared.into_iter().map(plan_one).collect();
+        }
+        let mut first = prepared;
+        let second = first.split_off(half);
+        std::thread::scope(|s| {
+            let other = s.spawn(|| second.into_iter().map(plan_one).collect::<Vec<_>>());
+            let mut out: Vec<_> = first.into_iter().map(plan_one).collect();
+            out.extend(other.join().expect("a planning thread panicked"));
+            out
+        })
+    }
+
+    /// Step 3, in order: write, count, or record the row's error.
+    fn finish_row(&mut self, p: PreparedRow, result: RowResult, writer: &mut PlanWriter) -> Result<()> {
+        match result? {
+            Ok(Some(planned)) => {
+                if let Some(pos) = p.pos {
+                    self.targets.get_mut(&p.table).expect("prepared for a target").mark(pos);
                 }
-                writer.push(&p.op)?;
-                self.record(p);
+                writer.push(&planned.op)?;
+                self.record(planned);
             }
             Ok(None) => self.out.summary.noops += 1,
-            Err(e) => self.error(row, Some((&table, Some(&key))), &e),
+            Err(e) => self.error(p.row, Some((&p.table, Some(&p.key))), &e),
         }
         Ok(())
     }
@@ -159,10 +201,32 @@ impl<'a> Planner<'a> {
             }
             a.types[slot(c.before)][slot(c.after)] += 1;
         }
-        if let Some(changes) = p.sample {
+        let shown = self.out.samples.iter().filter(|x| x.table == op.table).count();
+        if let Some(changes) = p.sample.filter(|_| shown < self.samples_per_table) {
             self.out.samples.push(DiffSample { table: op.table.clone(), op: op.kind, key: plain_json(&op.key), changes });
         }
     }
+}
+
+/// A row's planned operation or what is wrong with the row; the outer
+/// error is a failure to read the snapshot, which stops the run.
+type RowResult = Result<std::result::Result<Option<Planned>, String>>;
+
+/// A row ready for planning (step 1's result).
+struct Prepared {
+    r: RowOp,
+    key: Item,
+    key_json: String,
+    pos: Option<Position>,
+    want_sample: bool,
+}
+
+/// What step 3 needs to know of a row besides its planned operation.
+struct PreparedRow {
+    row: u64,
+    table: String,
+    key: Item,
+    pos: Option<Position>,
 }
 
 /// Per table, what the operations do, counted cheaply while planning.

@@ -55,7 +55,9 @@ pub fn ops_schema() -> SchemaRef {
 pub struct PlanWriter {
     final_dir: PathBuf,
     tmp_dir: PathBuf,
-    writer: Option<ArrowWriter<File>>,
+    /// Batches go to a thread that encodes and compresses them, so that
+    /// planning and compression use a core each.
+    writer: Option<(std::sync::mpsc::SyncSender<RecordBatch>, std::thread::JoinHandle<Result<()>>)>,
     cols: OpColumns,
     rows: u64,
 }
@@ -91,8 +93,16 @@ impl PlanWriter {
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
             .set_max_row_group_row_count(Some(64 * 1024))
             .build();
-        let writer = ArrowWriter::try_new(file, ops_schema(), Some(props))?;
-        Ok(PlanWriter { final_dir: dir.to_path_buf(), tmp_dir, writer: Some(writer), cols: OpColumns::default(), rows: 0 })
+        let mut writer = ArrowWriter::try_new(file, ops_schema(), Some(props))?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
+        let handle = std::thread::spawn(move || -> Result<()> {
+            for batch in rx {
+                writer.write(&batch)?;
+            }
+            writer.close()?;
+            Ok(())
+        });
+        Ok(PlanWriter { final_dir: dir.to_path_buf(), tmp_dir, writer: Some((tx, handle)), cols: OpColumns::default(), rows: 0 })
     }
 
     pub fn push(&mut self, op: &PlannedOp) -> Result<()> {
@@ -134,8 +144,22 @@ impl PlanWriter {
             Arc::new(c.units.finish()),
         ];
         let batch = RecordBatch::try_new(ops_schema(), columns)?;
-        self.writer.as_mut().expect("writer open until finish").write(&batch)?;
+        let (tx, _) = self.writer.as_ref().expect("writer open until finish");
+        if tx.send(batch).is_err() {
+            // The writing thread stopped: its error says why.
+            return self.join_writer().map(|_| ());
+        }
         Ok(())
+    }
+
+    fn join_writer(&mut self) -> Result<()> {
+        match self.writer.take() {
+            Some((tx, handle)) => {
+                drop(tx);
+                handle.join().map_err(|_| Error::Invalid("the plan writing thread panicked".into()))?
+            }
+            None => Ok(()),
+        }
     }
 
     pub fn rows(&self) -> u64 {
@@ -150,9 +174,7 @@ impl PlanWriter {
     /// Ends the operations file; returns its SHA-256.
     pub fn close_ops(&mut self) -> Result<String> {
         self.flush()?;
-        if let Some(w) = self.writer.take() {
-            w.close()?;
-        }
+        self.join_writer()?;
         sha256_file(&self.ops_path())
     }
 

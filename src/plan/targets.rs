@@ -78,15 +78,20 @@ impl<'a> Target<'a> {
         }
     }
 
-    /// The snapshot's item with this key, and where it is.
-    pub fn before(&mut self, key_json: &str) -> Result<Option<(Item, Position)>> {
+    /// Where the snapshot's item with this key is, if it has one.
+    pub fn locate(&mut self, key_json: &str) -> Result<Option<Position>> {
         let Some(loaded) = self.loaded else { return Ok(None) };
         if self.index.is_none() {
             self.index = Some(KeyIndex::build(loaded, self)?);
         }
         let index = self.index.as_ref().expect("built above");
-        let Some(&(b, r)) = index.positions.get(&key_hash(key_json)) else { return Ok(None) };
-        Ok(Some((index.decoders[b as usize].item(r as usize)?, Position(b, r))))
+        Ok(index.positions.get(&key_hash(key_json)).map(|&(b, r)| Position(b, r)))
+    }
+
+    /// The snapshot's item at `pos` (from [`Self::locate`]).
+    pub fn item_at(&self, pos: Position) -> Result<Item> {
+        let index = self.index.as_ref().expect("located before");
+        index.decoders[pos.0 as usize].item(pos.1 as usize)
     }
 
     /// Records that a planned operation replaces the item at `pos`.

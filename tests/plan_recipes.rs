@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::{csv_rows, ddbsnap, scalar, testdata};
 use ddbsnap::generate::{ExportWriter, Rng};
-use ddbsnap::item::{AttrValue, Item, Number, ddbjson};
+use ddbsnap::item::{AttrValue, Item, Number};
 use ddbsnap::plan::file::PlanFile;
 use ddbsnap::snapshot::manifest::OutputFormat;
 use serde_json::Value;
@@ -74,18 +74,10 @@ impl Bucket {
             ExportWriter::new(&self.root, "", &self.physical, OutputFormat::DynamodbJson, to + Duration::seconds(5), 2, true, &mut rng)
                 .unwrap();
         let mut micros = from.timestamp_micros() as u64;
-        for batch in plan.batches().unwrap() {
-            let batch = batch.unwrap();
-            let col = |n: &str| batch.column_by_name(n).unwrap().as_any().downcast_ref::<arrow::array::StringArray>().unwrap().clone();
-            let (keys, befores, afters) = (col("key"), col("before"), col("after"));
-            for i in 0..batch.num_rows() {
-                let item = |a: &arrow::array::StringArray| {
-                    (!arrow::array::Array::is_null(a, i)).then(|| ddbjson::item_from_str(a.value(i)).unwrap())
-                };
-                let key = ddbjson::item_from_str(keys.value(i)).unwrap();
-                micros += 1000;
-                w.add_change(&key, item(&befores).as_ref(), item(&afters).as_ref(), micros, &mut rng).unwrap();
-            }
+        for op in plan.ops().unwrap() {
+            let op = op.unwrap();
+            micros += 1000;
+            w.add_change(&op.key, op.before.as_ref(), op.after().as_ref(), micros, &mut rng).unwrap();
         }
         w.finish(Some((from, to))).unwrap();
         self.last = to;
@@ -359,23 +351,19 @@ fn blue_green_copies_every_item_exactly_into_the_new_model_table() {
     let sources: std::collections::HashMap<String, Item> = load_items(&b.arg(), "Contact").into_iter().map(|it| (id_of(&it), it)).collect();
     let plan = PlanFile::open(&out).unwrap();
     let mut seen = 0;
-    for batch in plan.batches().unwrap() {
-        let batch = batch.unwrap();
-        let afters = batch.column_by_name("after").unwrap().as_any().downcast_ref::<arrow::array::StringArray>().unwrap();
-        for i in 0..batch.num_rows() {
-            let after = ddbjson::item_from_str(afters.value(i)).unwrap();
-            let mut want = sources[&id_of(&after)].clone();
-            let name = want.remove("name");
-            want.insert("__typename".into(), s("ContactV2"));
-            want.insert("schemaVersion".into(), n("2"));
-            if let Some(AttrValue::S(full)) = name {
-                let (first, last) = full.split_once(' ').unwrap();
-                want.insert("firstName".into(), s(first));
-                want.insert("lastName".into(), s(last));
-            }
-            assert!(ddbsnap::item::same_item(&after, &want), "{after:?}\n{want:?}");
-            seen += 1;
+    for op in plan.ops().unwrap() {
+        let after = op.unwrap().after().unwrap();
+        let mut want = sources[&id_of(&after)].clone();
+        let name = want.remove("name");
+        want.insert("__typename".into(), s("ContactV2"));
+        want.insert("schemaVersion".into(), n("2"));
+        if let Some(AttrValue::S(full)) = name {
+            let (first, last) = full.split_once(' ').unwrap();
+            want.insert("firstName".into(), s(first));
+            want.insert("lastName".into(), s(last));
         }
+        assert!(ddbsnap::item::same_item(&after, &want), "{after:?}\n{want:?}");
+        seen += 1;
     }
     assert_eq!(seen, total);
 }

@@ -3,17 +3,13 @@
 //! afresh (a transform may add columns or change types). Tables the plan
 //! does not touch are shared with the snapshot as they are.
 //!
-//! Both cores work: each reads its share of the operation file's row groups
-//! and of the snapshot's batches into its own builders.
+//! The after-images are gathered while planning, by the planning threads
+//! (see [`crate::plan::build`]); then each core adds its share of the
+//! snapshot's untouched items.
 
 use std::collections::{BTreeSet, HashMap};
-use std::fs::File;
-use std::path::Path;
 
-use arrow::array::{Array, AsArray};
 use arrow::record_batch::RecordBatch;
-use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::targets::Target;
 use crate::convert::{BatchDecoder, RawBatch, RawBuilder, TableSchema, TableStats};
@@ -31,25 +27,42 @@ pub struct StateTable {
     pub stats: Option<TableStats>,
 }
 
-/// Builds the after-state of every table that has operations; the others
-/// are returned unchanged from `loaded`.
+/// Builders of after-images, one set per planning thread.
+pub type AfterImages = HashMap<String, RawBuilder>;
+
+/// Adds one planned after-image (DynamoDB JSON) to its table's builder.
+pub fn push_after(images: &mut AfterImages, table: &str, json: &str) -> Result<()> {
+    let b = match images.get_mut(table) {
+        Some(b) => b,
+        None => images.entry(table.to_string()).or_insert_with(|| RawBuilder::new(true)),
+    };
+    let mut line = Vec::with_capacity(json.len() + 10);
+    line.extend_from_slice(b"{\"Item\":");
+    line.extend_from_slice(json.as_bytes());
+    line.push(b'}');
+    if !b.push_json_line(&line)? {
+        let item = ddbjson::item_from_str(json).map_err(|e| Error::Invalid(format!("planned after-image: {e}")))?;
+        b.push(item)?;
+    }
+    Ok(())
+}
+
+/// Completes the after-state: the planned after-images (gathered while
+/// planning) plus the snapshot's items no operation replaces, for every
+/// table with operations; the others are returned unchanged from `loaded`.
 pub async fn after_state(
-    ops: &Path,
+    images: Vec<AfterImages>,
     changed: &BTreeSet<String>,
     targets: &HashMap<String, Target<'_>>,
     loaded: &[LoadedTable],
     workers: usize,
 ) -> Result<Vec<StateTable>> {
     let workers = workers.max(1);
-    let groups =
-        ParquetRecordBatchReaderBuilder::try_new(File::open(ops).map_err(|e| Error::io_path(ops, e))?)?.metadata().num_row_groups();
-    let shares: Vec<Result<HashMap<String, RawBuilder>>> = std::thread::scope(|s| {
+    let kept: Vec<Result<AfterImages>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
             .map(|w| {
-                s.spawn(move || -> Result<HashMap<String, RawBuilder>> {
-                    let mut builders: HashMap<String, RawBuilder> = HashMap::new();
-                    let mine: Vec<usize> = (0..groups).filter(|g| g % workers == w).collect();
-                    read_after_images(ops, mine, &mut builders)?;
+                s.spawn(move || -> Result<AfterImages> {
+                    let mut builders = AfterImages::new();
                     for name in changed {
                         let (Some(t), Some(l)) = (targets.get(name), loaded.iter().find(|l| l.name() == name)) else { continue };
                         let b = builders.entry(name.clone()).or_insert_with(|| RawBuilder::new(true));
@@ -62,7 +75,7 @@ pub async fn after_state(
         handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::Invalid("a worker panicked".into())))).collect()
     });
     let mut merged: HashMap<String, (Vec<RawBatch>, TableStats)> = HashMap::new();
-    for share in shares {
+    for share in images.into_iter().map(Ok).chain(kept) {
         for (name, b) in share? {
             let (raw, stats) = b.finish();
             let e = merged.entry(name).or_default();
@@ -89,40 +102,6 @@ pub async fn after_state(
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
-}
-
-/// Pushes the after-image of every operation in `groups` to its table's builder.
-fn read_after_images(ops: &Path, groups: Vec<usize>, builders: &mut HashMap<String, RawBuilder>) -> Result<()> {
-    if groups.is_empty() {
-        return Ok(());
-    }
-    let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(ops).map_err(|e| Error::io_path(ops, e))?)?;
-    let schema = builder.parquet_schema();
-    let columns: Vec<usize> =
-        ["table", "after"].iter().map(|n| schema.columns().iter().position(|c| c.name() == *n).expect("plan column")).collect();
-    let mask = ProjectionMask::leaves(schema, columns);
-    let reader = builder.with_row_groups(groups).with_projection(mask).build()?;
-    let mut line = Vec::new();
-    for batch in reader {
-        let batch = batch?;
-        let tables = batch.column(0).as_string::<i32>();
-        let afters = batch.column(1).as_string::<i32>();
-        for i in 0..batch.num_rows() {
-            if afters.is_null(i) {
-                continue;
-            }
-            let b = builders.entry(tables.value(i).to_string()).or_insert_with(|| RawBuilder::new(true));
-            line.clear();
-            line.extend_from_slice(b"{\"Item\":");
-            line.extend_from_slice(afters.value(i).as_bytes());
-            line.push(b'}');
-            if !b.push_json_line(&line)? {
-                let item = ddbjson::item_from_str(afters.value(i)).map_err(|e| Error::Invalid(format!("plan after-image: {e}")))?;
-                b.push(item)?;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Pushes the snapshot's items that no operation replaces (this worker's share of batches).

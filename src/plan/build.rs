@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use futures::StreamExt;
 
+use super::after::{AfterImages, push_after};
 use super::file::PlanWriter;
 use super::manifest::{AttrChange, DiffSample, Skipped, Summary};
 use super::op::{Planned, plan_row, transition};
@@ -31,6 +32,8 @@ pub struct Outcome {
 
 pub struct Planner<'a> {
     targets: HashMap<String, Target<'a>>,
+    /// After-images, one builder set per planning thread.
+    after: [AfterImages; 2],
     acc: HashMap<String, TableAcc>,
     out: Outcome,
     errors: Vec<String>,
@@ -41,7 +44,15 @@ pub struct Planner<'a> {
 impl<'a> Planner<'a> {
     pub fn new(targets: Vec<Target<'a>>, samples_per_table: usize) -> Planner<'a> {
         let targets = targets.into_iter().map(|t| (t.info.name.clone(), t)).collect();
-        Planner { targets, acc: HashMap::new(), out: Outcome::default(), errors: Vec::new(), error_count: 0, samples_per_table }
+        Planner {
+            targets,
+            after: Default::default(),
+            acc: HashMap::new(),
+            out: Outcome::default(),
+            errors: Vec::new(),
+            error_count: 0,
+            samples_per_table,
+        }
     }
 
     /// Runs the transform and writes every operation to `writer`. Fails,
@@ -70,7 +81,7 @@ impl<'a> Planner<'a> {
                     Err(e) => self.error(number, None, &e),
                 }
             }
-            let planned = self.plan_parallel(prepared);
+            let planned = plan_parallel(&self.targets, prepared, &mut self.after)?;
             for (p, result) in planned {
                 self.finish_row(p, result, writer)?;
             }
@@ -89,9 +100,9 @@ impl<'a> Planner<'a> {
         Ok(())
     }
 
-    pub fn into_parts(mut self) -> (Outcome, HashMap<String, Target<'a>>) {
+    pub fn into_parts(mut self) -> (Outcome, HashMap<String, Target<'a>>, Vec<AfterImages>) {
         finish_summary(&mut self.out.summary, std::mem::take(&mut self.acc));
-        (self.out, self.targets)
+        (self.out, self.targets, self.after.into_iter().collect())
     }
 
     /// Records an invalid row; `at` is its table and, when known, its key.
@@ -140,31 +151,6 @@ impl<'a> Planner<'a> {
         Ok(Some(Prepared { r, key, key_json, pos, want_sample }))
     }
 
-    /// Step 2, on every core: before-images decoded, operations planned.
-    fn plan_parallel(&self, prepared: Vec<Prepared>) -> Vec<(PreparedRow, RowResult)> {
-        let plan_one = |p: Prepared| -> (PreparedRow, RowResult) {
-            let target = &self.targets[&p.r.table];
-            let row = PreparedRow { row: p.r.row, table: p.r.table.clone(), key: p.key.clone(), pos: p.pos };
-            let before = match p.pos.map(|pos| target.item_at(pos)).transpose() {
-                Ok(b) => b,
-                Err(e) => return (row, Err(e)),
-            };
-            (row, Ok(plan_row(p.r, p.key, p.key_json, before, &target.info.key, p.want_sample)))
-        };
-        let half = prepared.len() / 2;
-        if half < 64 {
-            return prepared.into_iter().map(plan_one).collect();
-        }
-        let mut first = prepared;
-        let second = first.split_off(half);
-        std::thread::scope(|s| {
-            let other = s.spawn(|| second.into_iter().map(plan_one).collect::<Vec<_>>());
-            let mut out: Vec<_> = first.into_iter().map(plan_one).collect();
-            out.extend(other.join().expect("a planning thread panicked"));
-            out
-        })
-    }
-
     /// Step 3, in order: write, count, or record the row's error.
     fn finish_row(&mut self, p: PreparedRow, result: RowResult, writer: &mut PlanWriter) -> Result<()> {
         match result? {
@@ -206,6 +192,43 @@ impl<'a> Planner<'a> {
             self.out.samples.push(DiffSample { table: op.table.clone(), op: op.kind, key: plain_json(&op.key), changes });
         }
     }
+}
+
+/// Step 2, on both cores: before-images decoded, operations planned, and
+/// after-images added to each thread's builders.
+fn plan_parallel(
+    targets: &HashMap<String, Target>,
+    prepared: Vec<Prepared>,
+    after: &mut [AfterImages; 2],
+) -> Result<Vec<(PreparedRow, RowResult)>> {
+    let plan_one = |p: Prepared, images: &mut AfterImages| -> Result<(PreparedRow, RowResult)> {
+        let target = &targets[&p.r.table];
+        let row = PreparedRow { row: p.r.row, table: p.r.table.clone(), key: p.key.clone(), pos: p.pos };
+        let before = match p.pos.map(|pos| target.item_at(pos)).transpose() {
+            Ok(b) => b,
+            Err(e) => return Ok((row, Err(e))),
+        };
+        let mut result = plan_row(p.r, p.key, p.key_json, before, &target.info.key, p.want_sample);
+        if let Ok(Some(planned)) = &mut result {
+            if let Some(json) = planned.op.after_json.take() {
+                push_after(images, &row.table, &json)?;
+            }
+        }
+        Ok((row, Ok(result)))
+    };
+    let [mine, theirs] = after;
+    let half = prepared.len() / 2;
+    if half < 64 {
+        return prepared.into_iter().map(|p| plan_one(p, mine)).collect();
+    }
+    let mut first = prepared;
+    let second = first.split_off(half);
+    std::thread::scope(|s| {
+        let other = s.spawn(|| second.into_iter().map(|p| plan_one(p, theirs)).collect::<Result<Vec<_>>>());
+        let mut out: Vec<_> = first.into_iter().map(|p| plan_one(p, mine)).collect::<Result<Vec<_>>>()?;
+        out.extend(other.join().map_err(|_| Error::Invalid("a planning thread panicked".into()))??);
+        Ok(out)
+    })
 }
 
 /// A row's planned operation or what is wrong with the row; the outer

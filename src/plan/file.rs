@@ -27,13 +27,18 @@ use sha2::{Digest, Sha256};
 
 use super::PlannedOp;
 use super::manifest::PlanManifest;
+use super::rows::OpKind;
 use crate::error::{Error, Result};
+use crate::item::{Item, ddbjson};
 
 pub const MANIFEST_FILE: &str = "plan.json";
 pub const OPS_FILE: &str = "ops.parquet";
 const BATCH: usize = 8192;
 
-/// Columns of `ops.parquet`. Items and keys are DynamoDB JSON objects.
+/// Columns of `ops.parquet`. Items and keys are DynamoDB JSON objects. The
+/// item after an operation is not stored: it is the before-image with `set`
+/// and `remove` applied (UPDATE), `set` (PUT) or nothing (DELETE); see
+/// [`StoredOp::after`].
 pub fn ops_schema() -> SchemaRef {
     let s = |n: &str, null: bool| Field::new(n, DataType::Utf8, null);
     Arc::new(Schema::new(vec![
@@ -46,7 +51,6 @@ pub fn ops_schema() -> SchemaRef {
         s("remove", true),
         s("before", true),
         s("before_sha256", true),
-        s("after", true),
         Field::new("write_units", DataType::UInt32, false),
     ]))
 }
@@ -73,7 +77,6 @@ struct OpColumns {
     remove: StringBuilder,
     before: StringBuilder,
     before_sha: StringBuilder,
-    after: StringBuilder,
     units: UInt32Builder,
 }
 
@@ -116,7 +119,6 @@ impl PlanWriter {
         c.remove.append_option((!op.remove.is_empty()).then(|| serde_json::to_string(&op.remove).expect("names serialize")));
         c.before.append_option(op.before_json.as_deref());
         c.before_sha.append_option(op.before_sha256.as_deref());
-        c.after.append_option(op.after_json.as_deref());
         c.units.append_value(op.write_units);
         self.rows += 1;
         if c.seq.len() >= BATCH {
@@ -140,7 +142,6 @@ impl PlanWriter {
             Arc::new(c.remove.finish()),
             Arc::new(c.before.finish()),
             Arc::new(c.before_sha.finish()),
-            Arc::new(c.after.finish()),
             Arc::new(c.units.finish()),
         ];
         let batch = RecordBatch::try_new(ops_schema(), columns)?;
@@ -282,11 +283,96 @@ impl PlanFile {
         self.manifest.sha256.as_deref().unwrap_or_default()
     }
 
+    /// The operations, decoded, in plan order.
+    pub fn ops(&self) -> Result<impl Iterator<Item = Result<StoredOp>>> {
+        let batches = self.batches()?;
+        Ok(batches.flat_map(|b| match b.and_then(|b| StoredOp::all_in(&b)) {
+            Ok(ops) => ops.into_iter().map(Ok).collect::<Vec<_>>(),
+            Err(e) => vec![Err(e)],
+        }))
+    }
+
     /// The operations, in batches of [`ops_schema`].
     pub fn batches(&self) -> Result<impl Iterator<Item = Result<RecordBatch>>> {
         let path = self.dir.join(&self.manifest.ops_file.name);
         let f = File::open(&path).map_err(|e| Error::io_path(&path, e))?;
         let reader = ParquetRecordBatchReaderBuilder::try_new(f)?.with_batch_size(BATCH).build()?;
         Ok(reader.map(|b| b.map_err(Error::from)))
+    }
+}
+
+/// One operation as read back from a plan.
+#[derive(Debug, Clone)]
+pub struct StoredOp {
+    pub seq: u64,
+    pub row: u64,
+    pub table: String,
+    pub kind: OpKind,
+    pub key: Item,
+    pub set: Option<Item>,
+    pub remove: Vec<String>,
+    pub before: Option<Item>,
+    pub before_sha256: Option<String>,
+    pub write_units: u32,
+}
+
+impl StoredOp {
+    /// The item as the operation leaves it (None: deleted).
+    pub fn after(&self) -> Option<Item> {
+        match self.kind {
+            OpKind::Delete => None,
+            OpKind::Put => self.set.clone(),
+            OpKind::Update => {
+                let mut item = self.before.clone().unwrap_or_default();
+                item.extend(self.set.clone().unwrap_or_default());
+                for r in &self.remove {
+                    item.remove(r);
+                }
+                Some(item)
+            }
+        }
+    }
+
+    fn all_in(b: &RecordBatch) -> Result<Vec<StoredOp>> {
+        use arrow::array::{Array, AsArray};
+        use arrow::datatypes::{UInt32Type, UInt64Type};
+        let col = |n: &str| b.column_by_name(n).ok_or_else(|| Error::Invalid(format!("the plan's operations lack column {n}")));
+        let text = |n: &str| -> Result<&arrow::array::StringArray> {
+            col(n)?.as_string_opt::<i32>().ok_or_else(|| Error::Invalid(format!("plan column {n} is not text")))
+        };
+        let (seq, row, units) = (
+            col("seq")?.as_primitive::<UInt64Type>(),
+            col("row")?.as_primitive::<UInt64Type>(),
+            col("write_units")?.as_primitive::<UInt32Type>(),
+        );
+        let (table, op, key, set, remove, before, sha) =
+            (text("table")?, text("op")?, text("key")?, text("set")?, text("remove")?, text("before")?, text("before_sha256")?);
+        let item = |a: &arrow::array::StringArray, i: usize| -> Result<Option<Item>> {
+            if a.is_null(i) {
+                return Ok(None);
+            }
+            ddbjson::item_from_str(a.value(i)).map(Some).map_err(|e| Error::Invalid(format!("plan operation {}: {e}", seq.value(i))))
+        };
+        (0..b.num_rows())
+            .map(|i| {
+                Ok(StoredOp {
+                    seq: seq.value(i),
+                    row: row.value(i),
+                    table: table.value(i).to_string(),
+                    kind: OpKind::parse(op.value(i)).ok_or_else(|| Error::Invalid(format!("plan operation {}: bad op", seq.value(i))))?,
+                    key: item(key, i)?.unwrap_or_default(),
+                    set: item(set, i)?,
+                    remove: if remove.is_null(i) {
+                        Vec::new()
+                    } else {
+                        serde_json::from_str(remove.value(i))
+                            .map_err(|e| Error::Invalid(format!("plan operation {}: {e}", seq.value(i))))?
+                    },
+                    before: item(before, i)?,
+                    before_sha256: (!sha.is_null(i)).then(|| sha.value(i).to_string()),
+                    write_units: units.value(i),
+                })
+            })
+            .collect()
     }
 }

@@ -53,7 +53,8 @@ pub struct PlannedOp {
     /// The item in the snapshot, canonical (sets sorted), when it exists.
     pub before_json: Option<String>,
     pub before_sha256: Option<String>,
-    /// The item as it will be; None for DELETE.
+    /// The item as it will be (None for DELETE); not stored in the plan
+    /// (it follows from the rest), but gathered for the after-state checks.
     pub after_json: Option<String>,
     pub write_units: u32,
 }
@@ -109,13 +110,13 @@ pub async fn make(req: PlanRequest<'_>, out: &Path) -> Result<PlanManifest> {
     let started = std::time::Instant::now();
     let mut planner = build::Planner::new(targets, req.samples);
     planner.run(req.catalog, &req.transform.sql, default_table, &mut writer).await?;
-    let (outcome, targets) = planner.into_parts();
+    let (outcome, targets, images) = planner.into_parts();
     let ops_sha = writer.close_ops()?;
     tracing::info!(ops = writer.rows(), seconds = started.elapsed().as_secs_f64(), "operations planned");
 
     let changed: BTreeSet<String> = outcome.summary.operations.keys().cloned().collect();
     let started = std::time::Instant::now();
-    let after = after::after_state(&writer.ops_path(), &changed, &targets, req.loaded, req.workers).await?;
+    let after = after::after_state(images, &changed, &targets, req.loaded, req.workers).await?;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "after-state built");
     let after_catalog = Catalog::new();
     for t in &after {

@@ -5,6 +5,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Like other Unix filters, stop quietly when the reader of stdout goes
     // away (`ddbsnap sql ... | head`) instead of failing on a broken pipe.

@@ -66,8 +66,12 @@ impl<'a> Planner<'a> {
         let mut stream = catalog.stream(sql).await?;
         let reader = RowReader::new(&stream.schema(), default_table)?;
         let mut number = 0u64;
+        let mut times = [std::time::Duration::ZERO; 4];
+        let mut t = std::time::Instant::now();
         while let Some(batch) = stream.next().await {
             let batch = batch?;
+            times[0] += t.elapsed();
+            t = std::time::Instant::now();
             let rows = reader.batch(&batch).map_err(Error::Invalid)?;
             let mut prepared = Vec::with_capacity(batch.num_rows());
             for r in 0..batch.num_rows() {
@@ -81,11 +85,19 @@ impl<'a> Planner<'a> {
                     Err(e) => self.error(number, None, &e),
                 }
             }
+            times[1] += t.elapsed();
+            t = std::time::Instant::now();
             let planned = plan_parallel(&self.targets, prepared, &mut self.after)?;
+            times[2] += t.elapsed();
+            t = std::time::Instant::now();
             for (p, result) in planned {
                 self.finish_row(p, result, writer)?;
             }
+            times[3] += t.elapsed();
+            t = std::time::Instant::now();
         }
+        let secs = times.map(|d| d.as_secs_f64());
+        tracing::debug!(query = secs[0], read_rows = secs[1], plan_rows = secs[2], write_rows = secs[3], "planning time by step");
         self.out.summary.rows = number;
         if self.error_count > 0 {
             let more = self.error_count.saturating_sub(self.errors.len() as u64);

@@ -221,10 +221,10 @@ fn plan_parallel(
             Err(e) => return Ok((row, Err(e))),
         };
         let mut result = plan_row(p.r, p.key, p.key_json, before, &target.info.key, p.want_sample);
-        if let Ok(Some(planned)) = &mut result {
-            if let Some(json) = planned.op.after_json.take() {
-                push_after(images, &row.table, &json)?;
-            }
+        if let Ok(Some(planned)) = &mut result
+            && let Some(json) = planned.op.after_json.take()
+        {
+            push_after(images, &row.table, &json)?;
         }
         Ok((row, Ok(result)))
     };

@@ -17,8 +17,10 @@
 //! - [`plan`]: transforms previewed into reviewed, immutable plan files.
 //! - [`report`]: check reports as JUnit, Markdown and HTML.
 //! - [`generate`]: deterministic synthetic Amplify-style exports in AWS's layout.
+//! - [`apply`]: approved plans written to DynamoDB, journaled and reversible.
 //! - [`cli`]: the command line; the only module that knows clap.
 
+pub mod apply;
 pub mod catalog;
 pub mod checks;
 pub mod cli;

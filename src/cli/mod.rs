@@ -3,6 +3,7 @@
 //! Flags are turned into library settings here, once (AWS clients are built
 //! once and passed down); the rest of the crate never sees clap.
 
+mod apply;
 mod check;
 mod convert;
 mod generate;
@@ -83,6 +84,12 @@ pub enum Command {
     Lint(lint::LintArgs),
     /// Preview a migration (a transform's SQL) and write a plan file to review and approve; `plan show PLAN` renders one.
     Plan(plan::PlanArgs),
+    /// Write an approved plan to DynamoDB: conditional, rate-limited, retried, journaled (--resume after a crash).
+    Apply(apply::ApplyArgs),
+    /// Read back the items a plan touched and report those that do not hold the planned state.
+    Verify(apply::VerifyArgs),
+    /// Undo an apply from its journal: restore each item it changed, unless the item changed again since.
+    Rollback(apply::RollbackArgs),
     /// Convert exports to Parquet, one folder per table.
     Convert(convert::ConvertArgs),
     /// Write a synthetic Amplify-style export (seeded, deterministic) in AWS's exact layout.
@@ -110,6 +117,9 @@ pub async fn run(args: Args) -> Result<u8> {
         Command::Convert(a) => convert::run(&args.global, a).await,
         Command::Lint(a) => lint::run(&args.global, a).await,
         Command::Plan(a) => plan::run(&args.global, a).await,
+        Command::Apply(a) => apply::apply(&args.global, a).await,
+        Command::Verify(a) => apply::verify(&args.global, a).await,
+        Command::Rollback(a) => apply::rollback(&args.global, a).await,
         Command::Generate(a) => generate::run(a),
     }
 }

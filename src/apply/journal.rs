@@ -1,0 +1,160 @@
+//! The apply journal: one JSON line per finished operation, appended and
+//! synced to disk (fsync) once per acknowledged group of writes, next to the
+//! plan. After a crash or `kill -9`, `--resume` skips every operation the
+//! journal records as finished; the rest are sent again, and their
+//! conditions make that safe (a write that did land is recognised by the
+//! item now holding exactly what it wrote).
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+pub const FORMAT: &str = "ddbsnap-journal/1";
+
+/// The first line: which plan, and the time stamped on every write (kept
+/// across resumes so that a re-sent write is identical).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Header {
+    pub format: String,
+    /// `apply` or `rollback`.
+    pub kind: String,
+    pub plan_sha256: String,
+    pub plan_dir: String,
+    pub started_at: String,
+    pub stamp_now: String,
+    pub stamp_now_ms: i64,
+    /// For a rollback: the apply journal it undoes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Written now.
+    Done,
+    /// The item already held what this write leaves (an earlier attempt landed).
+    Already,
+    /// The item changed since the snapshot: not written.
+    Conflict,
+    /// Could not be written (after retries); sent again on resume.
+    Failed,
+}
+
+impl Outcome {
+    /// Finished outcomes are skipped on resume.
+    pub fn is_final(self) -> bool {
+        self != Outcome::Failed
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    pub seq: u64,
+    pub outcome: Outcome,
+    /// For a conflict: the item as DynamoDB holds it now (DynamoDB JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// An open journal, appending.
+pub struct Journal {
+    pub path: PathBuf,
+    pub header: Header,
+    file: File,
+    /// The latest outcome of each operation recorded so far.
+    pub entries: HashMap<u64, Entry>,
+}
+
+impl Journal {
+    /// The journal beside a plan folder: `PLAN.journal` (or `PLAN.rollback`).
+    pub fn path_for(plan: &Path, kind: &str) -> PathBuf {
+        let name = plan.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "plan".into());
+        plan.with_file_name(format!("{name}.{}", if kind == "rollback" { "rollback" } else { "journal" }))
+    }
+
+    /// Starts a new journal; it must not exist (use [`Journal::resume`]).
+    pub fn create(path: &Path, header: Header) -> Result<Journal> {
+        let mut file = OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::Invalid(format!("{}: a journal exists: this plan was applied before; continue with --resume", path.display()))
+            } else {
+                Error::io_path(path, e)
+            }
+        })?;
+        let line = serde_json::to_string(&header).expect("a header serializes") + "\n";
+        file.write_all(line.as_bytes()).and_then(|_| file.sync_all()).map_err(|e| Error::io_path(path, e))?;
+        Ok(Journal { path: path.to_path_buf(), header, file, entries: HashMap::new() })
+    }
+
+    /// Opens an existing journal to continue it. A last line cut short by a
+    /// crash is ignored (its writes are simply sent again).
+    pub fn resume(path: &Path) -> Result<Journal> {
+        let (header, entries) = read(path)?;
+        // Cut a partial last line so that new entries start on a line of their own.
+        let bytes = std::fs::read(path).map_err(|e| Error::io_path(path, e))?;
+        let whole = bytes.iter().rposition(|b| *b == b'\n').map(|i| i + 1).unwrap_or(0);
+        let file = OpenOptions::new().append(true).open(path).map_err(|e| Error::io_path(path, e))?;
+        if whole < bytes.len() {
+            file.set_len(whole as u64).and_then(|_| file.sync_all()).map_err(|e| Error::io_path(path, e))?;
+        }
+        Ok(Journal { path: path.to_path_buf(), header, file, entries })
+    }
+
+    /// Appends entries and syncs them to disk before returning.
+    pub fn record(&mut self, entries: Vec<Entry>) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut text = String::new();
+        for e in &entries {
+            text.push_str(&serde_json::to_string(e).expect("an entry serializes"));
+            text.push('\n');
+        }
+        self.file.write_all(text.as_bytes()).and_then(|_| self.file.sync_data()).map_err(|e| Error::io_path(&self.path, e))?;
+        for e in entries {
+            self.entries.insert(e.seq, e);
+        }
+        Ok(())
+    }
+
+    pub fn is_finished(&self, seq: u64) -> bool {
+        self.entries.get(&seq).is_some_and(|e| e.outcome.is_final())
+    }
+}
+
+/// Reads a journal: its header and the latest entry per operation.
+pub fn read(path: &Path) -> Result<(Header, HashMap<u64, Entry>)> {
+    let f = File::open(path).map_err(|e| Error::io_path(path, e))?;
+    let mut lines = BufReader::new(f).lines();
+    let first = lines.next().ok_or_else(|| Error::Invalid(format!("{}: an empty journal", path.display())))?;
+    let first = first.map_err(|e| Error::io_path(path, e))?;
+    let header: Header =
+        serde_json::from_str(&first).map_err(|e| Error::Line { file: path.display().to_string(), line: 1, cause: e.to_string() })?;
+    if header.format != FORMAT {
+        return Err(Error::Invalid(format!("{}: not a ddbsnap journal ({})", path.display(), header.format)));
+    }
+    let mut entries = HashMap::new();
+    let mut pending_error = None;
+    for (i, line) in lines.enumerate() {
+        let line = line.map_err(|e| Error::io_path(path, e))?;
+        if let Some(e) = pending_error.take() {
+            // Only the very last line may be cut short.
+            return Err(e);
+        }
+        match serde_json::from_str::<Entry>(&line) {
+            Ok(e) => {
+                entries.insert(e.seq, e);
+            }
+            Err(e) => pending_error = Some(Error::Line { file: path.display().to_string(), line: i as u64 + 2, cause: e.to_string() }),
+        }
+    }
+    Ok((header, entries))
+}

@@ -1,0 +1,417 @@
+//! Running a plan against DynamoDB: bounded concurrency, rate-limited,
+//! retried with backoff, journaled, and never silent about what failed.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::Client;
+use futures::StreamExt;
+use serde::Serialize;
+
+use super::expr::{Stamp, Write, undo_write, write_for};
+use super::journal::{Entry, Journal, Outcome};
+use super::rate::RateLimit;
+use super::send::{Failure, Sent, send_batch, send_one};
+use crate::error::{Error, Result};
+use crate::item::{Item, ddbjson, same_item};
+use crate::plan::file::{PlanFile, StoredOp};
+use crate::plan::rows::OpKind;
+
+/// How to apply.
+#[derive(Clone)]
+pub struct Settings {
+    pub client: Client,
+    /// Table (model) name to DynamoDB table name.
+    pub tables: HashMap<String, String>,
+    pub concurrency: usize,
+    pub max_wcu_per_sec: Option<f64>,
+    /// Total time one write may spend retrying.
+    pub retry_for: Duration,
+    pub dry_run: bool,
+}
+
+/// Counts shared with the progress display.
+#[derive(Default, Debug)]
+pub struct Counters {
+    pub done: AtomicU64,
+    pub conflicts: AtomicU64,
+    pub failed: AtomicU64,
+    pub retries: AtomicU64,
+    pub consumed_milli: AtomicU64,
+}
+
+/// The end of an apply.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub operations: u64,
+    /// Finished in an earlier run (resume).
+    pub already_journaled: u64,
+    pub written: u64,
+    /// Found already holding what this apply writes (an earlier attempt landed).
+    pub already_applied: u64,
+    pub conflicts: u64,
+    pub failed: u64,
+    pub retries: u64,
+    pub consumed_write_units: f64,
+    pub seconds: f64,
+    /// The first conflicts: key and the item as DynamoDB holds it now.
+    pub conflict_samples: Vec<serde_json::Value>,
+    pub failure_samples: Vec<serde_json::Value>,
+    pub dry_run: bool,
+}
+
+/// One unit of work: an operation and its write.
+pub struct Job {
+    seq: u64,
+    table: String,
+    write: Write,
+    units: f64,
+}
+
+/// The jobs that apply `plan`: every operation not yet finished in `journal`.
+pub fn apply_jobs(plan: &PlanFile, journal: &Journal, s: &Settings) -> Result<(Vec<Job>, Report)> {
+    let stamp = Stamp { now: journal.header.stamp_now.clone(), now_ms: journal.header.stamp_now_ms };
+    let reads = crate::catalog::referenced_names(&plan.manifest.transform.sql).unwrap_or_default();
+    let targets = target_keys(plan);
+    let mut jobs = Vec::new();
+    let mut report = Report::new(s.dry_run);
+    for op in plan.ops()? {
+        let op = op?;
+        report.operations += 1;
+        if journal.is_finished(op.seq) {
+            report.already_journaled += 1;
+            continue;
+        }
+        let (keys, in_snapshot) = targets.get(op.table.as_str()).copied().unwrap_or((&[], true));
+        let write = write_for(&op, keys, &reads, in_snapshot, &stamp);
+        jobs.push(Job { seq: op.seq, table: physical(s, &op.table)?, units: op.write_units as f64, write });
+    }
+    Ok((jobs, report))
+}
+
+/// The jobs that undo what the apply journaled as written (`applied`),
+/// except those `journal` (the rollback's own) has finished.
+pub fn rollback_jobs(plan: &PlanFile, applied: &Journal, journal: &Journal, s: &Settings) -> Result<(Vec<Job>, Report)> {
+    let stamp = Stamp { now: applied.header.stamp_now.clone(), now_ms: applied.header.stamp_now_ms };
+    let reads = crate::catalog::referenced_names(&plan.manifest.transform.sql).unwrap_or_default();
+    let targets = target_keys(plan);
+    let mut jobs = Vec::new();
+    let mut report = Report::new(s.dry_run);
+    for op in plan.ops()? {
+        let op = op?;
+        let wrote = applied.entries.get(&op.seq).is_some_and(|e| matches!(e.outcome, Outcome::Done | Outcome::Already));
+        if !wrote {
+            continue;
+        }
+        report.operations += 1;
+        if journal.is_finished(op.seq) {
+            report.already_journaled += 1;
+            continue;
+        }
+        let (keys, in_snapshot) = targets.get(op.table.as_str()).copied().unwrap_or((&[], true));
+        let done = write_for(&op, keys, &reads, in_snapshot, &stamp);
+        let write = undo_write(&op, done.expected.as_ref(), keys);
+        jobs.push(Job { seq: op.seq, table: physical(s, &op.table)?, units: op.write_units as f64, write });
+    }
+    Ok((jobs, report))
+}
+
+fn target_keys(plan: &PlanFile) -> HashMap<&str, (&[String], bool)> {
+    plan.manifest.targets.iter().map(|t| (t.name.as_str(), (t.key.as_slice(), t.in_snapshot))).collect()
+}
+
+fn physical(s: &Settings, table: &str) -> Result<String> {
+    s.tables.get(table).cloned().ok_or_else(|| Error::Invalid(format!("no DynamoDB table for {table}: give --table {table}=NAME")))
+}
+
+/// Runs `jobs`, journaling each group of finished writes before the next.
+pub async fn execute(
+    mut jobs: Vec<Job>,
+    mut report: Report,
+    journal: &mut Journal,
+    s: &Settings,
+    counters: Arc<Counters>,
+) -> Result<Report> {
+    let started = Instant::now();
+    let limit = RateLimit::new(s.max_wcu_per_sec).map(Arc::new);
+    interleave(&mut jobs);
+    let (batched, single): (Vec<Job>, Vec<Job>) =
+        jobs.into_iter().partition(|j| j.write.condition.is_none() && j.write.kind == OpKind::Put);
+    let ctx = Ctx { client: &s.client, limit: limit.as_deref(), retry_for: s.retry_for, counters: &counters, dry_run: s.dry_run };
+    let mut singles = futures::stream::iter(single).map(|j| ctx.run_one(j)).buffer_unordered(s.concurrency.max(1)).ready_chunks(64);
+    while let Some(done) = singles.next().await {
+        journal.record(report.absorb(done.into_iter().flatten().collect()))?;
+    }
+    let groups = batch_groups(batched);
+    let mut batches = futures::stream::iter(groups).map(|g| ctx.run_batch(g)).buffer_unordered(s.concurrency.max(1));
+    while let Some(done) = batches.next().await {
+        journal.record(report.absorb(done))?;
+    }
+    report.retries = counters.retries.load(Ordering::Relaxed);
+    report.consumed_write_units = counters.consumed_milli.load(Ordering::Relaxed) as f64 / 1000.0;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+impl Report {
+    fn new(dry_run: bool) -> Report {
+        Report {
+            operations: 0,
+            already_journaled: 0,
+            written: 0,
+            already_applied: 0,
+            conflicts: 0,
+            failed: 0,
+            retries: 0,
+            consumed_write_units: 0.0,
+            seconds: 0.0,
+            conflict_samples: Vec::new(),
+            failure_samples: Vec::new(),
+            dry_run,
+        }
+    }
+
+    /// Counts finished jobs; returns their journal entries (none on a dry run).
+    fn absorb(&mut self, done: Vec<(Job, Entry)>) -> Vec<Entry> {
+        let mut out = Vec::with_capacity(done.len());
+        for (job, e) in done {
+            match e.outcome {
+                Outcome::Done => self.written += 1,
+                Outcome::Already => self.already_applied += 1,
+                Outcome::Conflict => {
+                    self.conflicts += 1;
+                    if self.conflict_samples.len() < 20 {
+                        self.conflict_samples
+                            .push(serde_json::json!({"table": job.table, "key": key_text(&job.write.key), "current": e.current}));
+                    }
+                }
+                Outcome::Failed => {
+                    self.failed += 1;
+                    if self.failure_samples.len() < 20 {
+                        self.failure_samples
+                            .push(serde_json::json!({"table": job.table, "key": key_text(&job.write.key), "error": e.error}));
+                    }
+                }
+            }
+            if !self.dry_run {
+                out.push(e);
+            }
+        }
+        out
+    }
+}
+
+fn key_text(key: &Item) -> String {
+    ddbjson::item_to_string(key)
+}
+
+/// Spreads writes over the table's partitions: the plan lists items in the
+/// export's order, which is partition by partition, so consecutive writes
+/// would all land on one partition. Sorting by a hash of the key mixes them
+/// (DynamoDB places items by a hash of the partition key too).
+fn interleave(jobs: &mut [Job]) {
+    jobs.sort_by_cached_key(|j| crate::plan::targets::key_hash(&key_text(&j.write.key)) as u64);
+}
+
+/// Groups unconditional PUTs by table into calls of at most 25 items (and
+/// well under 16 MB: items are at most 400 KB), no key twice in a call.
+fn batch_groups(jobs: Vec<Job>) -> Vec<Vec<Job>> {
+    let mut by_table: HashMap<String, Vec<Job>> = HashMap::new();
+    for j in jobs {
+        by_table.entry(j.table.clone()).or_default().push(j);
+    }
+    let mut groups = Vec::new();
+    for (_, jobs) in by_table {
+        let mut group: Vec<Job> = Vec::new();
+        let mut keys = BTreeSet::new();
+        for j in jobs {
+            let k = key_text(&j.write.key);
+            if group.len() == 25 || keys.contains(&k) {
+                groups.push(std::mem::take(&mut group));
+                keys.clear();
+            }
+            keys.insert(k);
+            group.push(j);
+        }
+        if !group.is_empty() {
+            groups.push(group);
+        }
+    }
+    groups
+}
+
+struct Ctx<'a> {
+    client: &'a Client,
+    limit: Option<&'a RateLimit>,
+    retry_for: Duration,
+    counters: &'a Counters,
+    dry_run: bool,
+}
+
+impl Ctx<'_> {
+    /// Exponential backoff with full jitter, 50 ms doubling to 5 s.
+    async fn backoff(&self, attempt: u32) {
+        let cap = (50u64 << attempt.min(7)).min(5000);
+        let jitter = fastrand_u64() % (cap + 1);
+        tokio::time::sleep(Duration::from_millis(jitter)).await;
+    }
+
+    fn entry(seq: u64, outcome: Outcome, current: Option<&Item>, error: Option<String>) -> Entry {
+        Entry { seq, outcome, current: current.map(ddbjson::item_to_string), error }
+    }
+
+    async fn run_one(&self, job: Job) -> Vec<(Job, Entry)> {
+        if self.dry_run {
+            let e = Self::entry(job.seq, Outcome::Done, None, None);
+            return vec![(job, e)];
+        }
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            if let Some(l) = self.limit {
+                l.acquire(job.units).await;
+            }
+            let result = send_one(self.client, &job.table, &job.write).await;
+            let entry = match result {
+                Ok(Sent::Written(units)) => {
+                    self.settle(job.units, units);
+                    self.counters.done.fetch_add(1, Ordering::Relaxed);
+                    Self::entry(job.seq, Outcome::Done, None, None)
+                }
+                Ok(Sent::ConditionFailed(current)) => {
+                    let ours = match (&current, &job.write.expected) {
+                        (None, None) => true,
+                        (Some(c), Some(e)) => same_item(c, e),
+                        _ => false,
+                    };
+                    if ours {
+                        self.counters.done.fetch_add(1, Ordering::Relaxed);
+                        Self::entry(job.seq, Outcome::Already, None, None)
+                    } else {
+                        self.counters.conflicts.fetch_add(1, Ordering::Relaxed);
+                        Self::entry(job.seq, Outcome::Conflict, current.as_ref(), None)
+                    }
+                }
+                Err(Failure::Retry { throttled, message }) => {
+                    if throttled && let Some(l) = self.limit {
+                        l.throttled();
+                    }
+                    if started.elapsed() < self.retry_for {
+                        self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                        self.backoff(attempt).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    self.counters.failed.fetch_add(1, Ordering::Relaxed);
+                    Self::entry(job.seq, Outcome::Failed, None, Some(format!("gave up after {attempt} retries: {message}")))
+                }
+                Err(Failure::Final(message)) => {
+                    self.counters.failed.fetch_add(1, Ordering::Relaxed);
+                    Self::entry(job.seq, Outcome::Failed, None, Some(message))
+                }
+            };
+            return vec![(job, entry)];
+        }
+    }
+
+    async fn run_batch(&self, jobs: Vec<Job>) -> Vec<(Job, Entry)> {
+        if self.dry_run {
+            return jobs.into_iter().map(|j| (Self::entry(j.seq, Outcome::Done, None, None), j)).map(|(e, j)| (j, e)).collect();
+        }
+        let table = jobs[0].table.clone();
+        let started = Instant::now();
+        let mut pending: Vec<usize> = (0..jobs.len()).collect();
+        let mut outcomes: Vec<Option<Entry>> = vec![None; jobs.len()];
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            let units: f64 = pending.iter().map(|i| jobs[*i].units).sum();
+            if let Some(l) = self.limit {
+                l.acquire(units).await;
+            }
+            let items: Vec<&Item> = pending.iter().map(|i| jobs[*i].write.item.as_ref().expect("a PUT has an item")).collect();
+            let failure = match send_batch(self.client, &table, &items).await {
+                Ok((used, left)) => {
+                    self.settle(units, used);
+                    let left: Vec<usize> = left.into_iter().map(|i| pending[i]).collect();
+                    for i in pending.iter().filter(|i| !left.contains(i)) {
+                        self.counters.done.fetch_add(1, Ordering::Relaxed);
+                        outcomes[*i] = Some(Self::entry(jobs[*i].seq, Outcome::Done, None, None));
+                    }
+                    pending = left;
+                    if pending.is_empty() {
+                        break;
+                    }
+                    "DynamoDB left items unprocessed".to_string()
+                }
+                Err(Failure::Retry { throttled, message }) => {
+                    if throttled && let Some(l) = self.limit {
+                        l.throttled();
+                    }
+                    message
+                }
+                Err(Failure::Final(message)) => {
+                    for i in pending.drain(..) {
+                        self.counters.failed.fetch_add(1, Ordering::Relaxed);
+                        outcomes[i] = Some(Self::entry(jobs[i].seq, Outcome::Failed, None, Some(message.clone())));
+                    }
+                    break;
+                }
+            };
+            if started.elapsed() >= self.retry_for {
+                for i in pending.drain(..) {
+                    self.counters.failed.fetch_add(1, Ordering::Relaxed);
+                    outcomes[i] =
+                        Some(Self::entry(jobs[i].seq, Outcome::Failed, None, Some(format!("gave up after {attempt} retries: {failure}"))));
+                }
+                break;
+            }
+            self.counters.retries.fetch_add(1, Ordering::Relaxed);
+            self.backoff(attempt).await;
+            attempt += 1;
+        }
+        jobs.into_iter().zip(outcomes).map(|(j, e)| (j, e.expect("every job ends with an outcome"))).collect()
+    }
+
+    fn settle(&self, estimated: f64, consumed: f64) {
+        self.counters.consumed_milli.fetch_add((consumed * 1000.0) as u64, Ordering::Relaxed);
+        if let Some(l) = self.limit
+            && consumed > 0.0
+        {
+            l.settle(estimated, consumed);
+        }
+    }
+}
+
+/// A cheap random number for jitter (no dependency needed for this).
+fn fastrand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(Instant::now().elapsed().as_nanos());
+    h.finish()
+}
+
+/// What `verify` found: operations whose items do not hold the planned state.
+#[derive(Debug, Serialize)]
+pub struct Mismatch {
+    pub table: String,
+    pub key: String,
+    pub expected: Option<String>,
+    pub actual: Option<String>,
+}
+
+/// The expected item of each operation, as this apply's journal leaves it.
+pub fn expected_items(plan: &PlanFile, stamp: &Stamp) -> Result<Vec<(StoredOp, Option<Item>)>> {
+    let reads = crate::catalog::referenced_names(&plan.manifest.transform.sql).unwrap_or_default();
+    let targets: HashMap<&str, (&[String], bool)> =
+        plan.manifest.targets.iter().map(|t| (t.name.as_str(), (t.key.as_slice(), t.in_snapshot))).collect();
+    let mut out = Vec::new();
+    for op in plan.ops()? {
+        let op = op?;
+        let (keys, in_snapshot) = targets.get(op.table.as_str()).copied().unwrap_or((&[], true));
+        let w = write_for(&op, keys, &reads, in_snapshot, stamp);
+        out.push((op, w.expected));
+    }
+    Ok(out)
+}

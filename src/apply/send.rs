@@ -1,0 +1,171 @@
+//! The one place the AWS SDK writes to DynamoDB: one conditional write, or
+//! one BatchWriteItem call, with errors sorted into conflicts, retryable
+//! failures and final ones.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{
+    AttributeValue as Av, PutRequest, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure, WriteRequest,
+};
+
+use super::expr::Write;
+use super::value::{item_from_sdk, item_to_sdk};
+use crate::item::Item;
+use crate::plan::rows::OpKind;
+
+/// How a single write ended.
+#[derive(Debug)]
+pub enum Sent {
+    /// Written; DynamoDB's consumed write units.
+    Written(f64),
+    /// The condition failed; the item as it is now (None: absent).
+    ConditionFailed(Option<Item>),
+}
+
+/// Why a call failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// Throttling, a 5xx, a timeout or a dropped connection: try again.
+    Retry { throttled: bool, message: String },
+    /// Anything else (a validation error, missing table, access denied).
+    Final(String),
+}
+
+fn optional<K, V>(m: &HashMap<K, V>) -> Option<HashMap<K, V>>
+where
+    K: Clone,
+    V: Clone,
+{
+    (!m.is_empty()).then(|| m.clone())
+}
+
+/// Sorts an SDK error; `condition` extracts the current item from a
+/// failed-condition error of this operation.
+fn classify<E: ProvideErrorMetadata + std::fmt::Debug>(
+    err: SdkError<E, HttpResponse>,
+    condition: impl Fn(&E) -> Option<Option<Item>>,
+) -> Result<Sent, Failure> {
+    match err {
+        SdkError::ServiceError(ctx) => {
+            let status = ctx.raw().status().as_u16();
+            let e = ctx.err();
+            if let Some(current) = condition(e) {
+                return Ok(Sent::ConditionFailed(current));
+            }
+            let code = e.code().unwrap_or("").to_string();
+            let message = format!("{code}: {}", e.message().unwrap_or("(no message)"));
+            let throttled = matches!(
+                code.as_str(),
+                "ProvisionedThroughputExceededException"
+                    | "ThrottlingException"
+                    | "RequestLimitExceeded"
+                    | "Throttling"
+                    | "TooManyRequestsException"
+            );
+            if throttled || status >= 500 || code == "InternalServerError" || code == "ServiceUnavailable" {
+                Err(Failure::Retry { throttled, message })
+            } else {
+                Err(Failure::Final(message))
+            }
+        }
+        SdkError::TimeoutError(_) => Err(Failure::Retry { throttled: false, message: "the request timed out".into() }),
+        SdkError::DispatchFailure(e) => Err(Failure::Retry { throttled: false, message: format!("the connection failed: {e:?}") }),
+        SdkError::ResponseError(e) => {
+            Err(Failure::Retry { throttled: false, message: format!("the response was cut short or unreadable: {e:?}") })
+        }
+        other => Err(Failure::Final(format!("{other:?}"))),
+    }
+}
+
+fn current(item: Option<&HashMap<String, Av>>) -> Option<Option<Item>> {
+    Some(item.map(|m| item_from_sdk(m).unwrap_or_default()))
+}
+
+fn consumed(c: Option<&aws_sdk_dynamodb::types::ConsumedCapacity>) -> f64 {
+    c.and_then(|c| c.capacity_units()).unwrap_or(0.0)
+}
+
+/// Sends one conditional UPDATE, PUT or DELETE.
+pub async fn send_one(client: &Client, table: &str, w: &Write) -> Result<Sent, Failure> {
+    use aws_sdk_dynamodb::operation::{delete_item::DeleteItemError as D, put_item::PutItemError as P, update_item::UpdateItemError as U};
+    let key = item_to_sdk(&w.key);
+    match w.kind {
+        OpKind::Update => client
+            .update_item()
+            .table_name(table)
+            .set_key(Some(key))
+            .set_update_expression(w.update.clone())
+            .set_condition_expression(w.condition.clone())
+            .set_expression_attribute_names(optional(&w.names))
+            .set_expression_attribute_values(optional(&w.values))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await
+            .map(|o| Sent::Written(consumed(o.consumed_capacity())))
+            .or_else(|e| classify(e, |e| if let U::ConditionalCheckFailedException(c) = e { current(c.item()) } else { None })),
+        OpKind::Put => client
+            .put_item()
+            .table_name(table)
+            .set_item(w.item.as_ref().map(item_to_sdk))
+            .set_condition_expression(w.condition.clone())
+            .set_expression_attribute_names(optional(&w.names))
+            .set_expression_attribute_values(optional(&w.values))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await
+            .map(|o| Sent::Written(consumed(o.consumed_capacity())))
+            .or_else(|e| classify(e, |e| if let P::ConditionalCheckFailedException(c) = e { current(c.item()) } else { None })),
+        OpKind::Delete => client
+            .delete_item()
+            .table_name(table)
+            .set_key(Some(key))
+            .set_condition_expression(w.condition.clone())
+            .set_expression_attribute_names(optional(&w.names))
+            .set_expression_attribute_values(optional(&w.values))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await
+            .map(|o| Sent::Written(consumed(o.consumed_capacity())))
+            .or_else(|e| classify(e, |e| if let D::ConditionalCheckFailedException(c) = e { current(c.item()) } else { None })),
+    }
+}
+
+/// Sends unconditional PUTs of one table in one BatchWriteItem call (at most
+/// 25, distinct keys). Returns the consumed units and the indexes (into
+/// `items`) DynamoDB left unprocessed.
+pub async fn send_batch(client: &Client, table: &str, items: &[&Item]) -> Result<(f64, Vec<usize>), Failure> {
+    let requests: Vec<WriteRequest> = items
+        .iter()
+        .map(|it| {
+            WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item_to_sdk(it))).build().expect("item is set")).build()
+        })
+        .collect();
+    let out = client
+        .batch_write_item()
+        .request_items(table, requests)
+        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+        .send()
+        .await
+        .map_err(|e| match classify(e, |_| None) {
+            Err(f) => f,
+            Ok(_) => Failure::Final("BatchWriteItem: an unexpected condition failure".into()),
+        })?;
+    let used: f64 = out.consumed_capacity().iter().filter_map(|c| c.capacity_units()).sum();
+    let mut left = Vec::new();
+    if let Some(unprocessed) = out.unprocessed_items().and_then(|m| m.get(table)) {
+        for req in unprocessed {
+            let Some(item) = req.put_request().map(|p| p.item()) else { continue };
+            let item = item_from_sdk(item).map_err(Failure::Final)?;
+            if let Some(i) = items.iter().position(|x| **x == item) {
+                left.push(i);
+            }
+        }
+    }
+    Ok((used, left))
+}

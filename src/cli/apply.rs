@@ -1,0 +1,330 @@
+//! `ddbsnap apply`, `verify` and `rollback`: approved plans written to
+//! DynamoDB, read back, and undone.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use super::Global;
+use crate::apply::expr::Stamp;
+use crate::apply::journal::{self, Header, Journal};
+use crate::apply::run::{self, Counters, Report, Settings};
+use crate::plan::file::PlanFile;
+use crate::report::plan::after_checks_pass;
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Writes go to DynamoDB through the standard AWS configuration (region, credentials); --endpoint-url \
+points at DynamoDB Local or another endpoint. Each UPDATE, PUT over an existing item and DELETE is conditional on the item \
+still holding what the snapshot saw (the attributes the transform reads and writes, plus updatedAt, _version and \
+_lastChangedAt where present): an item changed since is a conflict, recorded with its current value and never \
+overwritten. PUTs into a table the snapshot does not hold go through BatchWriteItem.\n\n\
+A journal (PLAN.journal) records every finished write, synced to disk; after a crash, run the same command with --resume.\n\n\
+Exit codes: 0 every operation written (or found already written), 1 conflicts, 2 writes that failed or an error.")]
+pub struct ApplyArgs {
+    /// The plan folder written by `ddbsnap plan`.
+    pub plan: PathBuf,
+    /// The plan's SHA-256 (or a unique prefix of at least 8 digits), as `plan show` prints it: what the reviewer approved.
+    #[arg(long, value_name = "SHA")]
+    pub approve: String,
+    /// Continue an apply that stopped, from its journal.
+    #[arg(long)]
+    pub resume: bool,
+    #[command(flatten)]
+    pub write: WriteArgs,
+    /// Apply even though checks fail on the data as it would be after the plan.
+    #[arg(long)]
+    pub allow_failing_checks: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct WriteArgs {
+    /// The DynamoDB table of a model, MODEL=TABLE (default: the table of the export, or derived for a new model).
+    #[arg(long = "table", value_name = "MODEL=TABLE")]
+    pub tables: Vec<String>,
+    /// Write units per second at most (a token bucket fed by the capacity DynamoDB reports; halves on throttling).
+    #[arg(long, value_name = "N")]
+    pub max_wcu_per_sec: Option<f64>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Seconds one write may spend being retried (throttling, 5xx, timeouts, dropped connections) before it counts as failed.
+    #[arg(long, default_value_t = 120)]
+    pub retry_for: u64,
+    /// Go through everything but the writes.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct VerifyArgs {
+    /// The plan folder.
+    pub plan: PathBuf,
+    /// The apply journal (default: PLAN.journal), whose time stamps the applied items carry.
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+    #[arg(long = "table", value_name = "MODEL=TABLE")]
+    pub tables: Vec<String>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RollbackArgs {
+    /// The apply journal (PLAN.journal).
+    pub journal: PathBuf,
+    /// Continue a rollback that stopped.
+    #[arg(long)]
+    pub resume: bool,
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+async fn client(g: &Global) -> aws_sdk_dynamodb::Client {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(r) = &g.region {
+        loader = loader.region(aws_config::Region::new(r.clone()));
+    }
+    let shared = loader.load().await;
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(Duration::from_secs(10))
+        .build();
+    // ddbsnap retries itself (backoff, jitter, the journal, the rate limit).
+    let mut b =
+        aws_sdk_dynamodb::config::Builder::from(&shared).retry_config(aws_config::retry::RetryConfig::disabled()).timeout_config(timeouts);
+    if let Some(url) = &g.endpoint_url {
+        b = b.endpoint_url(url);
+    }
+    aws_sdk_dynamodb::Client::from_conf(b.build())
+}
+
+fn table_map(plan: &PlanFile, given: &[String]) -> Result<HashMap<String, String>> {
+    let mut m: HashMap<String, String> = plan.manifest.targets.iter().filter_map(|t| Some((t.name.clone(), t.physical.clone()?))).collect();
+    for g in given {
+        let (model, table) = g.split_once('=').with_context(|| format!("--table {g:?} is not MODEL=TABLE"))?;
+        m.insert(model.to_string(), table.to_string());
+    }
+    Ok(m)
+}
+
+async fn settings(g: &Global, plan: &PlanFile, w: &WriteArgs) -> Result<Settings> {
+    Ok(Settings {
+        client: client(g).await,
+        tables: table_map(plan, &w.tables)?,
+        concurrency: w.concurrency.max(1),
+        max_wcu_per_sec: w.max_wcu_per_sec,
+        retry_for: Duration::from_secs(w.retry_for),
+        dry_run: w.dry_run,
+    })
+}
+
+pub async fn apply(g: &Global, a: ApplyArgs) -> Result<u8> {
+    let plan = PlanFile::open(&a.plan)?;
+    let sha = plan.sha256().to_string();
+    let approve = a.approve.to_ascii_lowercase();
+    if approve.len() < 8 || !sha.starts_with(&approve) {
+        bail!("--approve {} does not match this plan's SHA-256 {sha}: the plan is not the one approved", a.approve);
+    }
+    if !after_checks_pass(&plan.manifest) && !a.allow_failing_checks {
+        bail!("checks fail on the data as it would be after this plan (see `ddbsnap plan show`); apply anyway with --allow-failing-checks");
+    }
+    let s = settings(g, &plan, &a.write).await?;
+    let (mut journal, _tmp) = open_journal(&a.plan, "apply", &sha, a.resume, a.write.dry_run, None)?;
+    let counters = Arc::new(Counters::default());
+    let (jobs, report) = run::apply_jobs(&plan, &journal, &s)?;
+    let report =
+        with_progress(g, "applying", jobs.len() as u64, counters.clone(), run::execute(jobs, report, &mut journal, &s, counters.clone()))
+            .await?;
+    finish(&report, a.write.format, &journal.path, a.write.dry_run)
+}
+
+pub async fn rollback(g: &Global, a: RollbackArgs) -> Result<u8> {
+    let (header, _) = journal::read(&a.journal)?;
+    if header.kind != "apply" {
+        bail!("{} is the journal of a {}, not of an apply", a.journal.display(), header.kind);
+    }
+    let plan_dir = PathBuf::from(&header.plan_dir);
+    let plan = PlanFile::open(&plan_dir)?;
+    if plan.sha256() != header.plan_sha256 {
+        bail!("{} belongs to plan {}, but {} is now {}", a.journal.display(), header.plan_sha256, plan_dir.display(), plan.sha256());
+    }
+    let applied = Journal::resume(&a.journal)?;
+    let s = settings(g, &plan, &a.write).await?;
+    let undoes = a.journal.display().to_string();
+    let (mut journal, _tmp) = open_journal(&plan_dir, "rollback", &header.plan_sha256, a.resume, a.write.dry_run, Some(undoes))?;
+    let counters = Arc::new(Counters::default());
+    let (jobs, report) = run::rollback_jobs(&plan, &applied, &journal, &s)?;
+    let report = with_progress(
+        g,
+        "rolling back",
+        jobs.len() as u64,
+        counters.clone(),
+        run::execute(jobs, report, &mut journal, &s, counters.clone()),
+    )
+    .await?;
+    finish(&report, a.write.format, &journal.path, a.write.dry_run)
+}
+
+pub async fn verify(g: &Global, a: VerifyArgs) -> Result<u8> {
+    let plan = PlanFile::open(&a.plan)?;
+    let path = a.journal.clone().unwrap_or_else(|| Journal::path_for(&a.plan, "apply"));
+    let (header, _) = journal::read(&path).with_context(|| "verify compares with the items as the apply wrote them: give its --journal")?;
+    let stamp = Stamp { now: header.stamp_now, now_ms: header.stamp_now_ms };
+    let tables = table_map(&plan, &a.tables)?;
+    let (checked, mismatches) = crate::apply::verify::verify(&client(g).await, &plan, &stamp, &tables).await?;
+    match a.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({"checked": checked, "mismatches": mismatches}))?),
+        Format::Text => {
+            println!("{checked} items read back, {} do not hold the planned state", mismatches.len());
+            for m in mismatches.iter().take(50) {
+                println!(
+                    "  {} {}\n    expected {}\n    actual   {}",
+                    m.table,
+                    m.key,
+                    m.expected.as_deref().unwrap_or("(no item)"),
+                    m.actual.as_deref().unwrap_or("(no item)")
+                );
+            }
+        }
+    }
+    Ok(if mismatches.is_empty() { 0 } else { super::EXIT_PROBLEMS })
+}
+
+/// Opens (or, with `resume`, continues) the journal beside the plan. A dry
+/// run journals into a temporary folder, leaving nothing beside the plan.
+fn open_journal(
+    plan: &Path,
+    kind: &str,
+    sha: &str,
+    resume: bool,
+    dry_run: bool,
+    undoes: Option<String>,
+) -> Result<(Journal, Option<TempFile>)> {
+    let (path, tmp) = if dry_run {
+        let path = std::env::temp_dir().join(format!("ddbsnap-dry-run-{}-{kind}.journal", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        (path.clone(), Some(TempFile(path)))
+    } else {
+        (Journal::path_for(plan, kind), None)
+    };
+    if resume && !dry_run {
+        let j = Journal::resume(&path)?;
+        if j.header.plan_sha256 != sha {
+            bail!("{} belongs to plan {}, not {sha}", path.display(), j.header.plan_sha256);
+        }
+        return Ok((j, tmp));
+    }
+    let now = chrono::Utc::now();
+    let header = Header {
+        format: journal::FORMAT.into(),
+        kind: kind.into(),
+        plan_sha256: sha.into(),
+        plan_dir: std::fs::canonicalize(plan).unwrap_or(plan.to_path_buf()).display().to_string(),
+        started_at: now.to_rfc3339(),
+        stamp_now: now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        stamp_now_ms: now.timestamp_millis(),
+        undoes,
+    };
+    Ok((Journal::create(&path, header)?, tmp))
+}
+
+/// A file removed when dropped (a dry run's journal).
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Runs `work` with a progress bar on stderr (on a terminal).
+async fn with_progress<F: std::future::Future<Output = crate::Result<Report>>>(
+    g: &Global,
+    label: &str,
+    total: u64,
+    c: Arc<Counters>,
+    work: F,
+) -> Result<Report> {
+    let bar = (!g.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b.set_prefix(label.to_string());
+        b
+    });
+    let ticker = bar.clone().map(|b| {
+        let c = c.clone();
+        tokio::spawn(async move {
+            loop {
+                let done = c.done.load(Ordering::Relaxed) + c.conflicts.load(Ordering::Relaxed) + c.failed.load(Ordering::Relaxed);
+                b.set_position(done);
+                b.set_message(format!(
+                    "conflicts {} failed {} retries {}",
+                    c.conflicts.load(Ordering::Relaxed),
+                    c.failed.load(Ordering::Relaxed),
+                    c.retries.load(Ordering::Relaxed)
+                ));
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    });
+    let result = work.await;
+    if let Some(t) = ticker {
+        t.abort();
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(result?)
+}
+
+fn finish(r: &Report, format: Format, journal: &Path, dry_run: bool) -> Result<u8> {
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(r)?),
+        Format::Text => {
+            println!(
+                "{} operations: {} written, {} already written, {} conflicts, {} failed, {} finished before (resume); {} retries; {:.1} write units consumed in {:.1} s{}",
+                r.operations,
+                r.written,
+                r.already_applied,
+                r.conflicts,
+                r.failed,
+                r.already_journaled,
+                r.retries,
+                r.consumed_write_units,
+                r.seconds,
+                if dry_run { " (dry run: nothing was written)" } else { "" }
+            );
+            for c in &r.conflict_samples {
+                println!("  conflict {} {}: now {}", c["table"], c["key"], c["current"]);
+            }
+            for f in &r.failure_samples {
+                println!("  failed {} {}: {}", f["table"], f["key"], f["error"]);
+            }
+            if !dry_run {
+                eprintln!("journal: {}", journal.display());
+            }
+        }
+    }
+    Ok(if r.failed > 0 {
+        2
+    } else if r.conflicts > 0 {
+        super::EXIT_PROBLEMS
+    } else {
+        0
+    })
+}

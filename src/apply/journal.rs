@@ -81,22 +81,39 @@ impl Journal {
     }
 
     /// Starts a new journal; it must not exist (use [`Journal::resume`]).
+    /// The header is written and synced under a temporary name first and
+    /// then linked into place, so a journal never exists without its header.
     pub fn create(path: &Path, header: Header) -> Result<Journal> {
-        let mut file = OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| {
+        let tmp = path.with_extension(format!("partial-{}", std::process::id()));
+        let line = serde_json::to_string(&header).expect("a header serializes") + "\n";
+        let write = || -> std::io::Result<()> {
+            let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
+            f.write_all(line.as_bytes())?;
+            f.sync_all()
+        };
+        write().map_err(|e| Error::io_path(&tmp, e))?;
+        let linked = std::fs::hard_link(&tmp, path);
+        let _ = std::fs::remove_file(&tmp);
+        linked.map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 Error::Invalid(format!("{}: a journal exists: this plan was applied before; continue with --resume", path.display()))
             } else {
                 Error::io_path(path, e)
             }
         })?;
-        let line = serde_json::to_string(&header).expect("a header serializes") + "\n";
-        file.write_all(line.as_bytes()).and_then(|_| file.sync_all()).map_err(|e| Error::io_path(path, e))?;
+        if let Some(dir) = path.parent().and_then(|d| File::open(if d.as_os_str().is_empty() { Path::new(".") } else { d }).ok()) {
+            let _ = dir.sync_all();
+        }
+        let file = OpenOptions::new().append(true).open(path).map_err(|e| Error::io_path(path, e))?;
         Ok(Journal { path: path.to_path_buf(), header, file, entries: HashMap::new() })
     }
 
     /// Opens an existing journal to continue it. A last line cut short by a
     /// crash is ignored (its writes are simply sent again).
     pub fn resume(path: &Path) -> Result<Journal> {
+        if !path.exists() {
+            return Err(Error::Invalid(format!("{}: no journal, so nothing to resume: run without --resume", path.display())));
+        }
         let (header, entries) = read(path)?;
         // Cut a partial last line so that new entries start on a line of their own.
         let bytes = std::fs::read(path).map_err(|e| Error::io_path(path, e))?;

@@ -219,7 +219,13 @@ fn open_journal(
     } else {
         (Journal::path_for(plan, kind), None)
     };
-    if resume && !dry_run {
+    // A journal without even its header recorded nothing, and no write is
+    // sent before the header is on disk: start it afresh.
+    let empty = std::fs::metadata(&path).is_ok_and(|m| m.len() == 0);
+    if resume && empty {
+        std::fs::remove_file(&path).with_context(|| format!("removing the empty journal {}", path.display()))?;
+    }
+    if resume && !dry_run && !empty {
         let j = Journal::resume(&path)?;
         if j.header.plan_sha256 != sha {
             bail!("{} belongs to plan {}, not {sha}", path.display(), j.header.plan_sha256);

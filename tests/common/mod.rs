@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod dynamo;
+pub mod proxy;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

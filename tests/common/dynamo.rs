@@ -1,0 +1,241 @@
+//! Helpers for the tests that apply plans against Amazon DynamoDB Local
+//! (started by `scripts/servers.sh`): `tests/apply_local.rs` and
+//! `tests/apply_faults.rs`. They live here, once, because both files must set
+//! up, load, read and judge a table in exactly the same way: if the two
+//! copies drifted apart, one file could pass while checking less than the
+//! other believes it does.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PutRequest, ScalarAttributeType, WriteRequest};
+use ddbsnap::apply::value::{item_from_sdk, item_to_sdk};
+use ddbsnap::item::{AttrValue, Item, same_item};
+use ddbsnap::plan::file::PlanFile;
+use futures::StreamExt;
+use serde_json::Value;
+
+use super::{Run, ddbsnap};
+
+/// DynamoDB Local's endpoint, or None to skip the test: the tests are skipped
+/// without `DDBSNAP_TEST_DYNAMODB_ENDPOINT`, unless
+/// `DDBSNAP_REQUIRE_SERVERS=1` (as `scripts/test.sh` sets), where a missing
+/// server fails the test instead of passing it unseen.
+pub fn endpoint() -> Option<String> {
+    match std::env::var("DDBSNAP_TEST_DYNAMODB_ENDPOINT") {
+        Ok(e) => Some(e),
+        Err(_) if std::env::var("DDBSNAP_REQUIRE_SERVERS").as_deref() == Ok("1") => {
+            panic!("DDBSNAP_REQUIRE_SERVERS=1 but DDBSNAP_TEST_DYNAMODB_ENDPOINT is not set; start them with scripts/servers.sh start")
+        }
+        Err(_) => None,
+    }
+}
+
+/// The runtime the tests drive the SDK with (the tests themselves are plain
+/// `#[test]`s, as they also run the binary and sleep between kills).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+/// A client straight to `endpoint` (DynamoDB Local, never a fault-injecting
+/// proxy): the tests' own loading and reading must not meet the faults.
+pub async fn client(endpoint: &str) -> Client {
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    Client::from_conf(aws_sdk_dynamodb::config::Builder::from(&shared).endpoint_url(endpoint).build())
+}
+
+/// Creates a table keyed by `id` (as Amplify's are) under a fresh name, so
+/// that tests running at once, or again on the same server, never share one.
+pub async fn create_table(c: &Client, prefix: &str) -> String {
+    let name = format!("{prefix}-{}-NONE", std::process::id() as u64 * 1000 + rand_suffix());
+    c.create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap())
+        .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    name
+}
+
+/// A number below 1000 that differs from call to call (no `rand` needed).
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u8(1);
+    h.finish() % 1000
+}
+
+/// PUTs `items` (whole items: an item already there is replaced, which is
+/// how the SIGKILL trials put the table back between trials), retrying what
+/// BatchWriteItem leaves unprocessed.
+pub async fn load(c: &Client, table: &str, items: &[Item]) {
+    futures::stream::iter(items.chunks(25))
+        .for_each_concurrent(8, |chunk| async move {
+            let mut reqs: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|it| {
+                    WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item_to_sdk(it))).build().unwrap()).build()
+                })
+                .collect();
+            while !reqs.is_empty() {
+                let out = c.batch_write_item().request_items(table, reqs).send().await.unwrap();
+                reqs = out.unprocessed_items().and_then(|m| m.get(table)).cloned().unwrap_or_default();
+            }
+        })
+        .await;
+}
+
+/// Every item of `table` by `id`, read with a consistent Scan.
+pub async fn scan(c: &Client, table: &str) -> HashMap<String, Item> {
+    let mut out = HashMap::new();
+    let mut start = None;
+    loop {
+        let r = c.scan().table_name(table).consistent_read(true).set_exclusive_start_key(start).send().await.unwrap();
+        for m in r.items() {
+            let it = item_from_sdk(m).unwrap();
+            assert!(out.insert(id_of(&it), it).is_none(), "a scan returned an item twice");
+        }
+        start = r.last_evaluated_key().cloned();
+        if start.is_none() {
+            return out;
+        }
+    }
+}
+
+/// An item's `id` (the key of every table here).
+pub fn id_of(it: &Item) -> String {
+    match &it["id"] {
+        AttrValue::S(s) => s.clone(),
+        other => panic!("id {other:?}"),
+    }
+}
+
+/// `items` by `id`, as `scan` returns a table.
+pub fn by_id(items: &[Item]) -> HashMap<String, Item> {
+    items.iter().map(|it| (id_of(it), it.clone())).collect()
+}
+
+/// The items of the export in `dir`, read through the library.
+pub fn export_items(dir: &Path) -> Vec<Item> {
+    runtime().block_on(async {
+        let env =
+            ddbsnap::load::LoadEnv { read: ddbsnap::snapshot::ReadOptions { concurrency: 2, ..Default::default() }, ..Default::default() };
+        let tables = ddbsnap::load::locate(&[dir.display().to_string()], &env).await.unwrap();
+        let loaded = ddbsnap::load::load_table(&tables[0], &env).await.unwrap();
+        loaded.batches.iter().flat_map(|b| ddbsnap::convert::batch_to_items(b).unwrap()).collect()
+    })
+}
+
+/// The start most apply tests share: the Contact fixture
+/// (`testdata/contacts`) loaded into a fresh table of DynamoDB Local, and its
+/// `split_name` plan in a temporary folder. Bind every field, `_tmp` too:
+/// dropping it deletes the plan.
+pub struct SplitContacts {
+    pub ep: String,
+    pub rt: tokio::runtime::Runtime,
+    /// Straight to DynamoDB Local (see `client`).
+    pub c: Client,
+    /// The fixture's items, as loaded.
+    pub original: Vec<Item>,
+    /// The table's name (model Contact).
+    pub table: String,
+    /// The plan's folder.
+    pub plan: PathBuf,
+    /// The plan's SHA-256, for `--approve`.
+    pub sha: String,
+    pub _tmp: tempfile::TempDir,
+}
+
+impl SplitContacts {
+    /// None: skip the test (see `endpoint`).
+    pub fn start() -> Option<SplitContacts> {
+        let ep = endpoint()?;
+        let rt = runtime();
+        let original = export_items(&super::testdata("contacts"));
+        let c = rt.block_on(client(&ep));
+        let table = rt.block_on(create_table(&c, "Contact"));
+        rt.block_on(load(&c, &table, &original));
+        let tmp = tempfile::tempdir().unwrap();
+        let plan_dir = tmp.path().join("split");
+        let sha = plan("split_name", Path::new("testdata/contacts"), &plan_dir, &[], 0);
+        Some(SplitContacts { ep, rt, c, original, table, plan: plan_dir, sha, _tmp: tmp })
+    }
+}
+
+/// Plans `recipe` on `export` into `dir`; returns the plan's SHA-256. `code`
+/// is the exit code expected (1: the plan is written, but checks fail after it).
+pub fn plan(recipe: &str, export: &Path, dir: &Path, extra: &[&str], code: i32) -> String {
+    let mut args = vec!["plan", "-q", "-t", recipe, export.to_str().unwrap(), "--out", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let run = ddbsnap(&args);
+    assert_eq!(run.code, Some(code), "{}", run.show());
+    run.stdout.lines().next().unwrap().strip_prefix("plan ").unwrap().to_string()
+}
+
+/// The arguments of `ddbsnap apply` for `plan`, `--table` giving `map`
+/// (MODEL=TABLE), JSON report on stdout.
+pub fn apply_args(endpoint: &str, plan: &Path, sha: &str, map: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["apply", plan.to_str().unwrap(), "--approve", &sha[..12], "--endpoint-url", endpoint];
+    args.extend(["--table", map, "--format", "json", "-q"]);
+    args.extend_from_slice(extra);
+    args.into_iter().map(String::from).collect()
+}
+
+/// A run's JSON report (`--format json`), or a panic that shows the run.
+pub fn report(run: &Run) -> Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("the report is not JSON ({e})\n{}", run.show()))
+}
+
+/// Where `apply` keeps the journal of `plan`: beside it, `PLAN.journal`.
+pub fn journal_path(plan: &Path) -> PathBuf {
+    plan.with_file_name(format!("{}.journal", plan.file_name().unwrap().to_str().unwrap()))
+}
+
+/// The updatedAt the apply of `plan` stamps (its journal header's
+/// `stamp_now`), which the expected table needs.
+pub fn journal_stamp(plan: &Path) -> String {
+    let first = std::fs::read_to_string(journal_path(plan)).unwrap().lines().next().unwrap().to_string();
+    serde_json::from_str::<Value>(&first).unwrap()["stamp_now"].as_str().unwrap().to_string()
+}
+
+/// The target table as the plan leaves it: `original` (empty: the table
+/// started empty) with every operation's after-image, stamped with the
+/// apply's updatedAt (the fixtures have no DataStore `_version`), except the
+/// operations on the keys in `skip` (conflicts: those items keep what the
+/// caller puts there).
+pub fn expected_after(plan: &Path, original: &[Item], stamp: &str, skip: &[String]) -> HashMap<String, Item> {
+    let mut want = by_id(original);
+    for op in PlanFile::open(plan).unwrap().ops().unwrap() {
+        let op = op.unwrap();
+        let id = id_of(&op.key);
+        if skip.contains(&id) {
+            continue;
+        }
+        let mut after = op.after().expect("these plans delete nothing");
+        assert!(!after.contains_key("_version"), "expected_after does not model DataStore's _version");
+        after.insert("updatedAt".into(), AttrValue::S(stamp.into()));
+        want.insert(id, after);
+    }
+    want
+}
+
+/// Asserts that the table `actual` holds exactly the items of `want`: none
+/// missing, none extra, each the same (`same_item`). `context` leads every
+/// failure message.
+pub fn assert_table(actual: &HashMap<String, Item>, want: &HashMap<String, Item>, context: &str) {
+    let missing: Vec<&String> = want.keys().filter(|id| !actual.contains_key(*id)).collect();
+    let extra: Vec<&String> = actual.keys().filter(|id| !want.contains_key(*id)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{context}: {} items missing {missing:?}, {} unexpected {extra:?}",
+        missing.len(),
+        extra.len()
+    );
+    for (id, w) in want {
+        let a = &actual[id];
+        assert!(same_item(a, w), "{context}: item {id}\nactual {a:?}\nwanted {w:?}");
+    }
+}

@@ -125,3 +125,71 @@ fn a_lost_journal_tail_is_resumed_without_losing_or_doubling_a_write() {
     assert_eq!(r["already_applied"].as_u64().unwrap() + r["already_journaled"].as_u64().unwrap(), r["operations"].as_u64().unwrap());
     assert_table(&rt.block_on(scan(&c, &table)), &expected_after(&plan, &original, &journal_stamp(&plan), &[]), "after the resume");
 }
+
+#[test]
+fn deletes_and_puts_over_existing_items_are_conditional_and_roll_back() {
+    let Some(ep) = common::dynamo::endpoint() else { return };
+    let rt = common::dynamo::runtime();
+    let c = rt.block_on(common::dynamo::client(&ep));
+    let original = common::dynamo::export_items(&common::testdata("contacts"));
+    let table = rt.block_on(common::dynamo::create_table(&c, "Contact"));
+    let mut ids: Vec<String> = original.iter().map(id_of).collect();
+    ids.sort();
+    let (deleted, replaced) = (&ids[..3], &ids[3..6]);
+    // The app edits one of the items to be deleted after the export.
+    let mut live = original.clone();
+    let edited = live.iter_mut().find(|i| id_of(i) == deleted[0]).unwrap();
+    edited.insert("updatedAt".into(), AttrValue::S("2030-01-01T00:00:00.000Z".into()));
+    let edited = edited.clone();
+    rt.block_on(load(&c, &table, &live));
+
+    let tmp = tempfile::tempdir().unwrap();
+    let sql = tmp.path().join("t.sql");
+    let list = |v: &[String]| v.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
+    std::fs::write(&sql, format!("SELECT 'DELETE' AS _op, id FROM Contact WHERE id IN ({})", list(deleted))).unwrap();
+    let puts = tmp.path().join("p.sql");
+    std::fs::write(&puts, format!("SELECT *, 'PUT' AS _op, 'nick' AS \"set:nickname\" FROM Contact WHERE id IN ({})", list(replaced)))
+        .unwrap();
+    for (name, file) in [("del", &sql), ("put", &puts)] {
+        let plan = tmp.path().join(name);
+        let run = ddbsnap(&["plan", "-q", "-t", file.to_str().unwrap(), "testdata/contacts", "--out", plan.to_str().unwrap()]);
+        assert_eq!(run.code, Some(0), "{}", run.show());
+    }
+    let (del, put) = (tmp.path().join("del"), tmp.path().join("put"));
+    let sha = |p: &Path| PlanFile::open(p).unwrap().sha256().to_string();
+
+    let run = apply(&ep, &del, &sha(&del), &table, &[]);
+    assert_eq!(run.code, Some(1), "one delete meets an edited item\n{}", run.show());
+    let r = report(&run);
+    assert_eq!((r["written"].as_u64(), r["conflicts"].as_u64()), (Some(2), Some(1)), "{r:#}");
+    let run = apply(&ep, &put, &sha(&put), &table, &[]);
+    assert_eq!(run.code, Some(0), "{}", run.show());
+
+    let mut want = by_id(&live);
+    for id in &deleted[1..] {
+        want.remove(id);
+    }
+    let stamp = journal_stamp(&put);
+    for id in replaced {
+        let it = want.get_mut(id).unwrap();
+        it.insert("nickname".into(), AttrValue::S("nick".into()));
+        it.insert("updatedAt".into(), AttrValue::S(stamp.clone()));
+    }
+    assert_table(&rt.block_on(scan(&c, &table)), &want, "after the deletes and puts");
+
+    for plan in [&put, &del] {
+        let rb = ddbsnap(&[
+            "rollback",
+            journal_path(plan).to_str().unwrap(),
+            "--endpoint-url",
+            &ep,
+            "--table",
+            &format!("Contact={table}"),
+            "-q",
+        ]);
+        assert_eq!(rb.code, Some(0), "{}", rb.show());
+    }
+    let mut want = by_id(&original);
+    want.insert(id_of(&edited), edited);
+    assert_table(&rt.block_on(scan(&c, &table)), &want, "after both rollbacks");
+}

@@ -70,56 +70,74 @@ pub struct Job {
     units: f64,
 }
 
-/// The jobs that apply `plan`: every operation not yet finished in `journal`.
-pub fn apply_jobs(plan: &PlanFile, journal: &Journal, s: &Settings) -> Result<(Vec<Job>, Report)> {
-    let stamp = Stamp { now: journal.header.stamp_now.clone(), now_ms: journal.header.stamp_now_ms };
-    let reads = crate::catalog::referenced_names(&plan.manifest.transform.sql).unwrap_or_default();
-    let targets = target_keys(plan);
+/// How one apply writes each operation: its time stamp, the attributes the
+/// transform reads (part of every condition) and each table's key.
+struct Writes<'p> {
+    stamp: Stamp,
+    reads: BTreeSet<String>,
+    targets: HashMap<&'p str, (&'p [String], bool)>,
+}
+
+impl<'p> Writes<'p> {
+    fn new(plan: &'p PlanFile, stamp: Stamp) -> Writes<'p> {
+        let reads = crate::catalog::referenced_names(&plan.manifest.transform.sql).unwrap_or_default();
+        let targets = plan.manifest.targets.iter().map(|t| (t.name.as_str(), (t.key.as_slice(), t.in_snapshot))).collect();
+        Writes { stamp, reads, targets }
+    }
+
+    fn keys(&self, table: &str) -> (&[String], bool) {
+        self.targets.get(table).copied().unwrap_or((&[], true))
+    }
+
+    /// The write that applies `op`.
+    fn write(&self, op: &StoredOp) -> Write {
+        let (keys, in_snapshot) = self.keys(&op.table);
+        write_for(op, keys, &self.reads, in_snapshot, &self.stamp)
+    }
+}
+
+fn stamp_of(j: &Journal) -> Stamp {
+    Stamp { now: j.header.stamp_now.clone(), now_ms: j.header.stamp_now_ms }
+}
+
+/// The jobs for the operations `include` selects, except those `journal`
+/// has finished; `make` gives each one's write.
+fn collect_jobs(
+    plan: &PlanFile,
+    journal: &Journal,
+    s: &Settings,
+    include: impl Fn(&StoredOp) -> bool,
+    make: impl Fn(&StoredOp) -> Write,
+) -> Result<(Vec<Job>, Report)> {
     let mut jobs = Vec::new();
     let mut report = Report::new(s.dry_run);
     for op in plan.ops()? {
         let op = op?;
+        if !include(&op) {
+            continue;
+        }
         report.operations += 1;
         if journal.is_finished(op.seq) {
             report.already_journaled += 1;
             continue;
         }
-        let (keys, in_snapshot) = targets.get(op.table.as_str()).copied().unwrap_or((&[], true));
-        let write = write_for(&op, keys, &reads, in_snapshot, &stamp);
-        jobs.push(Job { seq: op.seq, table: physical(s, &op.table)?, units: op.write_units as f64, write });
+        jobs.push(Job { seq: op.seq, table: physical(s, &op.table)?, units: op.write_units as f64, write: make(&op) });
     }
     Ok((jobs, report))
+}
+
+/// The jobs that apply `plan`: every operation not yet finished in `journal`.
+pub fn apply_jobs(plan: &PlanFile, journal: &Journal, s: &Settings) -> Result<(Vec<Job>, Report)> {
+    let writes = Writes::new(plan, stamp_of(journal));
+    collect_jobs(plan, journal, s, |_| true, |op| writes.write(op))
 }
 
 /// The jobs that undo what the apply journaled as written (`applied`),
 /// except those `journal` (the rollback's own) has finished.
 pub fn rollback_jobs(plan: &PlanFile, applied: &Journal, journal: &Journal, s: &Settings) -> Result<(Vec<Job>, Report)> {
-    let stamp = Stamp { now: applied.header.stamp_now.clone(), now_ms: applied.header.stamp_now_ms };
-    let reads = crate::catalog::referenced_names(&plan.manifest.transform.sql).unwrap_or_default();
-    let targets = target_keys(plan);
-    let mut jobs = Vec::new();
-    let mut report = Report::new(s.dry_run);
-    for op in plan.ops()? {
-        let op = op?;
-        let wrote = applied.entries.get(&op.seq).is_some_and(|e| matches!(e.outcome, Outcome::Done | Outcome::Already));
-        if !wrote {
-            continue;
-        }
-        report.operations += 1;
-        if journal.is_finished(op.seq) {
-            report.already_journaled += 1;
-            continue;
-        }
-        let (keys, in_snapshot) = targets.get(op.table.as_str()).copied().unwrap_or((&[], true));
-        let done = write_for(&op, keys, &reads, in_snapshot, &stamp);
-        let write = undo_write(&op, done.expected.as_ref(), keys);
-        jobs.push(Job { seq: op.seq, table: physical(s, &op.table)?, units: op.write_units as f64, write });
-    }
-    Ok((jobs, report))
-}
-
-fn target_keys(plan: &PlanFile) -> HashMap<&str, (&[String], bool)> {
-    plan.manifest.targets.iter().map(|t| (t.name.as_str(), (t.key.as_slice(), t.in_snapshot))).collect()
+    let writes = Writes::new(plan, stamp_of(applied));
+    let wrote = |op: &StoredOp| applied.entries.get(&op.seq).is_some_and(|e| matches!(e.outcome, Outcome::Done | Outcome::Already));
+    collect_jobs(plan, journal, s, wrote, |op| undo_write(op, writes.write(op).expected.as_ref(), writes.keys(&op.table).0))
 }
 
 fn physical(s: &Settings, table: &str) -> Result<String> {
@@ -403,15 +421,12 @@ pub struct Mismatch {
 
 /// The expected item of each operation, as this apply's journal leaves it.
 pub fn expected_items(plan: &PlanFile, stamp: &Stamp) -> Result<Vec<(StoredOp, Option<Item>)>> {
-    let reads = crate::catalog::referenced_names(&plan.manifest.transform.sql).unwrap_or_default();
-    let targets: HashMap<&str, (&[String], bool)> =
-        plan.manifest.targets.iter().map(|t| (t.name.as_str(), (t.key.as_slice(), t.in_snapshot))).collect();
+    let writes = Writes::new(plan, stamp.clone());
     let mut out = Vec::new();
     for op in plan.ops()? {
         let op = op?;
-        let (keys, in_snapshot) = targets.get(op.table.as_str()).copied().unwrap_or((&[], true));
-        let w = write_for(&op, keys, &reads, in_snapshot, stamp);
-        out.push((op, w.expected));
+        let expected = writes.write(&op).expected;
+        out.push((op, expected));
     }
     Ok(out)
 }

@@ -19,9 +19,7 @@ use arrow::datatypes::{DataType, Field, Fields, Int8Type};
 use datafusion::common::{DataFusionError, Result as DfResult};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 
-use crate::convert::from_arrow::{ColumnReader, tag_names};
-use crate::convert::natural::{VALUE_FIELD, natural_value};
-use crate::convert::schema::{KIND_KEY, Kind};
+use crate::convert::natural::{VALUE_FIELD, ValueColumn};
 use crate::item::{AttrValue, Number, ddbjson};
 
 /// The struct type that carries one exact DynamoDB value.
@@ -90,9 +88,15 @@ impl ScalarUDFImpl for TypedFn {
                 }
             }
             Which::Attr | Which::Text => {
-                let values = AttrValues::new(&arrays, &args.arg_fields[0]).map_err(|e| err(0, e))?;
+                let tags = match arrays[1].as_any().downcast_ref::<DictionaryArray<Int8Type>>() {
+                    Some(t) => Some(t),
+                    None if arrays[1].null_count() == arrays[1].len() => None,
+                    None => return Err(err(0, format!("the second argument must be a _ddb type tag, not {}", arrays[1].data_type()))),
+                };
+                // Not a stored column (a computed value): its SQL type decides.
+                let values = ValueColumn::new(&arrays[0], &args.arg_fields[0], tags).map_err(|e| err(0, e))?;
                 for row in 0..rows {
-                    let v = values.at(row).map_err(|e| err(row, e))?;
+                    let v = values.value(row).map_err(|e| err(row, e))?;
                     out.append_option(match (self.which, v) {
                         (_, None) => None,
                         (Which::Attr, Some(v)) => Some(ddbjson::value_to_string(&v)),
@@ -132,39 +136,4 @@ fn text_at(a: &StringArray, row: usize) -> Option<&str> {
 fn canonical_json(text: &str) -> Result<String, String> {
     let v = ddbjson::value_from_str(text).map_err(|e| format!("{text:?} is not a DynamoDB JSON value such as {{\"S\":\"x\"}}: {e}"))?;
     Ok(ddbjson::value_to_string(&v))
-}
-
-/// A column's values with their per-row type tags.
-struct AttrValues<'a> {
-    values: &'a ArrayRef,
-    field: &'a Field,
-    kind: Option<Kind>,
-    tags: Option<(&'a DictionaryArray<Int8Type>, Vec<Option<crate::item::DdbType>>)>,
-}
-
-impl<'a> AttrValues<'a> {
-    fn new(arrays: &'a [ArrayRef], field: &'a Arc<Field>) -> Result<AttrValues<'a>, String> {
-        let kind = field.metadata().get(KIND_KEY).and_then(|k| Kind::parse(k, field.data_type()));
-        let tags = match arrays[1].as_any().downcast_ref::<DictionaryArray<Int8Type>>() {
-            Some(t) => Some((t, tag_names(t)?)),
-            None if arrays[1].null_count() == arrays[1].len() => None,
-            None => return Err(format!("the second argument must be a _ddb type tag, not {}", arrays[1].data_type())),
-        };
-        Ok(AttrValues { values: &arrays[0], field: field.as_ref(), kind, tags })
-    }
-
-    /// The attribute in `row`, or None when the item lacks it.
-    fn at(&self, row: usize) -> Result<Option<AttrValue>, String> {
-        match (&self.tags, self.kind) {
-            (Some((tags, names)), Some(kind)) => {
-                if tags.is_null(row) {
-                    return Ok(None);
-                }
-                let t = names.get(tags.keys().value(row) as usize).copied().flatten().ok_or("bad type tag")?;
-                ColumnReader { kind, values: self.values }.value(row, t).map(Some)
-            }
-            // Not a stored column (a computed value): its SQL type decides.
-            _ => natural_value(self.values, self.field, row),
-        }
-    }
 }

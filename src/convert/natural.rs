@@ -20,10 +20,10 @@
 //! A SQL NULL is "no value" (the caller decides what that means), never a
 //! DynamoDB NULL: that is `ddb('{"NULL":true}')`.
 
-use arrow::array::{Array, ArrayRef, AsArray};
-use arrow::datatypes::{DataType, Field, TimeUnit};
+use arrow::array::{Array, ArrayRef, AsArray, DictionaryArray};
+use arrow::datatypes::{DataType, Field, Int8Type, TimeUnit};
 
-use super::from_arrow::ColumnReader;
+use super::from_arrow::{ColumnReader, tag_names};
 use super::schema::{KIND_KEY, Kind};
 use crate::item::{AttrValue, DdbType, Number, ddbjson};
 
@@ -34,6 +34,42 @@ pub const VALUE_FIELD: &str = "ddb";
 /// Whether `dt` is the exact-value struct.
 pub fn is_value_struct(dt: &DataType) -> bool {
     matches!(dt, DataType::Struct(f) if f.len() == 1 && f[0].name() == VALUE_FIELD && f[0].data_type() == &DataType::Utf8)
+}
+
+/// A result column read as DynamoDB values: through its per-item type tags
+/// when it comes straight from a ddbsnap table with its `_ddb` tags (exact
+/// for every kind, and a missing attribute told from NULL), else by its SQL
+/// type (see [`natural_value`]).
+pub struct ValueColumn<'a> {
+    values: &'a ArrayRef,
+    field: &'a Field,
+    tagged: Option<Tagged<'a>>,
+}
+
+/// A stored column's tags, the type each tag names, and the column's kind.
+type Tagged<'a> = (&'a DictionaryArray<Int8Type>, Vec<Option<DdbType>>, Kind);
+
+impl<'a> ValueColumn<'a> {
+    pub fn new(values: &'a ArrayRef, field: &'a Field, tags: Option<&'a DictionaryArray<Int8Type>>) -> Result<ValueColumn<'a>, String> {
+        let kind = field.metadata().get(KIND_KEY).and_then(|k| Kind::parse(k, field.data_type()));
+        let tagged = match (tags, kind) {
+            (Some(t), Some(kind)) => Some((t, tag_names(t)?, kind)),
+            _ => None,
+        };
+        Ok(ValueColumn { values, field, tagged })
+    }
+
+    /// The value in `row`; None when the item lacks the attribute (or SQL NULL).
+    pub fn value(&self, row: usize) -> Result<Option<AttrValue>, String> {
+        match &self.tagged {
+            None => natural_value(self.values, self.field, row),
+            Some((tags, _, _)) if tags.is_null(row) => Ok(None),
+            Some((tags, names, kind)) => {
+                let t = names.get(tags.keys().value(row) as usize).copied().flatten().ok_or("bad type tag")?;
+                ColumnReader { kind: *kind, values: self.values }.value(row, t).map(Some)
+            }
+        }
+    }
 }
 
 /// The DynamoDB value of `array[row]`, or None for SQL NULL.

@@ -19,15 +19,13 @@
 //! with their per-item type tags, exactly; `_ddb` itself is never written.
 
 use arrow::array::{Array, ArrayRef, AsArray, DictionaryArray, StructArray};
-use arrow::datatypes::{DataType, Field, Int8Type, Schema};
+use arrow::datatypes::{DataType, Int8Type, Schema};
 use arrow::record_batch::RecordBatch;
 
 use crate::convert::TYPES_COLUMN;
-use crate::convert::from_arrow::{ColumnReader, tag_names};
-use crate::convert::natural::natural_value;
-use crate::convert::schema::{KIND_KEY, Kind};
+use crate::convert::natural::{ValueColumn, natural_value};
 use crate::error::{Error, Result};
-use crate::item::{AttrValue, DdbType, Item};
+use crate::item::{AttrValue, Item};
 
 /// Column names with a meaning of their own; every other column is an attribute.
 pub const RESERVED: [&str; 4] = ["_table", "_op", "_remove", "_skip"];
@@ -117,13 +115,8 @@ impl RowReader {
         let tags = self.tags.and_then(|i| batch.column(i).as_any().downcast_ref::<StructArray>());
         let mut attrs = Vec::with_capacity(self.attrs.len());
         for (i, name) in &self.attrs {
-            let field = batch.schema_ref().field(*i).clone();
-            let kind = field.metadata().get(KIND_KEY).and_then(|k| Kind::parse(k, field.data_type()));
-            let tagged = match (tags.and_then(|t| tag_of(t, name)), kind) {
-                (Some(t), Some(kind)) => Some((t, tag_names(t)?, kind)),
-                _ => None,
-            };
-            attrs.push(AttrColumn { name, values: batch.column(*i), field, tagged });
+            let column = ValueColumn::new(batch.column(*i), batch.schema_ref().field(*i), tags.and_then(|t| tag_of(t, name)))?;
+            attrs.push(AttrColumn { name, column });
         }
         Ok(BatchRows { reader: self, batch, attrs })
     }
@@ -136,28 +129,9 @@ pub struct BatchRows<'a> {
     attrs: Vec<AttrColumn<'a>>,
 }
 
-/// A stored column's tags, the type each tag names, and the column's kind.
-type Tagged<'a> = (&'a DictionaryArray<Int8Type>, Vec<Option<DdbType>>, Kind);
-
 struct AttrColumn<'a> {
     name: &'a str,
-    values: &'a ArrayRef,
-    field: Field,
-    /// Type tags when the column comes straight from a table with its `_ddb`.
-    tagged: Option<Tagged<'a>>,
-}
-
-impl AttrColumn<'_> {
-    fn value(&self, row: usize) -> std::result::Result<Option<AttrValue>, String> {
-        match &self.tagged {
-            None => natural_value(self.values, &self.field, row),
-            Some((tags, _, _)) if tags.is_null(row) => Ok(None),
-            Some((tags, names, kind)) => {
-                let t = names.get(tags.keys().value(row) as usize).copied().flatten().ok_or("bad type tag")?;
-                ColumnReader { kind: *kind, values: self.values }.value(row, t).map(Some)
-            }
-        }
-    }
+    column: ValueColumn<'a>,
 }
 
 impl BatchRows<'_> {
@@ -190,7 +164,7 @@ impl BatchRows<'_> {
         for pass in [false, true] {
             for a in self.attrs.iter().filter(|a| a.name.starts_with(OVERRIDE) == pass) {
                 let name = a.name.strip_prefix(OVERRIDE).unwrap_or(a.name);
-                match a.value(row).map_err(|e| format!("column {:?}: {e}", a.name))? {
+                match a.column.value(row).map_err(|e| format!("column {:?}: {e}", a.name))? {
                     Some(v) => {
                         values.insert(name.to_string(), v);
                     }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Run, ddbsnap, testdata};
+use common::{Run, assert_error, ddbsnap, testdata};
 
 /// What `tests/fixtures.rs` recorded about a case.
 struct Case {
@@ -24,35 +24,6 @@ fn case(name: &'static str) -> Case {
             .expect("case note JSON");
     let dir = format!("testdata/bad/{name}");
     Case { name, file: note["file"].as_str().map(|f| format!("{dir}/{f}")), line: note["line"].as_u64(), dir }
-}
-
-/// The message must not repeat its cause (`A: B: B`), the way an error
-/// printed together with its own source chain does, nor a part of it
-/// (`file: file: cause`).
-fn assert_no_repeated_cause(run: &Run) {
-    for line in run.stderr.lines() {
-        let parts: Vec<&str> = line.split(": ").collect();
-        for w in parts.windows(2) {
-            assert!(w[0] != w[1], "stderr repeats {:?}\n{}", w[0], run.show());
-        }
-        for (p, _) in line.match_indices(": ") {
-            let tail = &line[p + 2..];
-            assert!(tail.len() < 8 || !line[..p].ends_with(tail), "stderr repeats {tail:?}\n{}", run.show());
-        }
-    }
-}
-
-/// Exit code 2, stderr with every one of `words`, nothing on stdout.
-fn assert_error(run: &Run, words: &[&str]) {
-    assert_eq!(run.code, Some(2), "expected exit code 2\n{}", run.show());
-    assert!(run.stdout.trim().is_empty(), "an error must print nothing on stdout\n{}", run.show());
-    assert!(run.stderr.contains("error"), "stderr should say it is an error\n{}", run.show());
-    for w in words {
-        assert!(run.stderr.contains(w), "stderr should contain {w:?}\n{}", run.show());
-    }
-    assert!(!run.stderr.contains("panicked"), "{}", run.show());
-    assert!(!run.stderr.contains('\u{1b}'), "terminal escape codes on a redirected stderr\n{}", run.show());
-    assert_no_repeated_cause(run);
 }
 
 /// Runs `inspect` (text and JSON), `sql` and `convert` on the case and

@@ -11,7 +11,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Run, ddbsnap};
+use common::{Run, assert_error, ddbsnap};
 use tempfile::TempDir;
 
 const EXPORT: &str = "testdata/contacts";
@@ -78,17 +78,6 @@ fn arg(p: &Path) -> String {
 fn plan_sha(run: &Run) -> String {
     let first = run.stdout.lines().next().unwrap_or_default();
     first.strip_prefix("plan ").unwrap_or_else(|| panic!("first stdout line is not `plan <sha256>`\n{}", run.show())).trim().to_string()
-}
-
-/// Exit code 2, `words` on stderr, nothing on stdout, no panic.
-fn assert_error(run: &Run, words: &[&str]) {
-    assert_eq!(run.code, Some(2), "expected exit code 2\n{}", run.show());
-    assert!(run.stdout.trim().is_empty(), "an error must print nothing on stdout\n{}", run.show());
-    assert!(run.stderr.contains("error"), "stderr should say it is an error\n{}", run.show());
-    for w in words {
-        assert!(run.stderr.contains(w), "stderr should contain {w:?}\n{}", run.show());
-    }
-    assert!(!run.stderr.contains("panicked"), "{}", run.show());
 }
 
 /// [`assert_error`], and no plan (whole or partial) was left behind.

@@ -400,19 +400,11 @@ fn seed_from_csv_and_parquet_puts_typed_items() {
     let tmp = tempfile::tempdir().unwrap();
     let csv = tmp.path().join("seed.csv");
     std::fs::write(&csv, "id,name,age,isActive\nx1,Ada Lovelace,36,true\nx2,Alan Turing,41,false\n").unwrap();
-    let out = tmp.path().join("plan");
-    let (code, m) = plan(&[
-        "-t",
-        "seed_from_file",
-        "-p",
-        "table=Sandbox",
-        "--key",
-        "Sandbox=id",
-        "--input",
-        &format!("seed={}", csv.display()),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let seed = |file: &std::path::Path, out: &str| {
+        let (input, out) = (format!("seed={}", file.display()), tmp.path().join(out));
+        plan(&["-t", "seed_from_file", "-p", "table=Sandbox", "--key", "Sandbox=id", "--input", &input, "--out", out.to_str().unwrap()])
+    };
+    let (code, m) = seed(&csv, "plan");
     assert_eq!(code, 0);
     assert_eq!(ops(&m, "Sandbox", "PUT"), 2);
     let attrs = &m["summary"]["attributes"]["Sandbox"];
@@ -431,19 +423,7 @@ fn seed_from_csv_and_parquet_puts_typed_items() {
     let mut w = parquet::arrow::ArrowWriter::try_new(f, batch.schema(), None).unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();
-    let out2 = tmp.path().join("plan2");
-    let (_, m) = plan(&[
-        "-t",
-        "seed_from_file",
-        "-p",
-        "table=Sandbox",
-        "--key",
-        "Sandbox=id",
-        "--input",
-        &format!("seed={}", pq.display()),
-        "--out",
-        out2.to_str().unwrap(),
-    ]);
+    let (_, m) = seed(&pq, "plan2");
     assert_eq!(
         m["samples"][0]["changes"].as_array().unwrap().iter().find(|c| c["attribute"] == "score").unwrap()["after"],
         "{\"N\":\"0.25\"}"

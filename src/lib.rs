@@ -18,6 +18,7 @@
 //! - [`report`]: check reports as JUnit, Markdown and HTML.
 //! - [`generate`]: deterministic synthetic Amplify-style exports in AWS's layout.
 //! - [`apply`]: approved plans written to DynamoDB, journaled and reversible.
+//! - [`subset`]: masked, referentially complete subsets of exports for sandboxes.
 //! - [`cli`]: the command line; the only module that knows clap.
 
 pub mod apply;
@@ -33,5 +34,6 @@ pub mod output;
 pub mod plan;
 pub mod report;
 pub mod snapshot;
+pub mod subset;
 
 pub use error::{Error, Result};

@@ -13,6 +13,7 @@ mod plan;
 mod print;
 mod progress;
 mod sql;
+mod subset;
 
 use std::path::PathBuf;
 
@@ -94,6 +95,8 @@ pub enum Command {
     Convert(convert::ConvertArgs),
     /// Write a synthetic Amplify-style export (seeded, deterministic) in AWS's exact layout.
     Generate(generate::GenerateArgs),
+    /// Write a masked, referentially complete subset of exports (seeded; children and parents followed) for sandboxes.
+    Subset(subset::SubsetArgs),
 }
 
 pub fn init_logging(g: &Global) {
@@ -121,6 +124,7 @@ pub async fn run(args: Args) -> Result<u8> {
         Command::Verify(a) => apply::verify(&args.global, a).await,
         Command::Rollback(a) => apply::rollback(&args.global, a).await,
         Command::Generate(a) => generate::run(a),
+        Command::Subset(a) => subset::run(&args.global, a).await,
     }
 }
 

@@ -17,6 +17,7 @@
 //! - [`plan`]: transforms previewed into reviewed, immutable plan files.
 //! - [`report`]: check reports as JUnit, Markdown and HTML.
 //! - [`generate`]: deterministic synthetic Amplify-style exports in AWS's layout.
+//! - [`profile`]: the shape of production data (sizes, types, lengths, skew) without its values.
 //! - [`apply`]: approved plans written to DynamoDB, journaled and reversible.
 //! - [`subset`]: masked, referentially complete subsets of exports for sandboxes.
 //! - [`cli`]: the command line; the only module that knows clap.
@@ -32,6 +33,7 @@ pub mod item;
 pub mod load;
 pub mod output;
 pub mod plan;
+pub mod profile;
 pub mod report;
 pub mod snapshot;
 pub mod subset;

@@ -11,6 +11,7 @@ mod inspect;
 mod lint;
 mod plan;
 mod print;
+mod profile;
 mod progress;
 mod sql;
 mod subset;
@@ -97,6 +98,8 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Write a masked, referentially complete subset of exports (seeded; children and parents followed) for sandboxes.
     Subset(subset::SubsetArgs),
+    /// Describe the shape of the data (sizes, types, lengths, distinct values, key skew) as JSON, without its values.
+    Profile(profile::ProfileArgs),
 }
 
 pub fn init_logging(g: &Global) {
@@ -125,6 +128,7 @@ pub async fn run(args: Args) -> Result<u8> {
         Command::Rollback(a) => apply::rollback(&args.global, a).await,
         Command::Generate(a) => generate::run(a),
         Command::Subset(a) => subset::run(&args.global, a).await,
+        Command::Profile(a) => profile::run(&args.global, a).await,
     }
 }
 

@@ -95,7 +95,7 @@ impl Hasher for Identity {
 pub struct AttrAcc {
     types: [u64; 10],
     lengths: Histogram,
-    counts: HashMap<u64, u64, BuildHasherDefault<Identity>>,
+    counts: HashMap<u64, u32, BuildHasherDefault<Identity>>,
     /// Text of each value while a top list is still possible.
     texts: Option<HashMap<u64, (DdbType, String)>>,
     limits: ValueLimits,
@@ -142,7 +142,7 @@ impl AttrAcc {
             DdbType::ALL.iter().filter(|t| self.types[**t as usize] > 0).map(|t| (t.name(), self.types[*t as usize])).collect();
         let key_like = values > 0 && types.keys().all(|t| matches!(*t, "S" | "N" | "NULL"));
         let max_per_value =
-            (key_like && (distinct < values || self.role.is_some())).then(|| self.counts.values().copied().max().unwrap_or(0));
+            (key_like && (distinct < values || self.role.is_some())).then(|| self.counts.values().copied().max().unwrap_or(0) as u64);
         // A top list only for values that repeat: an attribute whose every
         // value is unique identifies items, whatever the table's size.
         let top = self.texts.as_ref().filter(|_| distinct < values).map(|texts| top_values(texts, &self.counts, self.limits.top));
@@ -169,12 +169,12 @@ fn rate(n: u64, of: u64) -> f64 {
 /// The `top` most common values, most common first, ties by type and text.
 fn top_values(
     texts: &HashMap<u64, (DdbType, String)>,
-    counts: &HashMap<u64, u64, BuildHasherDefault<Identity>>,
+    counts: &HashMap<u64, u32, BuildHasherDefault<Identity>>,
     top: usize,
 ) -> Vec<TopValue> {
     let mut all: Vec<TopValue> = texts
         .iter()
-        .map(|(h, (ty, text))| TopValue { value: text.clone(), count: counts.get(h).copied().unwrap_or(0), ty: ty.name() })
+        .map(|(h, (ty, text))| TopValue { value: text.clone(), count: counts.get(h).copied().unwrap_or(0) as u64, ty: ty.name() })
         .collect();
     all.sort_by(|a, b| b.count.cmp(&a.count).then(a.ty.cmp(b.ty)).then(a.value.cmp(&b.value)));
     all.truncate(top);

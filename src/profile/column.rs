@@ -35,7 +35,7 @@ pub enum Members<'a> {
     NumText(&'a StringArray),
 }
 
-fn cast<'a, T: 'static>(a: &'a dyn Array) -> Result<&'a T, String> {
+fn cast<T: 'static>(a: &dyn Array) -> Result<&T, String> {
     a.as_any().downcast_ref::<T>().ok_or_else(|| format!("unexpected Arrow type {}", a.data_type()))
 }
 

@@ -18,6 +18,7 @@ use ddbsnap::generate::{ExportWriter, Rng};
 use ddbsnap::item::{AttrValue, Item, Number, ddbjson};
 use ddbsnap::load::LoadEnv;
 use ddbsnap::snapshot::manifest::OutputFormat;
+use ddbsnap::subset::Masker;
 use sha2::{Digest, Sha256};
 
 const MODEL: &str = r#"{"data":{"model_introspection":{"version":1,"enums":{},"nonModels":{},"models":{
@@ -129,16 +130,20 @@ fn shared_contact(j: u32) -> u32 {
 }
 
 fn write_source(dir: &Path) {
-    let time = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     for (seed, (table, items)) in source().into_iter().enumerate() {
-        let mut rng = Rng::new(seed as u64);
-        let physical = format!("{table}-abcdefghijklmnopqrstuvwxyz-NONE");
-        let mut w = ExportWriter::new(dir, "", &physical, OutputFormat::DynamodbJson, time, 3, false, &mut rng).unwrap();
-        for it in &items {
-            w.add_item(it, &mut rng).unwrap();
-        }
-        w.finish(None).unwrap();
+        write_table(dir, table, &items, seed as u64);
     }
+}
+
+fn write_table(dir: &Path, table: &str, items: &[Item], seed: u64) {
+    let time = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let mut rng = Rng::new(seed);
+    let physical = format!("{table}-abcdefghijklmnopqrstuvwxyz-NONE");
+    let mut w = ExportWriter::new(dir, "", &physical, OutputFormat::DynamodbJson, time, 3, false, &mut rng).unwrap();
+    for it in items {
+        w.add_item(it, &mut rng).unwrap();
+    }
+    w.finish(None).unwrap();
 }
 
 /// A fixture: exports under `src/`, the model, and an empty place for output.
@@ -535,10 +540,31 @@ fn item_counts_roots_and_ion() {
     assert!(!data.is_empty() && data.iter().all(|p| p.to_string_lossy().ends_with(".ion.gz")), "{data:?}");
     // the 5 contacts, all their notes, and nothing else of Contact (the notes' parents are those contacts)
     assert_eq!(got["Contact"].len(), 5);
-    for (key, _) in &got["Contact"] {
+    for key in got["Contact"].keys() {
         for n in source()["Note"].iter().filter(|n| text(n, "contactId").as_deref() == Some(key.as_str())) {
             assert!(got["Note"].contains_key(&id(n)), "note {} of contact {key} left out", id(n));
         }
     }
     assert!(got["Note"].values().all(|n| got["Contact"].contains_key(&text(n, "contactId").unwrap())));
+}
+
+#[test]
+fn tables_without_a_model_are_roots_chosen_by_content() {
+    let fx = Fixture::new();
+    let audit: Vec<Item> = (0..50)
+        .map(|i| [("id".to_string(), s(&format!("e{i}"))), ("email".to_string(), s("ops@example.org"))].into_iter().collect())
+        .collect();
+    write_table(&fx.root.join("src"), "Audit", &audit, 9);
+    let r = fx.subset("out", &["--fraction", "0.5", "--mask", "email", "--mask-key", "k"]).ok();
+    assert!(r.stderr.contains("table Audit has no model"), "{}", r.show());
+    let report = report_of(&r, &fx.path("out"));
+    let t = table_report(&report, "Audit");
+    assert_eq!(t["source_items"], 50);
+    assert_eq!(t["items"], t["roots_chosen"]);
+    assert!((10..40).contains(&t["items"].as_u64().unwrap()), "{t}");
+    assert_eq!(t["masked"]["email"], t["items"]);
+    let got = read_tables(&fx.path("out"));
+    let written: Vec<&Item> = got["Audit"].values().collect();
+    assert!(written.iter().all(|it| it["email"] == s(&Masker::new(b"k").mask_str("ops@example.org"))));
+    assert!(written.iter().all(|it| audit.iter().any(|a| a["id"] == it["id"])));
 }

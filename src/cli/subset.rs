@@ -10,18 +10,15 @@ use crate::snapshot::manifest::OutputFormat;
 use crate::subset::{self, Choice, SubsetOptions};
 
 #[derive(clap::Args, Debug)]
-#[command(
-    long_about = "Write a small, masked copy of exports for sandboxes and preview branches: a seeded fraction of the root \
-models' items, every child of a chosen item (hasMany/hasOne, recursively) and every parent an included item refers to \
-(belongsTo, recursively), so that no reference in the subset dangles unless it dangled in the source (those are counted). \
-Chosen fields are replaced by keyed, format-preserving fakes: letters stay letters, digits digits, punctuation and length \
-are kept, emails keep their top-level domain, and a value gets the same fake in every table.\n\n\
-Each table is written as a full export in AWS's layout under --out (read it with `ddbsnap sql`/`check`, or import it with \
-DynamoDB's import from S3), with ddbsnap-subset.json beside it; the same JSON goes to stdout.",
-    after_help = "Exit codes: 0 the subset was written, 2 error (nothing usable written: a key or relationship field given to \
---mask, an unknown model or field, an output folder that already holds exports).\n\n\
-Example: ddbsnap subset exports/ --amplify amplify_outputs.json --out sandbox/ --fraction 0.05 --mask email --mask Contact.name"
-)]
+#[command(after_help = "A seeded fraction of the root models' items is chosen, then every child of a chosen item (hasMany/hasOne, \
+recursively) and every parent an included item refers to (belongsTo, recursively): no reference in the subset dangles unless it \
+dangled in the source (those are counted). Masked fields get keyed, format-preserving fakes: letters stay letters, digits \
+digits, punctuation and length are kept, emails keep their top-level domain, and a value gets the same fake in every table.\n\n\
+Each table is written as a full export in AWS's layout under --out (read it with `ddbsnap sql`/`check`, or point DynamoDB's \
+import from S3 at its data/ folder), with ddbsnap-subset.json beside it; the same JSON goes to stdout.\n\n\
+Exit codes: 0 the subset was written, 2 error (a key or relationship field given to --mask, an unknown model or field, an \
+output folder that already holds exports).\n\n\
+Example: ddbsnap subset exports/ --amplify amplify_outputs.json --out sandbox/ --fraction 0.05 --mask email --mask Contact.name")]
 pub struct SubsetArgs {
     /// Exports to subset ([NAME=]folder, manifest-summary.json or s3://bucket/prefix).
     #[arg(value_name = "EXPORT", required = true)]

@@ -268,7 +268,7 @@ mod tests {
         let AttrValue::Ss(members) = f else { panic!() };
         assert_eq!(count, 26);
         assert_eq!(members.iter().collect::<HashSet<_>>().len(), 26);
-        let digits: Vec<Number> = (1..=9).map(|i| Number::from_i64(i)).collect();
+        let digits: Vec<Number> = (1..=9).map(Number::from_i64).collect();
         let AttrValue::Ns(members) = m.mask_value(&AttrValue::Ns(digits)).unwrap().0 else { panic!() };
         assert_eq!(members.iter().collect::<HashSet<_>>().len(), 9);
     }

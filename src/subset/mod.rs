@@ -9,8 +9,8 @@
 //! down, parents up, see [`select`]) so that nothing the subset refers to is
 //! missing unless it was missing in the source, chosen fields are replaced by
 //! keyed, format-preserving fakes ([`mask`]), and each table is written as a
-//! full export in AWS's own layout, which every ddbsnap command (and
-//! DynamoDB's import from S3) reads like any other export.
+//! full export in AWS's own layout, which every ddbsnap command reads like
+//! any other export (and whose data files DynamoDB's import from S3 takes).
 //!
 //! The work is done on key hashes ([`index`]) in memory: one pass per table
 //! over its key and foreign-key columns, then hash lookups, never a scan per
@@ -126,6 +126,7 @@ pub fn check_output(out: &std::path::Path) -> Result<()> {
 /// Makes the subset of `tables` described by `opts` and writes it; returns
 /// what `ddbsnap-subset.json` says.
 pub fn subset(tables: &[LoadedTable], intro: &ModelIntrospection, opts: &SubsetOptions) -> Result<SubsetReport> {
+    let _span = tracing::info_span!("subset").entered();
     write::check_output(&opts.out)?;
     let names: Vec<&str> = tables.iter().map(LoadedTable::name).collect();
     let (edges, mut notes) = spec::active_edges(intro, &names);
@@ -135,7 +136,7 @@ pub fn subset(tables: &[LoadedTable], intro: &ModelIntrospection, opts: &SubsetO
         names.iter().map(|n| intro.models.get(*n).map(|m| m.key_fields().into_iter().map(str::to_string).collect())).collect();
     for (n, m) in names.iter().zip(&models) {
         if m.is_none() {
-            notes.push(format!("table {n} has no model in the Amplify outputs: its items were chosen on their own, by content"));
+            notes.push(format!("table {n} has no model in the Amplify outputs: no reference is followed to or from it"));
         }
     }
     let rows = tables.iter().map(Rows::new).collect::<Result<Vec<_>>>()?;

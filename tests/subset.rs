@@ -332,7 +332,7 @@ fn subset_is_exactly_the_closure_with_exact_counts_and_masked_values() {
         let count = |why: Why| w.values().filter(|x| **x == why).count() as u64;
         let counts = [
             t["source_items"].as_u64(),
-            t["items"].as_u64(),
+            t["chosen_items"].as_u64(),
             t["roots_chosen"].as_u64(),
             t["added_as_children"].as_u64(),
             t["added_as_parents"].as_u64(),
@@ -451,7 +451,7 @@ fn check_on_the_subset_finds_no_problem_the_source_lacks() {
         let r = refs.iter().find(|r| r["reference"].as_str().unwrap().starts_with(&reference)).unwrap();
         assert_eq!(r["dangling_in_subset"].as_u64(), Some(after.get(name).copied().unwrap_or(0)), "{name}");
     }
-    let items: u64 = report["tables"].as_array().unwrap().iter().map(|t| t["items"].as_u64().unwrap()).sum();
+    let items: u64 = report["tables"].as_array().unwrap().iter().map(|t| t["chosen_items"].as_u64().unwrap()).sum();
     let counted: u64 = ["Company", "Contact", "Author", "Note"]
         .iter()
         .map(|t| {
@@ -533,7 +533,7 @@ fn item_counts_roots_and_ion() {
     let got = read_tables(&fx.path("out"));
     assert_eq!(
         got.values().map(BTreeMap::len).sum::<usize>() as u64,
-        report["tables"].as_array().unwrap().iter().map(|t| t["items"].as_u64().unwrap()).sum::<u64>()
+        report["tables"].as_array().unwrap().iter().map(|t| t["chosen_items"].as_u64().unwrap()).sum::<u64>()
     );
     let data: Vec<PathBuf> =
         common::files_under(Path::new(&fx.path("out"))).into_iter().filter(|p| p.to_string_lossy().contains("/data/")).collect();
@@ -560,9 +560,9 @@ fn tables_without_a_model_are_roots_chosen_by_content() {
     let report = report_of(&r, &fx.path("out"));
     let t = table_report(&report, "Audit");
     assert_eq!(t["source_items"], 50);
-    assert_eq!(t["items"], t["roots_chosen"]);
-    assert!((10..40).contains(&t["items"].as_u64().unwrap()), "{t}");
-    assert_eq!(t["masked"]["email"], t["items"]);
+    assert_eq!(t["chosen_items"], t["roots_chosen"]);
+    assert!((10..40).contains(&t["chosen_items"].as_u64().unwrap()), "{t}");
+    assert_eq!(t["masked"]["email"], t["chosen_items"]);
     let got = read_tables(&fx.path("out"));
     let written: Vec<&Item> = got["Audit"].values().collect();
     assert!(written.iter().all(|it| it["email"] == s(&Masker::new(b"k").mask_str("ops@example.org"))));

@@ -97,7 +97,7 @@ pub struct TableReport {
     pub export_id: String,
     pub source_items: u64,
     /// Items written: roots, children and parents.
-    pub items: u64,
+    pub chosen_items: u64,
     pub roots_chosen: u64,
     pub added_as_children: u64,
     pub added_as_parents: u64,
@@ -185,7 +185,14 @@ pub fn subset(tables: &[LoadedTable], intro: &ModelIntrospection, opts: &SubsetO
     Ok(report)
 }
 
-fn table_report(t: usize, table: &LoadedTable, s: &select::Selection, refs: &[RefNode], items: u64, w: write::Written) -> TableReport {
+fn table_report(
+    t: usize,
+    table: &LoadedTable,
+    s: &select::Selection,
+    refs: &[RefNode],
+    chosen_items: u64,
+    w: write::Written,
+) -> TableReport {
     let references: Vec<ReferenceReport> = refs
         .iter()
         .enumerate()
@@ -201,7 +208,7 @@ fn table_report(t: usize, table: &LoadedTable, s: &select::Selection, refs: &[Re
         physical_table: w.physical_table,
         export_id: w.export_id,
         source_items: s.reasons[t].len() as u64,
-        items,
+        chosen_items,
         roots_chosen: s.count(t, Reason::Root),
         added_as_children: s.count(t, Reason::Child),
         added_as_parents: s.count(t, Reason::Parent),

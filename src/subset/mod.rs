@@ -132,22 +132,52 @@ pub fn subset(tables: &[LoadedTable], intro: &ModelIntrospection, opts: &SubsetO
     let (edges, mut notes) = spec::active_edges(intro, &names);
     let roots = spec::roots(intro, &edges, &names, &opts.roots)?;
     let masks = spec::masks(intro, tables, &opts.masks)?;
-    let models: Vec<Option<Vec<String>>> =
-        names.iter().map(|n| intro.models.get(*n).map(|m| m.key_fields().into_iter().map(str::to_string).collect())).collect();
-    for (n, m) in names.iter().zip(&models) {
-        if m.is_none() {
-            notes.push(format!("table {n} has no model in the Amplify outputs: no reference is followed to or from it"));
-        }
-    }
     let rows = tables.iter().map(Rows::new).collect::<Result<Vec<_>>>()?;
+    let (keys, refs) = index_all(intro, &names, &rows, &edges, &roots, opts.seed, &mut notes)?;
+    let selection = select::select(&keys, &refs, &roots, opts.choice);
+    let masker = Masker::new(&opts.mask_key);
+    let target = write::Target { out: &opts.out, format: opts.format, seed: opts.seed };
+    let mut reports = Vec::new();
+    for (t, table) in tables.iter().enumerate() {
+        // In key-hash order: deterministic whatever order the source was read in.
+        let mut chosen: Vec<u32> = (0..rows[t].len as u32).filter(|&r| selection.reasons[t][r as usize].is_some()).collect();
+        chosen.sort_unstable_by_key(|&r| keys[t].keys[r as usize]);
+        let written = write::write_table(&target, table, &rows[t], &chosen, &masks[t], &masker)?;
+        reports.push(table_report(t, table, &selection, &refs, chosen.len() as u64, written));
+    }
+    let (fraction, items_per_root) = match opts.choice {
+        Choice::Fraction(f) => (Some(f), None),
+        Choice::Items(n) => (None, Some(n)),
+    };
+    let roots = roots.iter().map(|&t| names[t].to_string()).collect();
+    let report = SubsetReport { seed: opts.seed, fraction, items_per_root, roots, format: opts.format, tables: reports, notes };
+    write::write_report(&opts.out, &report)?;
+    Ok(report)
+}
+
+/// Indexes every table's keys (scored for choosing when it is a root) and
+/// the references its items hold.
+fn index_all(
+    intro: &ModelIntrospection,
+    names: &[&str],
+    rows: &[Rows],
+    edges: &[spec::Active],
+    roots: &[usize],
+    seed: u64,
+    notes: &mut Vec<String>,
+) -> Result<(Vec<index::KeyIndex>, Vec<RefNode>)> {
     let (mut keys, mut refs) = (Vec::new(), Vec::new());
     for (t, name) in names.iter().enumerate() {
+        let key: Option<Vec<String>> = intro.models.get(*name).map(|m| m.key_fields().into_iter().map(str::to_string).collect());
+        if key.is_none() {
+            notes.push(format!("table {name} has no model in the Amplify outputs: no reference is followed to or from it"));
+        }
         let held: Vec<&spec::Active> = edges.iter().filter(|e| e.child == t).collect();
         let spec = IndexSpec {
             table: name,
-            key: models[t].as_deref(),
+            key: key.as_deref(),
             fks: held.iter().map(|e| e.edge.fk.as_slice()).collect(),
-            seed: roots.contains(&t).then_some(opts.seed),
+            seed: roots.contains(&t).then_some(seed),
         };
         let (k, r) = index_table(&rows[t], &spec)?;
         keys.push(k);
@@ -156,33 +186,7 @@ pub fn subset(tables: &[LoadedTable], intro: &ModelIntrospection, opts: &SubsetO
         }
         tracing::debug!(table = %name, items = rows[t].len, "indexed");
     }
-    let selection = select::select(&keys, &refs, &roots, opts.choice);
-    let masker = Masker::new(&opts.mask_key);
-    let mut reports = Vec::new();
-    for (t, table) in tables.iter().enumerate() {
-        let mut chosen: Vec<u32> = (0..rows[t].len as u32).filter(|&r| selection.reasons[t][r as usize].is_some()).collect();
-        chosen.sort_unstable_by_key(|&r| keys[t].keys[r as usize]);
-        let target = write::Target { out: &opts.out, format: opts.format, seed: opts.seed };
-        let written = write::write_table(&target, table, &rows[t], &chosen, &masks[t], &masker)?;
-        reports.push(table_report(t, table, &selection, &refs, chosen.len() as u64, written));
-    }
-    let report = SubsetReport {
-        seed: opts.seed,
-        fraction: match opts.choice {
-            Choice::Fraction(f) => Some(f),
-            Choice::Items(_) => None,
-        },
-        items_per_root: match opts.choice {
-            Choice::Items(n) => Some(n),
-            Choice::Fraction(_) => None,
-        },
-        roots: roots.iter().map(|&t| names[t].to_string()).collect(),
-        format: opts.format,
-        tables: reports,
-        notes,
-    };
-    write::write_report(&opts.out, &report)?;
-    Ok(report)
+    Ok((keys, refs))
 }
 
 fn table_report(

@@ -19,6 +19,7 @@
 //! - [`generate`]: deterministic synthetic Amplify-style exports in AWS's layout.
 //! - [`profile`]: the shape of production data (sizes, types, lengths, skew) without its values.
 //! - [`apply`]: approved plans written to DynamoDB, journaled and reversible.
+//! - [`rehearse`]: whole migrations rehearsed on local or staging servers, every step verified.
 //! - [`subset`]: masked, referentially complete subsets of exports for sandboxes.
 //! - [`cli`]: the command line; the only module that knows clap.
 
@@ -34,6 +35,7 @@ pub mod load;
 pub mod output;
 pub mod plan;
 pub mod profile;
+pub mod rehearse;
 pub mod report;
 pub mod snapshot;
 pub mod subset;

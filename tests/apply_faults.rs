@@ -44,7 +44,8 @@ fn conditional_updates_survive_throttling_and_dropped_connections() {
     let ops = PlanFile::open(&plan_dir).unwrap().manifest.ops_file.rows;
 
     // 7, 11 and 13 are coprime: the three faults rarely fall on one request.
-    let proxy = Proxy::start(&ep, Faults { throttle_every: 7, drop_before_every: 11, drop_after_every: 13, ..Default::default() });
+    let proxy = Proxy::start(&ep, Faults { throttle_every: 7, drop_before_every: 11, drop_after_every: 13, ..Default::default() })
+        .expect("start the proxy");
     let run = ddbsnap(&apply_args(proxy.url(), &plan_dir, &sha, &format!("Contact={table}"), &[]));
     let seen = proxy.tally();
     assert_eq!(run.code, Some(0), "{seen:?}\n{}", run.show());
@@ -81,7 +82,7 @@ fn batch_puts_into_a_new_table_survive_unprocessed_items_and_throttling() {
     let ops = PlanFile::open(&plan_dir).unwrap().manifest.ops_file.rows;
     assert_eq!(ops, 199);
 
-    let proxy = Proxy::start(&ep, Faults { unprocess_every: 2, throttle_every: 5, ..Default::default() });
+    let proxy = Proxy::start(&ep, Faults { unprocess_every: 2, throttle_every: 5, ..Default::default() }).expect("start the proxy");
     let run = ddbsnap(&apply_args(proxy.url(), &plan_dir, &sha, &format!("ContactV2={table}"), &["--allow-failing-checks"]));
     let seen = proxy.tally();
     assert_eq!(run.code, Some(0), "{seen:?}\n{}", run.show());

@@ -269,11 +269,8 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Exponential backoff with full jitter, 50 ms doubling to 5 s.
     async fn backoff(&self, attempt: u32) {
-        let cap = (50u64 << attempt.min(7)).min(5000);
-        let jitter = fastrand_u64() % (cap + 1);
-        tokio::time::sleep(Duration::from_millis(jitter)).await;
+        backoff(attempt).await
     }
 
     fn entry(seq: u64, outcome: Outcome, current: Option<&Item>, error: Option<String>) -> Entry {
@@ -400,6 +397,13 @@ impl Ctx<'_> {
             l.settle(estimated, consumed);
         }
     }
+}
+
+/// Exponential backoff with full jitter, 50 ms doubling to 5 s.
+pub async fn backoff(attempt: u32) {
+    let cap = (50u64 << attempt.min(7)).min(5000);
+    let jitter = fastrand_u64() % (cap + 1);
+    tokio::time::sleep(Duration::from_millis(jitter)).await;
 }
 
 /// A cheap random number for jitter (no dependency needed for this).

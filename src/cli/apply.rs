@@ -92,6 +92,13 @@ pub struct RollbackArgs {
 }
 
 async fn client(g: &Global) -> aws_sdk_dynamodb::Client {
+    // ddbsnap retries writes itself (backoff, jitter, the journal, the rate limit).
+    dynamodb_client(g, g.endpoint_url.as_deref(), false).await
+}
+
+/// A DynamoDB client from the standard AWS configuration chain, pointed at
+/// `endpoint` when given; the SDK's own retries only when `sdk_retries`.
+pub(super) async fn dynamodb_client(g: &Global, endpoint: Option<&str>, sdk_retries: bool) -> aws_sdk_dynamodb::Client {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(r) = &g.region {
         loader = loader.region(aws_config::Region::new(r.clone()));
@@ -101,10 +108,13 @@ async fn client(g: &Global) -> aws_sdk_dynamodb::Client {
         .connect_timeout(Duration::from_secs(3))
         .operation_attempt_timeout(Duration::from_secs(10))
         .build();
-    // ddbsnap retries itself (backoff, jitter, the journal, the rate limit).
-    let mut b =
-        aws_sdk_dynamodb::config::Builder::from(&shared).retry_config(aws_config::retry::RetryConfig::disabled()).timeout_config(timeouts);
-    if let Some(url) = &g.endpoint_url {
+    let retry = if sdk_retries {
+        aws_config::retry::RetryConfig::standard().with_max_attempts(8)
+    } else {
+        aws_config::retry::RetryConfig::disabled()
+    };
+    let mut b = aws_sdk_dynamodb::config::Builder::from(&shared).retry_config(retry).timeout_config(timeouts);
+    if let Some(url) = endpoint {
         b = b.endpoint_url(url);
     }
     aws_sdk_dynamodb::Client::from_conf(b.build())

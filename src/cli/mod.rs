@@ -13,6 +13,7 @@ mod plan;
 mod print;
 mod profile;
 mod progress;
+mod rehearse;
 mod sql;
 mod subset;
 
@@ -100,6 +101,8 @@ pub enum Command {
     Subset(subset::SubsetArgs),
     /// Describe the shape of the data (sizes, types, lengths, distinct values, key skew) as JSON, without its values.
     Profile(profile::ProfileArgs),
+    /// Rehearse a migration end to end on a copy of the data (load, check, plan, apply with crash and resume, verify, roll back), timed and costed.
+    Rehearse(rehearse::RehearseArgs),
 }
 
 pub fn init_logging(g: &Global) {
@@ -129,6 +132,7 @@ pub async fn run(args: Args) -> Result<u8> {
         Command::Generate(a) => generate::run(a),
         Command::Subset(a) => subset::run(&args.global, a).await,
         Command::Profile(a) => profile::run(&args.global, a).await,
+        Command::Rehearse(a) => rehearse::run(&args.global, a).await,
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod html;
 pub mod plan;
+pub mod rehearsal;
 
 pub use html::html;
 

@@ -8,7 +8,7 @@ use crate::checks::generate::Severity;
 use crate::checks::run::Status;
 use crate::plan::manifest::{CheckComparison, CheckOutcome, PlanManifest};
 
-fn n(v: u64) -> String {
+pub(crate) fn n(v: u64) -> String {
     let s = v.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {

@@ -1,46 +1,42 @@
 //! Writing one export folder exactly as DynamoDB lays it out.
+//!
+//! An export is a head (its id, `_started`, the two manifests and their
+//! `.md5` files) and data files. [`ExportWriter`] holds both for a single
+//! writer; [`ExportWriter::into_parts`] hands the data files to several
+//! writers as disjoint [`FileSet`]s and keeps the head, which writes the
+//! manifests once from all of their entries. Both ways consume the seeded
+//! randomness in the same order, so the same options give the same bytes.
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use flate2::Compression;
-use flate2::write::GzEncoder;
 
+use super::datafile::{DataFile, FileSet};
+use super::rng::Rng;
 use crate::error::{Error, Result};
-use crate::item::{AttrValue, Item, ddbjson};
-use crate::snapshot::ion;
+use crate::item::Item;
 use crate::snapshot::manifest::{DataFileEntry, ExportType, ManifestSummary, OutputFormat, md5_base64};
 
-/// SplitMix64: tiny, fast and stable across versions, so seeds stay meaningful.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x5DEE_CE66_D1CE_4E5B)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `0..n` (n > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        ((self.next_u64() as u128 * n as u128) >> 64) as u64
-    }
+/// Where an export goes and what it is.
+pub struct ExportSpec<'a> {
+    /// Folder playing the bucket root.
+    pub out: &'a Path,
+    /// S3-style prefix inside `out` (may be empty).
+    pub prefix: &'a str,
+    pub physical_table: &'a str,
+    pub format: OutputFormat,
+    pub time: DateTime<Utc>,
+    /// Data files that receive items.
+    pub writable: usize,
+    /// Further data files left empty (empty partitions, as AWS writes them).
+    pub empty: usize,
+    pub incremental: bool,
+    /// The bucket named in the summary.
+    pub bucket: &'a str,
 }
 
-struct DataFile {
-    key: String,
-    path: PathBuf,
-    enc: GzEncoder<std::io::BufWriter<std::fs::File>>,
-    items: u64,
-}
-
-/// Writes the data files and manifests of one export.
-pub struct ExportWriter {
+/// The export's identity and manifests, plus the files no writer fills.
+pub struct ExportHead {
     dir: PathBuf,
     prefix: String,
     table_arn: String,
@@ -48,16 +44,22 @@ pub struct ExportWriter {
     format: OutputFormat,
     time: DateTime<Utc>,
     incremental: bool,
-    files: Vec<DataFile>,
-    /// The last file stays empty when set (an empty partition, as AWS writes).
-    keep_one_empty: bool,
-    line: String,
+    bucket: String,
+    idle: FileSet,
+}
+
+/// Writes the data files and manifests of one export.
+pub struct ExportWriter {
+    head: ExportHead,
+    files: FileSet,
 }
 
 impl ExportWriter {
+    /// An export with `files` data files, the last left empty when there
+    /// are at least three.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        out: &std::path::Path,
+        out: &Path,
         prefix: &str,
         physical_table: &str,
         format: OutputFormat,
@@ -66,128 +68,94 @@ impl ExportWriter {
         incremental: bool,
         rng: &mut Rng,
     ) -> Result<ExportWriter> {
-        let export_id = format!("{:014}-{:08x}", time.timestamp_millis(), rng.next_u64() as u32);
-        let dir = super::export_dir(out, prefix, &export_id);
+        let empty = usize::from(files >= 3);
+        let spec =
+            ExportSpec { out, prefix, physical_table, format, time, writable: files - empty, empty, incremental, bucket: "ddbsnap-generated" };
+        ExportWriter::create(&spec, rng)
+    }
+
+    /// Creates the folder, `_started` and the data files (named from `rng`).
+    pub fn create(spec: &ExportSpec, rng: &mut Rng) -> Result<ExportWriter> {
+        let export_id = format!("{:014}-{:08x}", spec.time.timestamp_millis(), rng.next_u64() as u32);
+        let dir = super::export_dir(spec.out, spec.prefix, &export_id);
         let data_dir = dir.join("data");
         std::fs::create_dir_all(&data_dir).map_err(|e| Error::io_path(&data_dir, e))?;
         std::fs::write(dir.join("_started"), b"").map_err(|e| Error::io_path(&dir, e))?;
-        let key_prefix = if prefix.is_empty() { String::new() } else { format!("{prefix}/") };
-        let ext = match format {
+        let key_prefix = if spec.prefix.is_empty() { String::new() } else { format!("{}/", spec.prefix) };
+        let ext = match spec.format {
             OutputFormat::DynamodbJson => "json.gz",
             OutputFormat::Ion => "ion.gz",
         };
         let mut data = Vec::new();
-        for _ in 0..files {
+        for _ in 0..spec.writable + spec.empty {
             let name: String = (0..26).map(|_| b"abcdefghijklmnopqrstuvwxyz234567"[rng.below(32) as usize] as char).collect();
             let path = data_dir.join(format!("{name}.{ext}"));
-            let f = std::fs::File::create(&path).map_err(|e| Error::io_path(&path, e))?;
-            data.push(DataFile {
-                key: format!("{key_prefix}AWSDynamoDB/{export_id}/data/{name}.{ext}"),
-                // The export time as the gzip mtime keeps the files deterministic
-                // and tells them apart from other tools' empty partitions.
-                enc: flate2::GzBuilder::new().mtime(time.timestamp() as u32).write(std::io::BufWriter::new(f), Compression::new(6)),
-                path,
-                items: 0,
-            });
+            let key = format!("{key_prefix}AWSDynamoDB/{export_id}/data/{name}.{ext}");
+            // The export time as the gzip mtime keeps the files deterministic
+            // and tells them apart from other tools' empty partitions.
+            data.push(DataFile::create(path, key, spec.time.timestamp() as u32)?);
         }
-        Ok(ExportWriter {
+        let mut files = FileSet::new(data, spec.writable, spec.format);
+        let idle = files.split_off(spec.writable, 0);
+        let head = ExportHead {
             dir,
             prefix: key_prefix,
-            table_arn: format!("arn:aws:dynamodb:us-east-1:111122223333:table/{physical_table}"),
+            table_arn: format!("arn:aws:dynamodb:us-east-1:111122223333:table/{}", spec.physical_table),
             export_id,
-            format,
-            time,
-            incremental,
-            keep_one_empty: files >= 3,
-            files: data,
-            line: String::new(),
-        })
-    }
-
-    fn pick(&mut self, rng: &mut Rng) -> usize {
-        let n = self.files.len() - usize::from(self.keep_one_empty);
-        rng.below(n as u64) as usize
-    }
-
-    /// Adds a full-export item (attributes in a shuffled order, as real
-    /// exports keep each item's own order).
-    pub fn add_item(&mut self, item: &Item, rng: &mut Rng) -> Result<()> {
-        let mut line = std::mem::take(&mut self.line);
-        line.clear();
-        match self.format {
-            OutputFormat::DynamodbJson => {
-                line.push_str("{\"Item\":");
-                write_shuffled(&mut line, item, rng, false);
-                line.push('}');
-            }
-            OutputFormat::Ion => {
-                line.push_str("$ion_1_0 {Item:");
-                write_shuffled(&mut line, item, rng, true);
-                line.push('}');
-            }
-        }
-        line.push('\n');
-        let f = self.pick(rng);
-        self.write_line(f, &line)?;
-        self.line = line;
-        Ok(())
-    }
-
-    /// Adds an incremental record (NEW_AND_OLD_IMAGES view).
-    pub fn add_change(&mut self, key_of: &Item, old: Option<&Item>, new: Option<&Item>, micros: u64, rng: &mut Rng) -> Result<()> {
-        let keys: Item = key_of.iter().filter(|(k, _)| k.as_str() == "id").map(|(k, v)| (k.clone(), v.clone())).collect();
-        let mut line = String::new();
-        let ion = self.format == OutputFormat::Ion;
-        let section = |line: &mut String, name: &str, it: &Item| {
-            if ion {
-                line.push_str(&format!(",{name}:"));
-                ion::write_struct(line, it);
-            } else {
-                line.push_str(&format!(",\"{name}\":"));
-                ddbjson::write_item(line, it);
-            }
+            format: spec.format,
+            time: spec.time,
+            incremental: spec.incremental,
+            bucket: spec.bucket.to_string(),
+            idle,
         };
-        if ion {
-            line.push_str(&format!("$ion_1_0 {{Metadata:{{WriteTimestampMicros:{micros}.}}"));
-        } else {
-            line.push_str(&format!("{{\"Metadata\":{{\"WriteTimestampMicros\":{{\"N\":\"{micros}\"}}}}"));
-        }
-        section(&mut line, "Keys", &keys);
-        if let Some(o) = old {
-            section(&mut line, "OldImage", o);
-        }
-        if let Some(n) = new {
-            section(&mut line, "NewImage", n);
-        }
-        line.push_str("}\n");
-        let f = self.pick(rng);
-        self.write_line(f, &line)
+        Ok(ExportWriter { head, files })
     }
 
-    fn write_line(&mut self, f: usize, line: &str) -> Result<()> {
-        let file = &mut self.files[f];
-        file.enc.write_all(line.as_bytes()).map_err(|e| Error::io_path(&file.path, e))?;
-        file.items += 1;
-        Ok(())
+    /// Adds a full-export item (attributes in a shuffled order).
+    pub fn add_item(&mut self, item: &Item, rng: &mut Rng) -> Result<()> {
+        self.files.add_item(item, rng)
+    }
+
+    /// Adds an incremental record keyed by `id`.
+    pub fn add_change(&mut self, key_of: &Item, old: Option<&Item>, new: Option<&Item>, micros: u64, rng: &mut Rng) -> Result<()> {
+        self.files.add_change(&["id"], key_of, old, new, micros, rng)
+    }
+
+    /// The export's id (`<millis>-<hex>`).
+    pub fn export_id(&self) -> &str {
+        &self.head.export_id
+    }
+
+    /// Hands the writable files to `parts` writers, contiguous and equal in
+    /// number; the head writes the manifests from their entries in order.
+    pub fn into_parts(self, parts: usize) -> Result<(ExportHead, Vec<FileSet>)> {
+        let ExportWriter { head, mut files } = self;
+        let n = files.writable();
+        if parts == 0 || n % parts != 0 {
+            return Err(Error::Invalid(format!("{n} data files cannot be shared equally by {parts} writers")));
+        }
+        let per = n / parts;
+        let mut sets = Vec::with_capacity(parts);
+        while files.len() > per {
+            let rest = files.split_off(per, files.writable() - per);
+            sets.push(std::mem::replace(&mut files, rest));
+        }
+        sets.push(files);
+        Ok((head, sets))
     }
 
     /// Closes the data files and writes the manifests; returns the export id.
     pub fn finish(self, window: Option<(DateTime<Utc>, DateTime<Utc>)>) -> Result<String> {
-        let mut entries = Vec::new();
-        for f in self.files {
-            let mut inner = f.enc.finish().map_err(|e| Error::io_path(&f.path, e))?;
-            inner.flush().map_err(|e| Error::io_path(&f.path, e))?;
-            drop(inner);
-            let bytes = std::fs::read(&f.path).map_err(|e| Error::io_path(&f.path, e))?;
-            let md5 = md5_base64(&bytes);
-            let etag = hex::encode(<md5::Md5 as md5::Digest>::digest(&bytes));
-            entries.push(DataFileEntry {
-                item_count: f.items,
-                md5_checksum: md5,
-                etag: Some(format!("{etag}-1")),
-                data_file_s3_key: f.key,
-            });
-        }
+        let entries = self.files.finish()?;
+        self.head.finish(entries, window)
+    }
+}
+
+impl ExportHead {
+    /// Writes the manifests for `entries` (the writers' files, in order)
+    /// followed by the empty partitions; returns the export id.
+    pub fn finish(self, mut entries: Vec<DataFileEntry>, window: Option<(DateTime<Utc>, DateTime<Utc>)>) -> Result<String> {
+        entries.extend(self.idle.finish()?);
         let files_text: String = entries.iter().map(|e| serde_json::to_string(e).expect("serialisable") + "\n").collect();
         let item_count = entries.iter().map(|e| e.item_count).sum();
         let base = format!("{}AWSDynamoDB/{}", self.prefix, self.export_id);
@@ -201,7 +169,7 @@ impl ExportWriter {
             export_time: if self.incremental { None } else { Some(self.time) },
             export_from_time: window.map(|w| w.0),
             export_to_time: window.map(|w| w.1),
-            s3_bucket: Some("ddbsnap-generated".into()),
+            s3_bucket: Some(self.bucket.clone()),
             s3_prefix: if self.prefix.is_empty() { None } else { Some(self.prefix.trim_end_matches('/').into()) },
             s3_sse_algorithm: Some("AES256".into()),
             s3_sse_kms_key_id: None,
@@ -221,30 +189,4 @@ impl ExportWriter {
         }
         Ok(self.export_id)
     }
-}
-
-/// Writes an item's attributes in a random order.
-fn write_shuffled(out: &mut String, item: &Item, rng: &mut Rng, ion_format: bool) {
-    let mut entries: Vec<(&String, &AttrValue)> = item.iter().collect();
-    for i in (1..entries.len()).rev() {
-        let j = rng.below(i as u64 + 1) as usize;
-        entries.swap(i, j);
-    }
-    out.push('{');
-    for (i, (k, v)) in entries.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        if ion_format {
-            let single: Item = [(k.clone(), v.clone())].into_iter().collect();
-            let mut s = String::new();
-            ion::write_struct(&mut s, &single);
-            out.push_str(&s[1..s.len() - 1]);
-        } else {
-            ddbjson::write_str(out, k);
-            out.push(':');
-            ddbjson::write_value(out, v);
-        }
-    }
-    out.push('}');
 }

@@ -5,6 +5,7 @@
 
 pub mod dynamo;
 pub mod proxy;
+pub mod s3;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

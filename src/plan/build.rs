@@ -10,7 +10,7 @@ use super::after::{AfterImages, push_after};
 use super::file::PlanWriter;
 use super::manifest::{AttrChange, DiffSample, Skipped, Summary};
 use super::op::{Planned, plan_row, transition};
-use super::rows::{OpKind, RowOp, RowReader};
+use super::rows::{BatchRows, OpKind, RowOp, RowReader};
 use super::targets::{Position, Target};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
@@ -74,11 +74,11 @@ impl<'a> Planner<'a> {
             t = std::time::Instant::now();
             let rows = reader.batch(&batch).map_err(Error::Invalid)?;
             let mut prepared = Vec::with_capacity(batch.num_rows());
-            for r in 0..batch.num_rows() {
+            for read in read_parallel(&rows, &self.targets, batch.num_rows(), number + 1) {
                 number += 1;
-                match rows.read(r, number) {
-                    Ok(op) => {
-                        if let Some(p) = self.prepare(op)? {
+                match read {
+                    Ok((op, key)) => {
+                        if let Some(p) = self.prepare(op, key)? {
                             prepared.push(p);
                         }
                     }
@@ -131,16 +131,17 @@ impl<'a> Planner<'a> {
     }
 
     /// Step 1: the row's target, key and place in the snapshot; None when
-    /// the row is skipped or invalid (recorded).
-    fn prepare(&mut self, r: RowOp) -> Result<Option<Prepared>> {
-        let Some(target) = self.targets.get_mut(&r.table) else {
+    /// the row is skipped or invalid (recorded). `key` is the row's key
+    /// (read on both cores), None when its table is unknown.
+    fn prepare(&mut self, r: RowOp, key: Option<KeyRead>) -> Result<Option<Prepared>> {
+        let (Some(target), Some(key)) = (self.targets.get_mut(&r.table), key) else {
             let mut known: Vec<&str> = self.targets.keys().map(String::as_str).collect();
             known.sort();
             let msg = format!("unknown target table {:?} (known: {}; declare others with --key TABLE=ATTR)", r.table, known.join(", "));
             self.error(r.row, None, &msg);
             return Ok(None);
         };
-        let (key, key_json) = match target.key_of(&r.values) {
+        let (key, key_json) = match key {
             Ok(k) => k,
             Err(e) => {
                 self.error(r.row, Some((&r.table, None)), &e);
@@ -204,6 +205,37 @@ impl<'a> Planner<'a> {
             self.out.samples.push(DiffSample { table: op.table.clone(), op: op.kind, key: plain_json(&op.key), changes });
         }
     }
+}
+
+/// A row's key and its canonical JSON, or why it has none.
+type KeyRead = std::result::Result<(Item, String), String>;
+
+/// Step 1's reading, on both cores: each row of the batch read and its key
+/// taken (None for an unknown table), in order; `first` numbers the rows.
+fn read_parallel(
+    rows: &BatchRows<'_>,
+    targets: &HashMap<String, Target>,
+    n: usize,
+    first: u64,
+) -> Vec<std::result::Result<(RowOp, Option<KeyRead>), String>> {
+    let read = |r: usize| {
+        let op = rows.read(r, first + r as u64)?;
+        let key = targets.get(&op.table).map(|t| t.key_of(&op.values));
+        Ok((op, key))
+    };
+    if n < 128 {
+        return (0..n).map(read).collect();
+    }
+    let half = n / 2;
+    std::thread::scope(|s| {
+        let other = s.spawn(|| (half..n).map(read).collect::<Vec<_>>());
+        let mut out: Vec<_> = (0..half).map(read).collect();
+        match other.join() {
+            Ok(rest) => out.extend(rest),
+            Err(_) => out.extend((half..n).map(|_| Err("a reading thread panicked".to_string()))),
+        }
+        out
+    })
 }
 
 /// Step 2, on both cores: before-images decoded, operations planned, and

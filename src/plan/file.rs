@@ -22,7 +22,7 @@ use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use sha2::{Digest, Sha256};
 
 use super::PlannedOp;
@@ -92,10 +92,18 @@ impl PlanWriter {
         std::fs::create_dir_all(&tmp_dir).map_err(|e| Error::io_path(&tmp_dir, e))?;
         let path = tmp_dir.join(OPS_FILE);
         let file = File::create(&path).map_err(|e| Error::io_path(&path, e))?;
-        let props = WriterProperties::builder()
+        // The per-item text columns (key, values, before-image and its hash)
+        // are all distinct: a dictionary would be tried and dropped on every
+        // page, and min/max statistics of JSON text help no reader. Both cost
+        // a fifth of the writing thread's time on a 2M-item plan.
+        let mut props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
-            .set_max_row_group_row_count(Some(64 * 1024))
-            .build();
+            .set_max_row_group_row_count(Some(64 * 1024));
+        for col in ["key", "set", "before", "before_sha256"] {
+            let col = parquet::schema::types::ColumnPath::from(col);
+            props = props.set_column_dictionary_enabled(col.clone(), false).set_column_statistics_enabled(col, EnabledStatistics::None);
+        }
+        let props = props.build();
         let mut writer = ArrowWriter::try_new(file, ops_schema(), Some(props))?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
         let handle = std::thread::spawn(move || -> Result<()> {

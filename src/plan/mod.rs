@@ -65,7 +65,8 @@ pub fn canonical(item: &Item) -> Item {
     item.iter().map(|(k, v)| (k.clone(), canonical_value(v))).collect()
 }
 
-fn canonical_value(v: &AttrValue) -> AttrValue {
+/// A value with its sets sorted.
+pub fn canonical_value(v: &AttrValue) -> AttrValue {
     match v {
         AttrValue::Ss(s) => AttrValue::Ss(sorted(s)),
         AttrValue::Ns(n) => AttrValue::Ns(sorted(n)),

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::manifest::AttrDiff;
 use super::rows::{OpKind, RowOp};
-use super::{PlannedOp, canonical};
+use super::{PlannedOp, canonical, canonical_value};
 use crate::item::ddbjson::{self, item_to_string, value_to_string, write_str, write_value};
 use crate::item::size::{item_size, value_size};
 use crate::item::{AttrValue, DdbType, Item, same_item, same_value};
@@ -57,7 +57,7 @@ pub fn plan_row(
         }
     }
     let before_size = before.as_ref().map(item_size).unwrap_or(0);
-    let (set, remove, after_json, after_size, changes, sample) = match r.kind {
+    let e = match r.kind {
         OpKind::Update => {
             let before = before.as_ref().ok_or("UPDATE of an item the snapshot does not have")?;
             match update(r.values, r.remove, before, key_names, want_sample)? {
@@ -75,44 +75,65 @@ pub fn plan_row(
             }
             let empty = Item::new();
             let b = before.as_ref().unwrap_or(&empty);
-            let changes = changes_between(b, &after);
-            let sample = want_sample.then(|| diff_items(b, &after));
             let json = item_to_string(&after);
-            (Some(json.clone()), Vec::new(), Some(json), item_size(&after), changes, sample)
+            Effect {
+                changes: changes_between(b, &after),
+                sample: want_sample.then(|| diff_items(b, &after)),
+                set_json: Some(json.clone()),
+                remove: Vec::new(),
+                after_json: Some(json),
+                after_size: item_size(&after),
+                before_json: before.as_ref().map(canonical_json),
+            }
         }
         OpKind::Delete => {
             let Some(b) = before.as_ref() else { return Ok(None) };
-            let changes = changes_between(b, &Item::new());
-            let sample = want_sample.then(|| diff_items(b, &Item::new()));
-            (None, Vec::new(), None, 0, changes, sample)
+            Effect {
+                changes: changes_between(b, &Item::new()),
+                sample: want_sample.then(|| diff_items(b, &Item::new())),
+                set_json: None,
+                remove: Vec::new(),
+                after_json: None,
+                after_size: 0,
+                before_json: Some(canonical_json(b)),
+            }
         }
     };
-    if after_size > MAX_ITEM_BYTES {
-        return Err(format!("the item would be {after_size} bytes; DynamoDB's limit is {MAX_ITEM_BYTES}"));
+    if e.after_size > MAX_ITEM_BYTES {
+        return Err(format!("the item would be {} bytes; DynamoDB's limit is {MAX_ITEM_BYTES}", e.after_size));
     }
-    let write_units = before_size.max(after_size).div_ceil(1024).max(1) as u32;
-    let before_json = before.as_ref().map(canonical_json);
-    let before_sha256 = before_json.as_ref().map(|j| hex::encode(Sha256::digest(j.as_bytes())));
+    let write_units = before_size.max(e.after_size).div_ceil(1024).max(1) as u32;
+    let before_sha256 = e.before_json.as_ref().map(|j| hex::encode(Sha256::digest(j.as_bytes())));
     let op = PlannedOp {
         row: r.row,
         table: r.table,
         kind: r.kind,
         key,
         key_json,
-        set_json: set,
-        remove,
-        before_json,
+        set_json: e.set_json,
+        remove: e.remove,
+        before_json: e.before_json,
         before_sha256,
-        after_json,
+        after_json: e.after_json,
         write_units,
     };
-    Ok(Some(Planned { op, changes, sample }))
+    Ok(Some(Planned { op, changes: e.changes, sample: e.sample }))
 }
 
-type Update = (Option<String>, Vec<String>, Option<String>, usize, Vec<Change>, Option<Vec<AttrDiff>>);
+/// What an operation does to its item, as the plan records it.
+struct Effect {
+    set_json: Option<String>,
+    remove: Vec<String>,
+    after_json: Option<String>,
+    after_size: usize,
+    /// The before-image's canonical JSON (None: no item before).
+    before_json: Option<String>,
+    changes: Vec<Change>,
+    sample: Option<Vec<AttrDiff>>,
+}
 
 /// An UPDATE: the attributes that really change, the after-image's JSON and size.
-fn update(values: Item, removes: Vec<String>, before: &Item, key_names: &[String], want_sample: bool) -> Result<Option<Update>, String> {
+fn update(values: Item, removes: Vec<String>, before: &Item, key_names: &[String], want_sample: bool) -> Result<Option<Effect>, String> {
     let mut set = Item::new();
     let mut changes = Vec::new();
     let mut size = item_size(before) as i64;
@@ -152,23 +173,41 @@ fn update(values: Item, removes: Vec<String>, before: &Item, key_names: &[String
             })
             .collect()
     });
-    let after = merged_json(before, &set, &remove);
-    Ok(Some((Some(item_to_string(&set)), remove, Some(after), size.max(0) as usize, changes, sample)))
+    let (before_json, after_json) = before_and_after_json(before, &set, &remove);
+    Ok(Some(Effect {
+        set_json: Some(item_to_string(&set)),
+        remove,
+        after_json: Some(after_json),
+        after_size: size.max(0) as usize,
+        before_json: Some(before_json),
+        changes,
+        sample,
+    }))
 }
 
-/// The JSON of `before` with `set` applied and `remove` removed, in name
-/// order, without building the merged item.
-fn merged_json(before: &Item, set: &Item, remove: &[String]) -> String {
-    let mut out = String::with_capacity(1024);
-    out.push('{');
-    let mut first = true;
-    let mut put = |out: &mut String, k: &str, v: &AttrValue| {
-        if !std::mem::take(&mut first) {
-            out.push(',');
-        }
-        write_str(out, k);
-        out.push(':');
-        write_value(out, v);
+/// The before-image's canonical JSON, and the JSON of the after-image
+/// (`before` with `set` applied and `remove` removed), in name order,
+/// without building the after-image: each attribute the two share is
+/// written once and copied. Sets are sorted in both.
+fn before_and_after_json(before: &Item, set: &Item, remove: &[String]) -> (String, String) {
+    let sorted;
+    let before = if item_has_sets(before) {
+        sorted = canonical(before);
+        &sorted
+    } else {
+        before
+    };
+    let (mut b_out, mut a_out) = (String::with_capacity(1024), String::with_capacity(1024));
+    let mut piece = String::with_capacity(256);
+    let put = |out: &mut String, piece: &str| {
+        out.push(if out.is_empty() { '{' } else { ',' });
+        out.push_str(piece);
+    };
+    let write = |piece: &mut String, k: &str, v: &AttrValue| {
+        piece.clear();
+        write_str(piece, k);
+        piece.push(':');
+        write_value(piece, v);
     };
     let (mut b, mut s) = (before.iter().peekable(), set.iter().peekable());
     loop {
@@ -180,32 +219,50 @@ fn merged_json(before: &Item, set: &Item, remove: &[String]) -> String {
         };
         if take_set {
             let (k, v) = s.next().expect("peeked");
-            if b.peek().is_some_and(|(bk, _)| *bk == k) {
-                b.next();
+            if let Some((_, old)) = b.next_if(|(bk, _)| *bk == k) {
+                write(&mut piece, k, old);
+                put(&mut b_out, &piece);
             }
-            put(&mut out, k, v);
+            if has_sets(v) {
+                write(&mut piece, k, &canonical_value(v));
+            } else {
+                write(&mut piece, k, v);
+            }
+            put(&mut a_out, &piece);
         } else {
             let (k, v) = b.next().expect("peeked");
+            write(&mut piece, k, v);
+            put(&mut b_out, &piece);
             if !remove.contains(k) {
-                put(&mut out, k, v);
+                put(&mut a_out, &piece);
             }
         }
     }
-    out.push('}');
-    out
+    for out in [&mut b_out, &mut a_out] {
+        if out.is_empty() {
+            out.push('{');
+        }
+        out.push('}');
+    }
+    (b_out, a_out)
+}
+
+fn has_sets(v: &AttrValue) -> bool {
+    match v {
+        AttrValue::Ss(_) | AttrValue::Ns(_) | AttrValue::Bs(_) => true,
+        AttrValue::M(m) => m.values().any(has_sets),
+        AttrValue::L(l) => l.iter().any(has_sets),
+        _ => false,
+    }
+}
+
+fn item_has_sets(item: &Item) -> bool {
+    item.values().any(has_sets)
 }
 
 /// The item's canonical JSON (sets sorted): what fingerprints are taken of.
 pub fn canonical_json(item: &Item) -> String {
-    fn has_sets(v: &AttrValue) -> bool {
-        match v {
-            AttrValue::Ss(_) | AttrValue::Ns(_) | AttrValue::Bs(_) => true,
-            AttrValue::M(m) => m.values().any(has_sets),
-            AttrValue::L(l) => l.iter().any(has_sets),
-            _ => false,
-        }
-    }
-    if item.values().any(has_sets) { item_to_string(&canonical(item)) } else { item_to_string(item) }
+    if item_has_sets(item) { item_to_string(&canonical(item)) } else { item_to_string(item) }
 }
 
 fn changes_between(before: &Item, after: &Item) -> Vec<Change> {
@@ -278,24 +335,30 @@ mod tests {
     }
 
     #[test]
-    fn merged_json_equals_building_the_after_image() {
+    fn before_and_after_json_equal_building_both_images() {
         let before = item(r#"{"a":{"S":"1"},"c":{"N":"3"},"e":{"BOOL":true},"z":{"NULL":true}}"#);
         let set = item(r#"{"b":{"S":"new"},"c":{"N":"4"},"zz":{"L":[]}}"#);
         let remove = vec!["e".to_string()];
         let mut after = before.clone();
         after.extend(set.clone());
         after.remove("e");
-        assert_eq!(merged_json(&before, &set, &remove), item_to_string(&after));
-        assert_eq!(merged_json(&Item::new(), &set, &[]), item_to_string(&set));
+        assert_eq!(before_and_after_json(&before, &set, &remove), (item_to_string(&before), item_to_string(&after)));
+        assert_eq!(before_and_after_json(&Item::new(), &set, &[]), ("{}".to_string(), item_to_string(&set)));
+        // Sets are sorted on both sides.
+        let before = item(r#"{"s":{"SS":["b","a"]},"t":{"N":"1"}}"#);
+        let set = item(r#"{"u":{"NS":["3","2"]}}"#);
+        let want_after = item(r#"{"s":{"SS":["a","b"]},"t":{"N":"1"},"u":{"NS":["2","3"]}}"#);
+        assert_eq!(before_and_after_json(&before, &set, &[]), (canonical_json(&before), item_to_string(&want_after)));
     }
 
     #[test]
     fn update_sizes_match_the_after_image() {
         let before = item(r#"{"id":{"S":"k"},"name":{"S":"Ada Lovelace"},"old":{"N":"12345"}}"#);
         let values = item(r#"{"id":{"S":"k"},"first":{"S":"Ada"},"name":{"S":"Ada"}}"#);
-        let (_, _, json, size, changes, _) = update(values, vec!["old".into()], &before, &["id".to_string()], false).unwrap().unwrap();
-        let after = item(&json.unwrap());
-        assert_eq!(size, item_size(&after));
-        assert_eq!(changes.len(), 3);
+        let e = update(values, vec!["old".into()], &before, &["id".to_string()], false).unwrap().unwrap();
+        let after = item(&e.after_json.unwrap());
+        assert_eq!(e.after_size, item_size(&after));
+        assert_eq!(e.changes.len(), 3);
+        assert_eq!(e.before_json, Some(canonical_json(&before)));
     }
 }

@@ -108,26 +108,43 @@ impl<'a> Target<'a> {
 }
 
 impl<'a> KeyIndex<'a> {
+    /// Indexes every item's key: the keys are read and hashed on both
+    /// cores, batch by batch, then gathered in order (a key seen twice is an
+    /// error naming it).
     fn build(loaded: &'a LoadedTable, target: &Target) -> Result<KeyIndex<'a>> {
+        let decoders = loaded.batches.iter().map(BatchDecoder::new).collect::<Result<Vec<_>>>()?;
+        let hashes = |b: usize| -> Result<Vec<(u128, String)>> {
+            let d = &decoders[b];
+            (0..loaded.batches[b].num_rows())
+                .map(|r| {
+                    let (_, json) = target.key_of(&d.attrs(r, &target.info.key)?).map_err(|e| {
+                        Error::Invalid(format!("table {}: an item of the snapshot has no usable key: {e}", target.info.name))
+                    })?;
+                    Ok((key_hash(&json), json))
+                })
+                .collect()
+        };
+        let n = decoders.len();
+        let per_batch: Vec<Result<Vec<(u128, String)>>> = std::thread::scope(|s| {
+            let other = s.spawn(|| (0..n).filter(|b| b % 2 == 1).map(hashes).collect::<Vec<_>>());
+            let mine: Vec<_> = (0..n).filter(|b| b % 2 == 0).map(hashes).collect();
+            let theirs = other.join().unwrap_or_else(|_| (0..n / 2).map(|_| Err(Error::Invalid("a key thread panicked".into()))).collect());
+            let (mut mine, mut theirs) = (mine.into_iter(), theirs.into_iter());
+            (0..n).filter_map(|b| if b % 2 == 0 { mine.next() } else { theirs.next() }).collect()
+        });
         let mut positions = HashMap::with_capacity(loaded.report.items as usize);
-        let mut decoders = Vec::with_capacity(loaded.batches.len());
-        let mut touched = Vec::with_capacity(loaded.batches.len());
-        for (b, batch) in loaded.batches.iter().enumerate() {
-            let d = BatchDecoder::new(batch)?;
-            for r in 0..batch.num_rows() {
-                let values = d.attrs(r, &target.info.key)?;
-                let (_, json) = target
-                    .key_of(&values)
-                    .map_err(|e| Error::Invalid(format!("table {}: an item of the snapshot has no usable key: {e}", target.info.name)))?;
-                if positions.insert(key_hash(&json), (b as u32, r as u32)).is_some() {
+        let mut touched = Vec::with_capacity(n);
+        for (b, keys) in per_batch.into_iter().enumerate() {
+            let keys = keys?;
+            touched.push(vec![false; keys.len()]);
+            for (r, (hash, json)) in keys.into_iter().enumerate() {
+                if positions.insert(hash, (b as u32, r as u32)).is_some() {
                     return Err(Error::Invalid(format!(
                         "table {}: two items of the snapshot have the key {json}: is {:?} really the table's key? (give --key)",
                         target.info.name, target.info.key
                     )));
                 }
             }
-            touched.push(vec![false; batch.num_rows()]);
-            decoders.push(d);
         }
         Ok(KeyIndex { positions, decoders, touched })
     }

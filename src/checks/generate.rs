@@ -156,7 +156,7 @@ fn nested_rules(intro: &ModelIntrospection, type_name: &str, col: &str, prefix: 
 }
 
 /// Regular expressions for AppSync's string scalars (as AppSync validates them).
-fn format_regex(s: Scalar) -> Option<&'static str> {
+pub(crate) fn format_regex(s: Scalar) -> Option<&'static str> {
     Some(match s {
         Scalar::AWSDate => r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})?$",
         Scalar::AWSTime => r"^[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?$",
@@ -172,7 +172,7 @@ fn format_regex(s: Scalar) -> Option<&'static str> {
 }
 
 /// The DynamoDB types a field's values may have (NULL aside).
-fn allowed_types(f: &FieldType, is_array: bool) -> &'static [&'static str] {
+pub(crate) fn allowed_types(f: &FieldType, is_array: bool) -> &'static [&'static str] {
     if is_array {
         return &["L"];
     }

@@ -15,14 +15,33 @@
 
 mod contact;
 mod datafile;
+mod defects;
+mod item;
+mod keys;
+mod models;
+mod options;
+mod parallel;
+mod planner;
+mod profile;
 mod rng;
+mod s3;
+mod shape;
+mod truth;
+mod values;
 mod writer;
 
 use std::path::{Path, PathBuf};
 
 pub use contact::{GenerateOptions, Truth, contact_item, generate};
 pub use datafile::FileSet;
+pub use defects::{DefectKind, DefectRates};
+pub use models::generate_models;
+pub use options::{GenerateError, ItemCounts, ModelOptions};
+pub use parallel::AfterExport;
+pub use profile::Profile;
 pub use rng::Rng;
+pub use s3::Uploader;
+pub use truth::{ModelTruth, ModelsTruth, TRUTH_FILE};
 pub use writer::{ExportHead, ExportSpec, ExportWriter};
 
 /// A 26-character lowercase id, like Amplify's API ids.

@@ -69,8 +69,17 @@ impl ExportWriter {
         rng: &mut Rng,
     ) -> Result<ExportWriter> {
         let empty = usize::from(files >= 3);
-        let spec =
-            ExportSpec { out, prefix, physical_table, format, time, writable: files - empty, empty, incremental, bucket: "ddbsnap-generated" };
+        let spec = ExportSpec {
+            out,
+            prefix,
+            physical_table,
+            format,
+            time,
+            writable: files - empty,
+            empty,
+            incremental,
+            bucket: "ddbsnap-generated",
+        };
         ExportWriter::create(&spec, rng)
     }
 

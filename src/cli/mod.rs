@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args as ClapArgs, Parser, Subcommand};
 
-use ddbsnap_env::build_env;
+use ddbsnap_env::{build_env, s3_client};
 
 /// Exit code when checks found problems.
 pub const EXIT_PROBLEMS: u8 = 1;
@@ -129,7 +129,7 @@ pub async fn run(args: Args) -> Result<u8> {
         Command::Apply(a) => apply::apply(&args.global, a).await,
         Command::Verify(a) => apply::verify(&args.global, a).await,
         Command::Rollback(a) => apply::rollback(&args.global, a).await,
-        Command::Generate(a) => generate::run(a),
+        Command::Generate(a) => generate::run(&args.global, a).await,
         Command::Subset(a) => subset::run(&args.global, a).await,
         Command::Profile(a) => profile::run(&args.global, a).await,
         Command::Rehearse(a) => rehearse::run(&args.global, a).await,
@@ -165,7 +165,9 @@ mod ddbsnap_env {
         Ok(LoadEnv { s3, read: ReadOptions { concurrency, strict: g.strict, quarantine, progress: None }, as_of })
     }
 
-    async fn s3_client(g: &Global) -> aws_sdk_s3::Client {
+    /// The S3 client of the standard AWS configuration, honouring `--region`
+    /// and `--endpoint-url` (path-style).
+    pub async fn s3_client(g: &Global) -> aws_sdk_s3::Client {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
         if let Some(r) = &g.region {
             loader = loader.region(aws_config::Region::new(r.clone()));

@@ -16,7 +16,9 @@
 //! - [`output`]: Parquet folders written from snapshots.
 //! - [`plan`]: transforms previewed into reviewed, immutable plan files.
 //! - [`report`]: check reports as JUnit, Markdown and HTML.
-//! - [`generate`]: deterministic synthetic Amplify-style exports in AWS's layout.
+//! - [`generate`]: deterministic synthetic exports in AWS's layout: a fixed Contact
+//!   export, or one table per model of a data model, shaped by a profile, with
+//!   planted defects and their ground truth.
 //! - [`profile`]: the shape of production data (sizes, types, lengths, skew) without its values.
 //! - [`apply`]: approved plans written to DynamoDB, journaled and reversible.
 //! - [`rehearse`]: whole migrations rehearsed on local or staging servers, every step verified.

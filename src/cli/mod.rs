@@ -64,7 +64,7 @@ pub struct Global {
     /// Write undecodable lines to this file (JSON lines) and go on, instead of stopping.
     #[arg(long, global = true, value_name = "FILE")]
     pub quarantine: Option<PathBuf>,
-    /// Data files decoded at once (default: number of cores).
+    /// Threads: data files decoded at once, or `generate`'s writers (default: number of cores).
     #[arg(long, global = true, env = "DDBSNAP_THREADS")]
     pub threads: Option<usize>,
     /// More logging on stderr (-v info, -vv debug); RUST_LOG overrides.

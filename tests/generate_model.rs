@@ -302,6 +302,51 @@ fn a_profile_shapes_the_items_and_its_drift_is_truth() {
     assert_check_matches(&[], out, &truth);
 }
 
+/// `ddbsnap profile` of `dir` (with the model, so key fields are marked).
+fn profile(dir: &str, out: &Path) -> Value {
+    ddbsnap(&["-q", "profile", dir, "--amplify", SHOP, "--out", out.to_str().unwrap()]).ok();
+    serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap()
+}
+
+#[test]
+fn profile_of_a_generated_export_regenerates_the_same_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (dir.path().join("first"), dir.path().join("second"));
+    let items = "Company=300,Contact=2500,Note=1500";
+    generate(&[], first.to_str().unwrap(), &["--items", items, "--defects", DEFECTS, "--seed", "11"]);
+    let p1 = profile(first.to_str().unwrap(), &dir.path().join("p1.json"));
+    let truth = generate(&[], second.to_str().unwrap(), &["--profile", dir.path().join("p1.json").to_str().unwrap(), "--seed", "12"]);
+    let p2 = profile(second.to_str().unwrap(), &dir.path().join("p2.json"));
+    let mut off = Vec::new();
+    for (table, a) in p1["tables"].as_object().unwrap() {
+        let b = &p2["tables"][table];
+        let (na, nb) = (a["items"].as_f64().unwrap(), b["items"].as_f64().unwrap());
+        assert_eq!(na, nb, "{table}: the profile's count");
+        for (attr, x) in a["attributes"].as_object().unwrap() {
+            let y = &b["attributes"][attr];
+            let share = |v: &Value, k: &str| v[k].as_f64().unwrap_or(0.0);
+            let mut pairs = vec![("present".to_string(), share(x, "present") / na, share(y, "present") / nb)];
+            for t in ["S", "N", "BOOL", "NULL", "M", "L", "SS"] {
+                pairs.push((t.to_string(), share(&x["types"], t) / na, share(&y["types"], t) / nb));
+            }
+            off.extend(
+                pairs
+                    .into_iter()
+                    .filter(|(_, p, q)| (p - q).abs() > 4.0 * (p * (1.0 - p) * (1.0 / na + 1.0 / nb)).sqrt() + 0.005)
+                    .map(|(k, p, q)| format!("{table}.{attr} {k}: {p:.3} vs {q:.3}")),
+            );
+        }
+        let (s1, s2) = (a["item_bytes"]["p50"].as_f64().unwrap(), b["item_bytes"]["p50"].as_f64().unwrap());
+        assert!((s1 - s2).abs() / s1 < 0.1, "{table}: median item size {s1} vs {s2}");
+    }
+    // Both exports are samples: shares may differ by sampling error, here
+    // bounded by four standard errors of the difference.
+    assert!(off.is_empty(), "shares drifted:\n{}", off.join("\n"));
+    let drift = truth["models"]["Contact"]["defect_kinds"]["wrong_type"].as_u64().unwrap_or(0);
+    assert!(drift > 0, "the first export's wrong types are drift in the second: {truth}");
+    assert_check_matches(&[], second.to_str().unwrap(), &truth);
+}
+
 #[test]
 fn bad_options_and_inputs_are_errors_naming_their_cause() {
     let dir = tempfile::tempdir().unwrap();
@@ -323,6 +368,9 @@ fn bad_options_and_inputs_are_errors_naming_their_cause() {
         assert_eq!(run.code, Some(2), "{all:?}: {}", run.stderr);
         assert!(run.stderr.contains(needle), "{all:?}: {}", run.stderr);
     }
+    generate(&[], out, &["--items", "3"]);
+    let again = ddbsnap(&["-q", "generate", "--amplify", SHOP, "--out", out]);
+    assert!(again.code == Some(2) && again.stderr.contains("already holds AWSDynamoDB"), "{}", again.stderr);
     let run = ddbsnap(&["-q", "generate", "--out", out, "--profile", bad_profile]);
     assert_eq!(run.code, Some(2), "--profile needs --amplify: {}", run.stderr);
     let run = ddbsnap(&["-q", "generate", "--amplify", "/nonexistent/amplify_outputs.json", "--out", out]);

@@ -40,6 +40,13 @@ fn validate(opts: &ModelOptions, intro: &ModelIntrospection) -> Result<()> {
         let known: Vec<&str> = intro.models.keys().map(String::as_str).collect();
         return flag("--items", m.clone(), format!("the data model has no model {m}; its models: {}", known.join(", ")));
     }
+    let root = if opts.prefix.is_empty() { opts.out.clone() } else { opts.out.join(&opts.prefix) };
+    if let Some(name) = ["AWSDynamoDB", super::TRUTH_FILE].into_iter().find(|n| root.join(n).exists()) {
+        let cause = format!(
+            "it already holds {name}; a second export of a table beside the first makes reading it ambiguous: use a new or empty folder"
+        );
+        return Err(GenerateError::Input { file: root.display().to_string(), cause });
+    }
     if !(opts.scale.is_finite() && opts.scale >= 0.0) {
         return flag("--scale", opts.scale.to_string(), "not a non-negative factor".into());
     }

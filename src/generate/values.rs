@@ -9,6 +9,8 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{Datelike, Timelike};
+
 use super::rng::Rng;
 use crate::checks::model::{Field, FieldType, ModelIntrospection, Scalar};
 use crate::item::{AttrValue, Number};
@@ -67,7 +69,20 @@ fn n(v: i64) -> AttrValue {
 
 /// Milliseconds from 2020-01-01 to 2025-12-31, as AWSDateTime text.
 pub fn datetime_ms(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()).unwrap_or_default()
+    // Written field by field: chrono's format strings are parsed on every
+    // call, and two timestamps per item are on the hot path.
+    let Some(t) = chrono::DateTime::from_timestamp_millis(ms) else { return String::new() };
+    let (d, h) = (t.date_naive(), t.time());
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        d.year(),
+        d.month(),
+        d.day(),
+        h.hour(),
+        h.minute(),
+        h.second(),
+        ms.rem_euclid(1000)
+    )
 }
 
 /// A valid value of a string or number scalar; `len` shapes free text.
@@ -88,7 +103,7 @@ pub fn scalar(s: Scalar, rng: &mut Rng, len: Option<usize>) -> AttrValue {
         Scalar::Boolean => AttrValue::Bool(rng.below(2) == 0),
         Scalar::AWSDate => {
             let day = chrono::NaiveDate::from_ymd_opt(1950, 1, 1).expect("valid date") + chrono::Days::new(rng.below(27_000));
-            st(day.format("%Y-%m-%d").to_string())
+            st(format!("{:04}-{:02}-{:02}", day.year(), day.month(), day.day()))
         }
         Scalar::AWSTime => st(match rng.below(2) {
             0 => format!("{:02}:{:02}:{:02}", rng.below(24), rng.below(60), rng.below(60)),
@@ -209,6 +224,12 @@ mod tests {
             let AttrValue::S(j) = scalar(Scalar::AWSJSON, &mut rng, None) else { panic!() };
             serde_json::from_str::<serde_json::Value>(&j).unwrap();
         }
+    }
+
+    #[test]
+    fn timestamps_are_aws_datetimes_with_milliseconds() {
+        assert_eq!(datetime_ms(1_767_225_600_007), "2026-01-01T00:00:00.007Z");
+        assert_eq!(datetime_ms(1_577_836_799_999), "2019-12-31T23:59:59.999Z");
     }
 
     #[test]

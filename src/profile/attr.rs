@@ -1,16 +1,16 @@
 //! One attribute's figures, gathered value by value and summarised.
 //!
-//! Values are counted by hash (see [`super::value`]): one map entry per
-//! distinct value, which gives the exact distinct count and the most common
-//! value's count. The values' text is kept only while the attribute can
+//! Values are counted by hash (see [`super::value`] and [`super::counts`]),
+//! which gives the exact distinct count and the most common value's count
+//! without keeping any value. The values' text is kept only while the attribute can
 //! still qualify for a top list (scalar S/N/BOOL, at most `max_distinct`
 //! distinct values, not a key): never more than `max_distinct` strings.
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::counts::{HashMapById, ValueCounts};
 use super::quantile::{Dist, Histogram};
 use super::value::Measured;
 use crate::item::DdbType;
@@ -73,39 +73,21 @@ pub struct ValueLimits {
     pub max_distinct: usize,
 }
 
-/// Keys are already uniformly distributed hashes: use them as they are.
-#[derive(Default)]
-struct Identity(u64);
-
-impl Hasher for Identity {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ *b as u64;
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
 /// Gathers one attribute.
 pub struct AttrAcc {
     types: [u64; 10],
     lengths: Histogram,
-    counts: HashMap<u64, u32, BuildHasherDefault<Identity>>,
+    counts: ValueCounts,
     /// Text of each value while a top list is still possible.
-    texts: Option<HashMap<u64, (DdbType, String)>>,
+    texts: Option<HashMapById<(DdbType, String)>>,
     limits: ValueLimits,
     role: Option<Role>,
 }
 
 impl AttrAcc {
     pub fn new(limits: ValueLimits, role: Option<Role>) -> AttrAcc {
-        let texts = (limits.values && limits.top > 0 && role != Some(Role::Key)).then(HashMap::new);
-        AttrAcc { types: [0; 10], lengths: Histogram::default(), counts: HashMap::default(), texts, limits, role }
+        let texts = (limits.values && limits.top > 0 && role != Some(Role::Key)).then(HashMapById::default);
+        AttrAcc { types: [0; 10], lengths: Histogram::default(), counts: ValueCounts::default(), texts, limits, role }
     }
 
     pub fn add_null(&mut self) {
@@ -119,15 +101,15 @@ impl AttrAcc {
         if let Some(len) = m.len {
             self.lengths.add(len);
         }
-        let count = self.counts.entry(m.hash).or_insert(0);
-        *count += 1;
-        if *count > 1 || self.texts.is_none() {
+        self.counts.add(m.hash);
+        let Some(texts) = &mut self.texts else { return };
+        if texts.contains_key(&m.hash) {
             return;
         }
         let scalar = matches!(m.ty, DdbType::S | DdbType::N | DdbType::Bool);
         match text() {
-            Some(t) if scalar && self.counts.len() <= self.limits.max_distinct => {
-                self.texts.get_or_insert_default().insert(m.hash, (m.ty, t));
+            Some(t) if scalar && texts.len() < self.limits.max_distinct => {
+                texts.insert(m.hash, (m.ty, t));
             }
             _ => self.texts = None,
         }
@@ -137,15 +119,15 @@ impl AttrAcc {
         let present: u64 = self.types.iter().sum();
         let nulls = self.types[DdbType::Null as usize];
         let values = present - nulls;
-        let distinct = self.counts.len() as u64;
+        let counted = self.counts.finish(self.texts.iter().flat_map(|t| t.keys().copied()));
+        let distinct = counted.distinct;
         let types: BTreeMap<&'static str, u64> =
             DdbType::ALL.iter().filter(|t| self.types[**t as usize] > 0).map(|t| (t.name(), self.types[*t as usize])).collect();
         let key_like = values > 0 && types.keys().all(|t| matches!(*t, "S" | "N" | "NULL"));
-        let max_per_value =
-            (key_like && (distinct < values || self.role.is_some())).then(|| self.counts.values().copied().max().unwrap_or(0) as u64);
+        let max_per_value = (key_like && (distinct < values || self.role.is_some())).then_some(counted.max);
         // A top list only for values that repeat: an attribute whose every
         // value is unique identifies items, whatever the table's size.
-        let top = self.texts.as_ref().filter(|_| distinct < values).map(|texts| top_values(texts, &self.counts, self.limits.top));
+        let top = self.texts.as_ref().filter(|_| distinct < values).map(|texts| top_values(texts, &counted.wanted, self.limits.top));
         AttrShape {
             present,
             types,
@@ -167,14 +149,10 @@ fn rate(n: u64, of: u64) -> f64 {
 }
 
 /// The `top` most common values, most common first, ties by type and text.
-fn top_values(
-    texts: &HashMap<u64, (DdbType, String)>,
-    counts: &HashMap<u64, u32, BuildHasherDefault<Identity>>,
-    top: usize,
-) -> Vec<TopValue> {
+fn top_values(texts: &HashMapById<(DdbType, String)>, counts: &HashMapById<u64>, top: usize) -> Vec<TopValue> {
     let mut all: Vec<TopValue> = texts
         .iter()
-        .map(|(h, (ty, text))| TopValue { value: text.clone(), count: counts.get(h).copied().unwrap_or(0) as u64, ty: ty.name() })
+        .map(|(h, (ty, text))| TopValue { value: text.clone(), count: counts.get(h).copied().unwrap_or(0), ty: ty.name() })
         .collect();
     all.sort_by(|a, b| b.count.cmp(&a.count).then(a.ty.cmp(b.ty)).then(a.value.cmp(&b.value)));
     all.truncate(top);

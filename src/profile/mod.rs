@@ -6,8 +6,9 @@
 //! once (columns in parallel), each value measured from the Arrow buffers
 //! and counted by a 64-bit hash ([`value`]), lengths and sizes gathered in
 //! exact frequency tables ([`quantile`]). Memory follows the snapshot: 4
-//! bytes per item and worker for item sizes, and one hash-count entry per
-//! distinct value of the columns being read.
+//! bytes per item and worker for item sizes, and for each column being read
+//! a small map of its values' hashes, or (past 16,384 distinct values) 8
+//! bytes per value, sorted and counted at the end.
 //!
 //! # What is never written
 //!
@@ -56,6 +57,7 @@
 
 mod attr;
 mod column;
+mod counts;
 mod nested;
 pub mod quantile;
 mod table;

@@ -3,8 +3,8 @@
 //! Each worker takes the next column, reads it through every batch and adds
 //! each value's size (name included) to its own per-item size array; the
 //! arrays are summed at the end into the item size distribution. Memory is
-//! the per-item sizes (4 bytes an item per worker) plus one value-count map
-//! per column being scanned.
+//! the per-item sizes (4 bytes an item per worker) plus, per column being
+//! scanned, its value counts (at most 8 bytes a value, see [`super::counts`]).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

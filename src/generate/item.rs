@@ -52,6 +52,8 @@ struct Draft<'a> {
     dangling: Vec<bool>,
 }
 
+/// Builds item `index` of `shape` in the state `stamp` says, with the
+/// violations it carries.
 pub fn build(shape: &ModelShape, intro: &ModelIntrospection, index: u64, stamp: Stamp) -> Built {
     let mut d = Draft { shape, intro, index, item: Item::new(), found: Vec::new(), dangling: vec![false; shape.refs.len()] };
     for (name, v) in shape.key.names().iter().zip(shape.key.values(intro, index)) {

@@ -128,8 +128,9 @@ pub fn profile(
             }
             None => BTreeMap::new(),
         };
-        let _span = tracing::info_span!("profile", table = %t.name()).entered();
+        let started = std::time::Instant::now();
         shapes.insert(t.name().to_string(), profile_table(t, limits, &roles, threads)?);
+        tracing::debug!(table = %t.name(), seconds = started.elapsed().as_secs_f64(), "profiled");
         sources.push(source(t));
     }
     sources.sort_by(|a, b| a.table.cmp(&b.table));

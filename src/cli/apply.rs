@@ -97,18 +97,21 @@ async fn client(g: &Global) -> aws_sdk_dynamodb::Client {
 }
 
 /// A DynamoDB client from the standard AWS configuration chain, pointed at
-/// `endpoint` when given; the SDK's own retries only when `sdk_retries`.
-pub(super) async fn dynamodb_client(g: &Global, endpoint: Option<&str>, sdk_retries: bool) -> aws_sdk_dynamodb::Client {
+/// `endpoint` when given. `whole_tables` (a rehearsal's creating, loading,
+/// scanning and deleting tables) turns on the SDK's retries and long attempts.
+pub(super) async fn dynamodb_client(g: &Global, endpoint: Option<&str>, whole_tables: bool) -> aws_sdk_dynamodb::Client {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(r) = &g.region {
         loader = loader.region(aws_config::Region::new(r.clone()));
     }
     let shared = loader.load().await;
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(3))
-        .operation_attempt_timeout(Duration::from_secs(10))
-        .build();
-    let retry = if sdk_retries {
+    // Writes are small and retried by ddbsnap: a 10 s attempt is plenty.
+    // Rehearsals also create, scan and delete whole tables, which DynamoDB
+    // Local can take minutes over for a million items.
+    let attempt = if whole_tables { Duration::from_secs(600) } else { Duration::from_secs(10) };
+    let timeouts =
+        aws_config::timeout::TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).operation_attempt_timeout(attempt).build();
+    let retry = if whole_tables {
         aws_config::retry::RetryConfig::standard().with_max_attempts(8)
     } else {
         aws_config::retry::RetryConfig::disabled()

@@ -51,7 +51,7 @@ async fn scan_and_compare(
         let key = key_names(shape);
         let found = scan::scan(cx.client, &shape.physical, 4).await?;
         let source = shape.physical.strip_prefix(cx.o.table_prefix.as_str()).unwrap_or(&shape.physical).to_string();
-        comparisons.push(scan::compare(&shape.physical, expected(&shape.model, &key)?, found.clone(), &key));
+        comparisons.push(scan::compare(&shape.physical, expected(&shape.model, &key)?, &found, &key));
         scanned.push((source, found));
     }
     Ok((comparisons, scanned))

@@ -133,6 +133,8 @@ pub struct Rehearsal {
     pub tables: Vec<serde_json::Value>,
     pub steps: Vec<Step>,
     pub projection: Projection,
+    /// Tables that could not be deleted at the end.
+    pub cleanup: Vec<String>,
     pub seconds: f64,
 }
 

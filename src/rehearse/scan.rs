@@ -122,7 +122,7 @@ impl Comparison {
 }
 
 /// Compares the items `found` in `table` with `expected`, item by item.
-pub fn compare(table: &str, mut expected: Keyed, found: Vec<Item>, key: &[String]) -> Comparison {
+pub fn compare(table: &str, mut expected: Keyed, found: &[Item], key: &[String]) -> Comparison {
     let mut c = Comparison {
         table: table.to_string(),
         expected: expected.len() as u64,
@@ -139,16 +139,16 @@ pub fn compare(table: &str, mut expected: Keyed, found: Vec<Item>, key: &[String
         }
     };
     for item in found {
-        let k = key_json(&item, key);
+        let k = key_json(item, key);
         match expected.remove(&k) {
-            Some(e) if same_item(&e, &item) => c.equal += 1,
+            Some(e) if same_item(&e, item) => c.equal += 1,
             Some(e) => {
                 c.differing += 1;
-                sample(&mut c, k, Some(&e), Some(&item));
+                sample(&mut c, k, Some(&e), Some(item));
             }
             None => {
                 c.unexpected += 1;
-                sample(&mut c, k, None, Some(&item));
+                sample(&mut c, k, None, Some(item));
             }
         }
     }
@@ -179,12 +179,12 @@ mod tests {
         let b2 = item(r#"{"id":{"S":"b"},"n":{"N":"2.0"},"extra":{"NULL":true}}"#);
         let d = item(r#"{"id":{"S":"d"}}"#);
         let c2 = item(r#"{"id":{"S":"c"},"s":{"SS":["y","x"]}}"#);
-        let r = compare("T", expected, vec![a.clone(), b2, d, c2], &key);
+        let r = compare("T", expected, &[a.clone(), b2, d, c2], &key);
         assert_eq!((r.expected, r.found, r.equal, r.differing, r.missing, r.unexpected), (3, 4, 2, 1, 0, 1));
         assert!(!r.matches());
         assert_eq!(r.samples.len(), 2);
         let only_a: Keyed = [(key_json(&a, &key), a.clone())].into_iter().collect();
-        let r = compare("T", only_a, vec![], &key);
+        let r = compare("T", only_a, &[], &key);
         assert_eq!((r.missing, r.samples[0].found.clone()), (1, None));
     }
 }

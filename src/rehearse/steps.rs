@@ -88,9 +88,13 @@ pub async fn run(o: &Options, loaded: &[LoadedTable], client: &Client, runner: &
             break;
         }
     }
+    let mut cleanup = Vec::new();
     if !o.keep_tables {
         for t in &cx.created {
-            tables::delete(client, &t.physical).await?;
+            // A table left behind is reported, not an error that would lose the report.
+            if let Err(e) = tables::delete(client, &t.physical).await {
+                cleanup.push(format!("{e}; delete it by hand"));
+            }
         }
     }
     let tables = cx.created.iter().map(|t| json!({"model": t.model, "table": t.physical, "key": t.key.iter().map(|k| &k.0).collect::<Vec<_>>(), "indexes": t.indexes.iter().map(|i| &i.0).collect::<Vec<_>>(), "notes": t.notes})).collect();
@@ -103,6 +107,7 @@ pub async fn run(o: &Options, loaded: &[LoadedTable], client: &Client, runner: &
         tables,
         steps,
         projection: cx.projection,
+        cleanup,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -50,6 +50,9 @@ pub fn text(r: &Rehearsal) -> String {
     for l in projection_lines(&r.projection) {
         let _ = writeln!(o, "   {l}");
     }
+    for c in &r.cleanup {
+        let _ = writeln!(o, "\nWARNING: {c}");
+    }
     let _ = writeln!(o, "\nwork folder: {}", r.work_dir);
     o
 }

@@ -29,7 +29,7 @@ fn rehearse(s3: &str, ddb: &str, work: &Path, export: &str, prefix: &str, extra:
     ddbsnap(&args)
 }
 
-fn step<'a>(report: &'a Value, n: usize) -> &'a Value {
+fn step(report: &Value, n: usize) -> &Value {
     &report["steps"][n - 1]
 }
 

@@ -49,9 +49,10 @@ async fn scan_and_compare(
     let mut scanned = Vec::new();
     for shape in &cx.created {
         let key = key_names(shape);
-        let found = scan::scan(cx.client, &shape.physical, 4).await?;
+        let expected = expected(&shape.model, &key)?;
+        let found = scan::scan(cx.client, &shape.physical, scan::segments_for(expected.len() as u64)).await?;
         let source = shape.physical.strip_prefix(cx.o.table_prefix.as_str()).unwrap_or(&shape.physical).to_string();
-        comparisons.push(scan::compare(&shape.physical, expected(&shape.model, &key)?, &found, &key));
+        comparisons.push(scan::compare(&shape.physical, expected, &found, &key));
         scanned.push((source, found));
     }
     Ok((comparisons, scanned))

@@ -22,11 +22,22 @@ pub fn key_json(item: &Item, key: &[String]) -> String {
     ddbjson::item_to_string(&k)
 }
 
-/// Every item of `table`, read with `segments` parallel consistent scans.
+/// Segments to scan a table of about `items` items in. DynamoDB Local's
+/// cost per page grows with the segment's size (a million items in 4
+/// segments took minutes to count; 100,000 items count in 7.5 s in 4
+/// segments and 2.1 s in 64), so segments are kept to about 10,000 items.
+pub fn segments_for(items: u64) -> i32 {
+    (items / 10_000).clamp(4, 1_000) as i32
+}
+
+/// Scan requests in flight at once.
+const IN_FLIGHT: usize = 8;
+
+/// Every item of `table`, read with `segments` consistent scan segments.
 pub async fn scan(client: &Client, table: &str, segments: i32) -> Result<Vec<Item>> {
     let parts: Vec<Result<Vec<Item>>> = futures::stream::iter(0..segments)
         .map(|s| scan_segment(client, table, s, segments))
-        .buffer_unordered(segments as usize)
+        .buffer_unordered(IN_FLIGHT)
         .collect()
         .await;
     let mut out = Vec::new();
@@ -36,7 +47,7 @@ pub async fn scan(client: &Client, table: &str, segments: i32) -> Result<Vec<Ite
     Ok(out)
 }
 
-/// The number of items in `table` (a parallel consistent Scan that returns counts only).
+/// The number of items in `table` (a consistent Scan in `segments` segments that returns counts only).
 pub async fn count(client: &Client, table: &str, segments: i32) -> Result<u64> {
     let parts: Vec<Result<u64>> = futures::stream::iter(0..segments)
         .map(|segment| async move {
@@ -61,7 +72,7 @@ pub async fn count(client: &Client, table: &str, segments: i32) -> Result<u64> {
                 }
             }
         })
-        .buffer_unordered(segments as usize)
+        .buffer_unordered(IN_FLIGHT)
         .collect()
         .await;
     parts.into_iter().sum()

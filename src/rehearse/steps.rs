@@ -124,7 +124,7 @@ async fn step_load(cx: &mut Ctx<'_>, s: &mut Step) -> Result<()> {
         s.lines.extend(shape.notes.iter().cloned());
         cx.created.push(shape);
         let l = load::load(cx.client, t, &physical, cx.o.load_concurrency, Duration::from_secs(300)).await?;
-        let counted = super::scan::count(cx.client, &physical, 4).await?;
+        let counted = super::scan::count(cx.client, &physical, super::scan::segments_for(t.report.items)).await?;
         if counted != t.report.items {
             return Err(Error::Invalid(format!("{physical} holds {counted} items after loading {} from the snapshot", t.report.items)));
         }

@@ -35,11 +35,8 @@ const IN_FLIGHT: usize = 8;
 
 /// Every item of `table`, read with `segments` consistent scan segments.
 pub async fn scan(client: &Client, table: &str, segments: i32) -> Result<Vec<Item>> {
-    let parts: Vec<Result<Vec<Item>>> = futures::stream::iter(0..segments)
-        .map(|s| scan_segment(client, table, s, segments))
-        .buffer_unordered(IN_FLIGHT)
-        .collect()
-        .await;
+    let parts: Vec<Result<Vec<Item>>> =
+        futures::stream::iter(0..segments).map(|s| scan_segment(client, table, s, segments)).buffer_unordered(IN_FLIGHT).collect().await;
     let mut out = Vec::new();
     for p in parts {
         out.extend(p?);

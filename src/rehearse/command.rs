@@ -59,26 +59,17 @@ impl Runner {
 
     /// Runs `ddbsnap ARGS` to its end.
     pub async fn run(&self, args: Vec<String>) -> Result<Ran> {
-        let (mut c, command) = self.command(&args);
-        tokio::task::spawn_blocking(move || {
-            let started = Instant::now();
-            let out = c.output().map_err(|e| Error::Invalid(format!("starting `{command}`: {e}")))?;
-            Ok(Ran {
-                command,
-                code: out.status.code(),
-                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-                seconds: started.elapsed().as_secs_f64(),
-            })
-        })
-        .await
-        .map_err(|e| Error::Invalid(format!("a step's thread failed: {e}")))?
+        self.run_killing(args, None).await
     }
 
     /// Runs `ddbsnap ARGS` and kills it (SIGKILL: no chance to clean up, as
-    /// in a crash) once `journal` records `after` finished operations.
-    /// Returns the run, or None when it ended by itself before that.
+    /// in a crash) once `journal` records `after` finished operations. A
+    /// run that ends by itself before that is returned as it ended.
     pub async fn run_and_kill(&self, args: Vec<String>, journal: PathBuf, after: u64) -> Result<Ran> {
+        self.run_killing(args, Some((journal, after))).await
+    }
+
+    async fn run_killing(&self, args: Vec<String>, kill: Option<(PathBuf, u64)>) -> Result<Ran> {
         let (mut c, command) = self.command(&args);
         tokio::task::spawn_blocking(move || {
             let started = Instant::now();
@@ -87,16 +78,15 @@ impl Runner {
                 .stderr(Stdio::piped())
                 .spawn()
                 .map_err(|e| Error::Invalid(format!("starting `{command}`: {e}")))?;
-            let mut watch = JournalWatch::default();
-            loop {
-                if child.try_wait().map_err(|e| Error::Invalid(e.to_string()))?.is_some() {
-                    break;
+            if let Some((journal, after)) = kill {
+                let mut watch = JournalWatch::default();
+                while child.try_wait().map_err(|e| Error::Invalid(format!("waiting for `{command}`: {e}")))?.is_none() {
+                    if watch.entries(&journal) >= after {
+                        let _ = child.kill();
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
                 }
-                if watch.entries(&journal) >= after {
-                    let _ = child.kill();
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
             }
             let out = child.wait_with_output().map_err(|e| Error::Invalid(format!("waiting for `{command}`: {e}")))?;
             Ok(Ran {

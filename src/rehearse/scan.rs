@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::scan::ScanOutput;
+use aws_sdk_dynamodb::types::Select;
 use futures::StreamExt;
 use serde::Serialize;
 
@@ -35,66 +37,68 @@ const IN_FLIGHT: usize = 8;
 
 /// Every item of `table`, read with `segments` consistent scan segments.
 pub async fn scan(client: &Client, table: &str, segments: i32) -> Result<Vec<Item>> {
-    let parts: Vec<Result<Vec<Item>>> =
-        futures::stream::iter(0..segments).map(|s| scan_segment(client, table, s, segments)).buffer_unordered(IN_FLIGHT).collect().await;
-    let mut out = Vec::new();
-    for p in parts {
-        out.extend(p?);
-    }
-    Ok(out)
+    let parts = in_segments(segments, |s| async move {
+        let mut out = Vec::new();
+        for_each_page(client, table, s, segments, None, |page| {
+            for it in page.items() {
+                out.push(item_from_sdk(it).map_err(|e| Error::Invalid(format!("scanning table {table}: {e}")))?);
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    })
+    .await?;
+    Ok(parts.into_iter().flatten().collect())
 }
 
 /// The number of items in `table` (a consistent Scan in `segments` segments that returns counts only).
 pub async fn count(client: &Client, table: &str, segments: i32) -> Result<u64> {
-    let parts: Vec<Result<u64>> = futures::stream::iter(0..segments)
-        .map(|segment| async move {
-            let mut n = 0u64;
-            let mut start = None;
-            loop {
-                let page = client
-                    .scan()
-                    .table_name(table)
-                    .consistent_read(true)
-                    .select(aws_sdk_dynamodb::types::Select::Count)
-                    .segment(segment)
-                    .total_segments(segments)
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error(&format!("counting the items of {table}"), e))?;
-                n += page.count() as u64;
-                start = page.last_evaluated_key().cloned();
-                if start.is_none() {
-                    return Ok(n);
-                }
-            }
+    let parts = in_segments(segments, |s| async move {
+        let mut n = 0u64;
+        for_each_page(client, table, s, segments, Some(Select::Count), |page| {
+            n += page.count() as u64;
+            Ok(())
         })
-        .buffer_unordered(IN_FLIGHT)
-        .collect()
-        .await;
-    parts.into_iter().sum()
+        .await?;
+        Ok(n)
+    })
+    .await?;
+    Ok(parts.into_iter().sum())
 }
 
-async fn scan_segment(client: &Client, table: &str, segment: i32, total: i32) -> Result<Vec<Item>> {
-    let mut out = Vec::new();
+/// Runs `segment` for each of `segments` segments, [`IN_FLIGHT`] at once.
+async fn in_segments<T, F: std::future::Future<Output = Result<T>>>(segments: i32, segment: impl Fn(i32) -> F) -> Result<Vec<T>> {
+    let parts: Vec<Result<T>> = futures::stream::iter(0..segments).map(segment).buffer_unordered(IN_FLIGHT).collect().await;
+    parts.into_iter().collect()
+}
+
+/// Pages through one segment of a consistent Scan.
+async fn for_each_page(
+    client: &Client,
+    table: &str,
+    segment: i32,
+    total: i32,
+    select: Option<Select>,
+    mut each: impl FnMut(&ScanOutput) -> Result<()>,
+) -> Result<()> {
     let mut start = None;
     loop {
         let page = client
             .scan()
             .table_name(table)
             .consistent_read(true)
+            .set_select(select.clone())
             .segment(segment)
             .total_segments(total)
             .set_exclusive_start_key(start)
             .send()
             .await
             .map_err(|e| sdk_error(&format!("scanning table {table}"), e))?;
-        for it in page.items() {
-            out.push(item_from_sdk(it).map_err(|e| Error::Invalid(format!("scanning table {table}: {e}")))?);
-        }
+        each(&page)?;
         start = page.last_evaluated_key().cloned();
         if start.is_none() {
-            return Ok(out);
+            return Ok(());
         }
     }
 }

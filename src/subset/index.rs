@@ -8,7 +8,6 @@
 //! collide with odds of about 2^-128, so the keys themselves are not kept.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 
 use sha2::{Digest, Sha256};
 
@@ -16,6 +15,7 @@ use super::SubsetError;
 use crate::convert::BatchDecoder;
 use crate::item::{AttrValue, Item, ddbjson};
 use crate::load::LoadedTable;
+use crate::plan::targets::key_hash;
 
 /// Row access to a loaded table by one running row number.
 pub struct Rows<'a> {
@@ -128,12 +128,12 @@ pub fn index_table(rows: &Rows, spec: &IndexSpec) -> Result<(KeyIndex, Vec<RefIn
                 (item, text)
             }
         };
-        keys.push(hash128(&key_text));
+        keys.push(key_hash(&key_text));
         if let Some(seed) = spec.seed {
             scores.push(score(seed, &key_text));
         }
         for (out, fields) in fks.iter_mut().zip(&spec.fks) {
-            out.push(tuple_text(&item, fields).map(|t| hash128(&t)));
+            out.push(tuple_text(&item, fields).map(|t| key_hash(&t)));
         }
     }
     Ok((KeyIndex::new(keys, scores), fks.into_iter().map(RefIndex::new).collect()))
@@ -152,17 +152,6 @@ fn tuple_text(item: &Item, fields: &[String]) -> Option<String> {
     }
     out.push(']');
     Some(out)
-}
-
-/// A 128-bit hash of canonical text, for the in-memory indexes.
-fn hash128(text: &str) -> u128 {
-    let half = |salt: u8| {
-        let mut h = std::hash::DefaultHasher::new();
-        salt.hash(&mut h);
-        text.hash(&mut h);
-        h.finish() as u128
-    };
-    (half(0) << 64) | half(1)
 }
 
 /// The seeded choice score of a key: SHA-256, so that it is the same in

@@ -42,7 +42,7 @@ pub enum Error {
     #[error("{0}")]
     Parquet(#[from] parquet::errors::ParquetError),
 
-    #[error("{0}")]
+    #[error("{}{}", .0, crate::catalog::memory::hint(.0))]
     DataFusion(#[from] datafusion::error::DataFusionError),
 
     #[error("{0}")]

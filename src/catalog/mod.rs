@@ -19,6 +19,7 @@
 //! into reads of the `_ddb` tag column (see [`crate::convert::schema`]),
 //! which is why they take a column name rather than any expression.
 
+pub mod memory;
 mod rewrite;
 mod typed;
 mod udf;
@@ -55,7 +56,10 @@ impl Catalog {
         // Keep the Arrow schema embedded in ddbsnap's Parquet files: its field
         // metadata says how each column holds DynamoDB values.
         config.options_mut().execution.parquet.skip_metadata = false;
-        let ctx = SessionContext::new_with_config(config);
+        let ctx = match memory::runtime() {
+            Some(rt) => SessionContext::new_with_config_rt(config, rt),
+            None => SessionContext::new_with_config(config),
+        };
         for f in udf::all().into_iter().chain(typed::all()) {
             ctx.register_udf(f);
         }

@@ -67,6 +67,10 @@ pub struct Global {
     /// Threads: data files decoded at once, or `generate`'s writers (default: number of cores).
     #[arg(long, global = true, env = "DDBSNAP_THREADS")]
     pub threads: Option<usize>,
+    /// Memory DataFusion's operators may hold (e.g. 4G); past it aggregates and sorts spill to
+    /// files under TMPDIR. Loaded snapshots are not counted. Default: no limit.
+    #[arg(long, global = true, env = "DDBSNAP_MEMORY_LIMIT", value_name = "SIZE", value_parser = crate::catalog::memory::parse_size)]
+    pub memory_limit: Option<usize>,
     /// More logging on stderr (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -119,6 +123,9 @@ pub fn init_logging(g: &Global) {
 }
 
 pub async fn run(args: Args) -> Result<u8> {
+    if let Some(bytes) = args.global.memory_limit {
+        crate::catalog::memory::set_memory_limit(bytes).context("--memory-limit: cannot set up the spill folder")?;
+    }
     match args.command {
         Command::Inspect(a) => inspect::run(&args.global, a).await,
         Command::Sql(a) => sql::run(&args.global, a).await,

@@ -56,6 +56,7 @@ pub fn ddbsnap<S: AsRef<str>>(args: &[S]) -> Run {
         .env_remove("RUST_LOG")
         .env_remove("DDBSNAP_ENDPOINT_URL")
         .env_remove("DDBSNAP_THREADS")
+        .env_remove("DDBSNAP_MEMORY_LIMIT")
         .output()
         .expect("run the ddbsnap binary");
     Run {

@@ -100,77 +100,103 @@ fn stamp_of(j: &Journal) -> Stamp {
     Stamp { now: j.header.stamp_now.clone(), now_ms: j.header.stamp_now_ms }
 }
 
-/// The jobs for the operations `include` selects, except those `journal`
-/// has finished; `make` gives each one's write.
-fn collect_jobs(
-    plan: &PlanFile,
-    journal: &Journal,
-    s: &Settings,
-    include: impl Fn(&StoredOp) -> bool,
-    make: impl Fn(&StoredOp) -> Write,
-) -> Result<(Vec<Job>, Report)> {
-    let mut jobs = Vec::new();
-    let mut report = Report::new(s.dry_run);
-    for op in plan.ops()? {
-        let op = op?;
-        if !include(&op) {
-            continue;
-        }
-        report.operations += 1;
-        if journal.is_finished(op.seq) {
-            report.already_journaled += 1;
-            continue;
-        }
-        jobs.push(Job { seq: op.seq, table: physical(s, &op.table)?, units: op.write_units as f64, write: make(&op) });
+/// Operations per round: read from the plan, made into writes, run and
+/// journaled before the next round is read, so memory stays bounded
+/// whatever the plan's size (holding a 1M-operation plan's writes at once
+/// took 6 GB). Debug builds, which the tests use, run small rounds so that
+/// their plans of a few thousand operations take several.
+const ROUND: usize = if cfg!(debug_assertions) { 500 } else { 20_000 };
+
+/// What one run writes: every operation of the plan (an apply), or the undo
+/// of each operation an apply journal wrote (a rollback).
+pub struct Work<'p> {
+    plan: &'p PlanFile,
+    writes: Writes<'p>,
+    undo_of: Option<&'p Journal>,
+}
+
+impl<'p> Work<'p> {
+    /// An apply stamped by its own `journal`.
+    pub fn apply(plan: &'p PlanFile, journal: &Journal) -> Work<'p> {
+        Work { plan, writes: Writes::new(plan, stamp_of(journal)), undo_of: None }
     }
-    Ok((jobs, report))
-}
 
-/// The jobs that apply `plan`: every operation not yet finished in `journal`.
-pub fn apply_jobs(plan: &PlanFile, journal: &Journal, s: &Settings) -> Result<(Vec<Job>, Report)> {
-    let writes = Writes::new(plan, stamp_of(journal));
-    collect_jobs(plan, journal, s, |_| true, |op| writes.write(op))
-}
+    /// The rollback of what `applied` (an apply journal) wrote.
+    pub fn rollback(plan: &'p PlanFile, applied: &'p Journal) -> Work<'p> {
+        Work { plan, writes: Writes::new(plan, stamp_of(applied)), undo_of: Some(applied) }
+    }
 
-/// The jobs that undo what the apply journaled as written (`applied`),
-/// except those `journal` (the rollback's own) has finished.
-pub fn rollback_jobs(plan: &PlanFile, applied: &Journal, journal: &Journal, s: &Settings) -> Result<(Vec<Job>, Report)> {
-    let writes = Writes::new(plan, stamp_of(applied));
-    let wrote = |op: &StoredOp| applied.entries.get(&op.seq).is_some_and(|e| matches!(e.outcome, Outcome::Done | Outcome::Already));
-    collect_jobs(plan, journal, s, wrote, |op| undo_write(op, writes.write(op).expected.as_ref(), writes.keys(&op.table).0))
+    fn includes(&self, seq: u64) -> bool {
+        self.undo_of.is_none_or(|a| a.entries.get(&seq).is_some_and(|e| matches!(e.outcome, Outcome::Done | Outcome::Already)))
+    }
+
+    fn job(&self, op: &StoredOp, s: &Settings) -> Result<Job> {
+        let write = match self.undo_of {
+            None => self.writes.write(op),
+            Some(_) => undo_write(op, self.writes.write(op).expected.as_ref(), self.writes.keys(&op.table).0),
+        };
+        Ok(Job { seq: op.seq, table: physical(s, &op.table)?, units: op.write_units as f64, write })
+    }
+
+    /// The report's first counts (operations, and those `journal` finished
+    /// in an earlier run) and how many are left to write, from the plan's
+    /// sequence numbers alone.
+    pub fn count(&self, journal: &Journal, dry_run: bool) -> Result<(Report, u64)> {
+        let mut report = Report::new(dry_run);
+        for seq in self.plan.seqs()? {
+            let seq = seq?;
+            if self.includes(seq) {
+                report.operations += 1;
+                report.already_journaled += journal.is_finished(seq) as u64;
+            }
+        }
+        let left = report.operations - report.already_journaled;
+        Ok((report, left))
+    }
 }
 
 fn physical(s: &Settings, table: &str) -> Result<String> {
     s.tables.get(table).cloned().ok_or_else(|| Error::Invalid(format!("no DynamoDB table for {table}: give --table {table}=NAME")))
 }
 
-/// Runs `jobs`, journaling each group of finished writes before the next.
-pub async fn execute(
-    mut jobs: Vec<Job>,
-    mut report: Report,
-    journal: &mut Journal,
-    s: &Settings,
-    counters: Arc<Counters>,
-) -> Result<Report> {
+/// Runs `work` round by round (see [`ROUND`]), journaling each group of
+/// finished writes before the next; `report` comes from [`Work::count`].
+pub async fn execute(work: &Work<'_>, mut report: Report, journal: &mut Journal, s: &Settings, counters: Arc<Counters>) -> Result<Report> {
     let started = Instant::now();
     let limit = RateLimit::new(s.max_wcu_per_sec).map(Arc::new);
-    interleave(&mut jobs);
-    let (batched, single): (Vec<Job>, Vec<Job>) =
-        jobs.into_iter().partition(|j| j.write.condition.is_none() && j.write.kind == OpKind::Put);
     let ctx = Ctx { client: &s.client, limit: limit.as_deref(), retry_for: s.retry_for, counters: &counters, dry_run: s.dry_run };
-    let mut singles = futures::stream::iter(single).map(|j| ctx.run_one(j)).buffer_unordered(s.concurrency.max(1)).ready_chunks(64);
-    while let Some(done) = singles.next().await {
-        journal.record(report.absorb(done.into_iter().flatten().collect()))?;
+    let mut round = Vec::with_capacity(ROUND);
+    for op in work.plan.ops()? {
+        let op = op?;
+        if work.includes(op.seq) && !journal.is_finished(op.seq) {
+            round.push(work.job(&op, s)?);
+        }
+        if round.len() == ROUND {
+            run_round(&ctx, std::mem::take(&mut round), &mut report, journal, s.concurrency).await?;
+        }
     }
-    let groups = batch_groups(batched);
-    let mut batches = futures::stream::iter(groups).map(|g| ctx.run_batch(g)).buffer_unordered(s.concurrency.max(1));
-    while let Some(done) = batches.next().await {
-        journal.record(report.absorb(done))?;
-    }
+    run_round(&ctx, round, &mut report, journal, s.concurrency).await?;
     report.retries = counters.retries.load(Ordering::Relaxed);
     report.consumed_write_units = counters.consumed_milli.load(Ordering::Relaxed) as f64 / 1000.0;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// One round: conditional writes one by one, then unconditional PUTs in
+/// batches, `concurrency` requests at a time.
+async fn run_round(ctx: &Ctx<'_>, mut jobs: Vec<Job>, report: &mut Report, journal: &mut Journal, concurrency: usize) -> Result<()> {
+    interleave(&mut jobs);
+    let (batched, single): (Vec<Job>, Vec<Job>) =
+        jobs.into_iter().partition(|j| j.write.condition.is_none() && j.write.kind == OpKind::Put);
+    let mut singles = futures::stream::iter(single).map(|j| ctx.run_one(j)).buffer_unordered(concurrency.max(1)).ready_chunks(64);
+    while let Some(done) = singles.next().await {
+        journal.record(report.absorb(done.into_iter().flatten().collect()))?;
+    }
+    let mut batches = futures::stream::iter(batch_groups(batched)).map(|g| ctx.run_batch(g)).buffer_unordered(concurrency.max(1));
+    while let Some(done) = batches.next().await {
+        journal.record(report.absorb(done))?;
+    }
+    Ok(())
 }
 
 impl Report {
@@ -423,14 +449,13 @@ pub struct Mismatch {
     pub actual: Option<String>,
 }
 
-/// The expected item of each operation, as this apply's journal leaves it.
-pub fn expected_items(plan: &PlanFile, stamp: &Stamp) -> Result<Vec<(StoredOp, Option<Item>)>> {
+/// Each operation with the item it is expected to leave, as the apply
+/// stamped `stamp` writes it, in plan order and streamed.
+pub fn expected_ops<'p>(plan: &'p PlanFile, stamp: &Stamp) -> Result<impl Iterator<Item = Result<(StoredOp, Option<Item>)>> + 'p> {
     let writes = Writes::new(plan, stamp.clone());
-    let mut out = Vec::new();
-    for op in plan.ops()? {
+    Ok(plan.ops()?.map(move |op| {
         let op = op?;
         let expected = writes.write(&op).expected;
-        out.push((op, expected));
-    }
-    Ok(out)
+        Ok((op, expected))
+    }))
 }

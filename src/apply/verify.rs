@@ -1,50 +1,76 @@
 //! `verify`: read back every item a plan touches (BatchGetItem, strongly
 //! consistent) and report those that do not hold the planned state.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+
+use futures::{StreamExt, TryStreamExt};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 
 use super::expr::Stamp;
-use super::run::{Mismatch, expected_items};
+use super::run::{Mismatch, expected_ops};
 use super::value::{item_from_sdk, item_to_sdk};
 use crate::error::{Error, Result};
 use crate::item::{Item, ddbjson, same_item};
 use crate::plan::file::PlanFile;
 
+/// Operations read back per round, so memory stays bounded whatever the
+/// plan's size; a round's keys go in calls of 100, [`IN_FLIGHT`] at a time.
+/// Debug builds (the tests) run small rounds, so that their plans take several.
+const ROUND: usize = if cfg!(debug_assertions) { 300 } else { 10_000 };
+const IN_FLIGHT: usize = 8;
+
+/// Each operation's key and the item it should leave, by DynamoDB table.
+type Round = BTreeMap<String, Vec<(Item, Option<Item>)>>;
+
 /// Items that differ from what the plan (applied with `stamp`) leaves.
 pub async fn verify(client: &Client, plan: &PlanFile, stamp: &Stamp, tables: &HashMap<String, String>) -> Result<(u64, Vec<Mismatch>)> {
-    let mut by_table: HashMap<String, Vec<(Item, Option<Item>)>> = HashMap::new();
-    let mut checked = 0;
-    for (op, expected) in expected_items(plan, stamp)? {
-        let physical = tables.get(&op.table).cloned().ok_or_else(|| Error::Invalid(format!("no DynamoDB table for {}", op.table)))?;
-        by_table.entry(physical).or_default().push((op.key, expected));
-        checked += 1;
-    }
+    let (mut round, mut in_round, mut checked) = (Round::new(), 0, 0u64);
     let mut mismatches = Vec::new();
-    for (table, items) in by_table {
-        for chunk in items.chunks(100) {
-            let found = get_all(client, &table, chunk.iter().map(|(k, _)| k)).await?;
-            for (key, expected) in chunk {
-                let actual = found.get(&ddbjson::item_to_string(key));
-                let same = match (expected, actual) {
-                    (None, None) => true,
-                    (Some(e), Some(a)) => same_item(e, a),
-                    _ => false,
-                };
-                if !same {
-                    mismatches.push(Mismatch {
-                        table: table.clone(),
-                        key: ddbjson::item_to_string(key),
-                        expected: expected.as_ref().map(ddbjson::item_to_string),
-                        actual: actual.map(ddbjson::item_to_string),
-                    });
-                }
-            }
+    for expected in expected_ops(plan, stamp)? {
+        let (op, expected) = expected?;
+        let physical = tables.get(&op.table).cloned().ok_or_else(|| Error::Invalid(format!("no DynamoDB table for {}", op.table)))?;
+        round.entry(physical).or_default().push((op.key, expected));
+        checked += 1;
+        in_round += 1;
+        if in_round == ROUND {
+            mismatches.extend(check_round(client, std::mem::take(&mut round)).await?);
+            in_round = 0;
         }
     }
+    mismatches.extend(check_round(client, round).await?);
     Ok((checked, mismatches))
+}
+
+async fn check_round(client: &Client, round: Round) -> Result<Vec<Mismatch>> {
+    let calls = round.iter().flat_map(|(table, items)| items.chunks(100).map(move |chunk| (table.as_str(), chunk)));
+    let found: Vec<Vec<Mismatch>> =
+        futures::stream::iter(calls).map(|(table, chunk)| check_chunk(client, table, chunk)).buffered(IN_FLIGHT).try_collect().await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// Reads back up to 100 items and lists those not as expected.
+async fn check_chunk(client: &Client, table: &str, chunk: &[(Item, Option<Item>)]) -> Result<Vec<Mismatch>> {
+    let found = get_all(client, table, chunk.iter().map(|(k, _)| k)).await?;
+    let mut out = Vec::new();
+    for (key, expected) in chunk {
+        let actual = found.get(&ddbjson::item_to_string(key));
+        let same = match (expected, actual) {
+            (None, None) => true,
+            (Some(e), Some(a)) => same_item(e, a),
+            _ => false,
+        };
+        if !same {
+            out.push(Mismatch {
+                table: table.to_string(),
+                key: ddbjson::item_to_string(key),
+                expected: expected.as_ref().map(ddbjson::item_to_string),
+                actual: actual.map(ddbjson::item_to_string),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// The items with these keys, by key JSON; unprocessed keys are asked again.

@@ -156,10 +156,10 @@ pub async fn apply(g: &Global, a: ApplyArgs) -> Result<u8> {
     let s = settings(g, &plan, &a.write).await?;
     let (mut journal, _tmp) = open_journal(&a.plan, "apply", &sha, a.resume, a.write.dry_run, None)?;
     let counters = Arc::new(Counters::default());
-    let (jobs, report) = run::apply_jobs(&plan, &journal, &s)?;
+    let work = run::Work::apply(&plan, &journal);
+    let (report, left) = work.count(&journal, s.dry_run)?;
     let report =
-        with_progress(g, "applying", jobs.len() as u64, counters.clone(), run::execute(jobs, report, &mut journal, &s, counters.clone()))
-            .await?;
+        with_progress(g, "applying", left, counters.clone(), run::execute(&work, report, &mut journal, &s, counters.clone())).await?;
     finish(&report, a.write.format, &journal.path, a.write.dry_run)
 }
 
@@ -178,15 +178,10 @@ pub async fn rollback(g: &Global, a: RollbackArgs) -> Result<u8> {
     let undoes = a.journal.display().to_string();
     let (mut journal, _tmp) = open_journal(&plan_dir, "rollback", &header.plan_sha256, a.resume, a.write.dry_run, Some(undoes))?;
     let counters = Arc::new(Counters::default());
-    let (jobs, report) = run::rollback_jobs(&plan, &applied, &journal, &s)?;
-    let report = with_progress(
-        g,
-        "rolling back",
-        jobs.len() as u64,
-        counters.clone(),
-        run::execute(jobs, report, &mut journal, &s, counters.clone()),
-    )
-    .await?;
+    let work = run::Work::rollback(&plan, &applied);
+    let (report, left) = work.count(&journal, s.dry_run)?;
+    let report =
+        with_progress(g, "rolling back", left, counters.clone(), run::execute(&work, report, &mut journal, &s, counters.clone())).await?;
     finish(&report, a.write.format, &journal.path, a.write.dry_run)
 }
 

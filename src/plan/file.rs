@@ -300,6 +300,24 @@ impl PlanFile {
         }))
     }
 
+    /// The operations' sequence numbers alone, in plan order (nothing else
+    /// is read or decoded).
+    pub fn seqs(&self) -> Result<impl Iterator<Item = Result<u64>>> {
+        use arrow::array::AsArray;
+        let path = self.dir.join(&self.manifest.ops_file.name);
+        let f = File::open(&path).map_err(|e| Error::io_path(&path, e))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(f)?;
+        let mask = parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), ["seq"]);
+        let reader = builder.with_projection(mask).with_batch_size(BATCH).build()?;
+        Ok(reader.flat_map(|b| match b {
+            Ok(b) => match b.column(0).as_primitive_opt::<arrow::datatypes::UInt64Type>() {
+                Some(seq) => seq.values().iter().map(|v| Ok(*v)).collect::<Vec<_>>(),
+                None => vec![Err(Error::Invalid("the plan's seq column is not UInt64".into()))],
+            },
+            Err(e) => vec![Err(Error::from(e))],
+        }))
+    }
+
     /// The operations, in batches of [`ops_schema`].
     pub fn batches(&self) -> Result<impl Iterator<Item = Result<RecordBatch>>> {
         let path = self.dir.join(&self.manifest.ops_file.name);

@@ -13,7 +13,7 @@ use super::steps::Ctx;
 use super::{Status, Step};
 use crate::apply::expr::Stamp;
 use crate::apply::journal::{self, Journal};
-use crate::apply::run::expected_items;
+use crate::apply::run::expected_ops;
 use crate::convert::BatchDecoder;
 use crate::error::{Error, Result};
 use crate::generate::{ExportWriter, Rng};
@@ -91,7 +91,8 @@ pub async fn step_verify(cx: &Ctx<'_>, s: &mut Step) -> Result<()> {
     let (header, _) = journal::read(&Journal::path_for(&cx.plan_dir, "apply"))?;
     let stamp = Stamp { now: header.stamp_now, now_ms: header.stamp_now_ms };
     let mut planned: BTreeMap<String, Vec<(Item, Option<Item>)>> = BTreeMap::new();
-    for (op, item) in expected_items(&plan, &stamp)? {
+    for expected in expected_ops(&plan, &stamp)? {
+        let (op, item) = expected?;
         planned.entry(op.table.clone()).or_default().push((op.key, item));
     }
     let (comparisons, scanned) = scan_and_compare(cx, |model, key| {

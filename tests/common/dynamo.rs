@@ -42,7 +42,14 @@ pub fn runtime() -> tokio::runtime::Runtime {
 /// proxy): the tests' own loading and reading must not meet the faults.
 pub async fn client(endpoint: &str) -> Client {
     let shared = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
-    Client::from_conf(aws_sdk_dynamodb::config::Builder::from(&shared).endpoint_url(endpoint).build())
+    // Generous connect timeouts and retries: on a loaded 2-core machine
+    // DynamoDB Local can take seconds to accept a connection, and the
+    // harness's own setup must not fail a test that judges ddbsnap.
+    let timeouts = aws_config::timeout::TimeoutConfig::builder().connect_timeout(std::time::Duration::from_secs(30)).build();
+    let retries = aws_config::retry::RetryConfig::standard().with_max_attempts(8);
+    Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&shared).endpoint_url(endpoint).timeout_config(timeouts).retry_config(retries).build(),
+    )
 }
 
 /// Creates a table keyed by `id` (as Amplify's are) under a fresh name, so
@@ -56,7 +63,7 @@ pub async fn create_table(c: &Client, prefix: &str) -> String {
         .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
         .send()
         .await
-        .unwrap();
+        .unwrap_or_else(|e| panic!("CreateTable {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)));
     name
 }
 

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The scale run: generate ITEMS Contact items from a data model, convert them
+# to Parquet (the read), check them against the model, and compare the
+# check's counts with the generator's ground truth. Prints each stage's wall
+# time, CPU time and peak RSS; exits 1 if a count differs.
+#
+#   scripts/bench/scale.sh [ITEMS] [MEMORY_LIMIT] [DIR]
+#
+# ITEMS defaults to 100000000 (about 10 GB of gzip and 5 GB of Parquet in
+# DIR, default $HOME/.cache/ddbsnap-scale, kept for reruns: a stage whose
+# output exists is skipped). MEMORY_LIMIT (default 4G) is `check
+# --memory-limit`. Needs a release build (cargo build --release).
+set -euo pipefail
+items=${1:-100000000}
+limit=${2:-4G}
+dir=${3:-$HOME/.cache/ddbsnap-scale}/contacts-$items
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+bin=${DDBSNAP_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/ddbsnap-target}/release/ddbsnap}
+model=$here/testdata/models/contact-v2.json
+[ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 2; }
+mkdir -p "$dir"
+stage() { # label, command... (stdout to $dir/LABEL.out)
+  local label=$1; shift
+  /usr/bin/time -f "%e %U %S %M" -o "$dir/$label.time" "$@" > "$dir/$label.out" 2> "$dir/$label.err" \
+    || [ "$label" = check ] || { cat "$dir/$label.err" >&2; exit 2; }
+  read -r wall user sys rss < <(tail -1 "$dir/$label.time")
+  printf '%-9s %8.1f s wall %8.1f CPU-s %7d MB peak\n' "$label" "$wall" "$(awk "BEGIN{print $user + $sys}")" $((rss / 1024))
+}
+[ -f "$dir/generate.out" ] || stage generate "$bin" -q generate --amplify "$model" --items "Contact=$items" --seed 100 \
+  --defects missing_required=0.001,wrong_type=0.001,bad_format=0.001 --out "$dir/export"
+[ -d "$dir/parquet/Contact" ] || stage convert "$bin" -q convert "$dir/export" --to "$dir/parquet"
+stage check "$bin" -q check --amplify "$model" --parquet "$dir/parquet" --memory-limit "$limit" --format json
+# Every check counts exactly the defects the generator planted (0 where none).
+jq -e --slurpfile truth "$dir/generate.out" '
+  ([$truth[0].models[].defects] | add) as $want
+  | [.checks[] | select(.violations != ($want[.name] // 0)) | "\(.name): planted \($want[.name] // 0), counted \(.violations)"]
+  | if length == 0 then true else (join("\n") + "\n" | halt_error(1)) end' "$dir/check.out" > /dev/null \
+  || { echo "scale.sh: the check's counts differ from the ground truth" >&2; exit 1; }
+echo "every check counted exactly the planted defects ($(jq '.checks | length' "$dir/check.out") checks)"

@@ -107,6 +107,14 @@ fn stamp_of(j: &Journal) -> Stamp {
 /// their plans of a few thousand operations take several.
 const ROUND: usize = if cfg!(debug_assertions) { 500 } else { 20_000 };
 
+/// Far-apart places in the plan each round draws from. The plan keeps the
+/// export's order, and consecutive items of an export are often neighbours
+/// in one partition of the table: a round of consecutive operations would
+/// load one partition at a time, where drawing from slices spread over the
+/// whole plan (and ordering the round by key hash, see [`interleave`])
+/// spreads each round over the table.
+const SLICES: usize = 8;
+
 /// What one run writes: every operation of the plan (an apply), or the undo
 /// of each operation an apply journal wrote (a rollback).
 pub struct Work<'p> {
@@ -165,17 +173,26 @@ pub async fn execute(work: &Work<'_>, mut report: Report, journal: &mut Journal,
     let started = Instant::now();
     let limit = RateLimit::new(s.max_wcu_per_sec).map(Arc::new);
     let ctx = Ctx { client: &s.client, limit: limit.as_deref(), retry_for: s.retry_for, counters: &counters, dry_run: s.dry_run };
-    let mut round = Vec::with_capacity(ROUND);
-    for op in work.plan.ops()? {
-        let op = op?;
-        if work.includes(op.seq) && !journal.is_finished(op.seq) {
-            round.push(work.job(&op, s)?);
+    let total = work.plan.op_count()?;
+    let per_slice = total.div_ceil(SLICES).max(1);
+    let mut slices =
+        (0..total).step_by(per_slice).map(|at| work.plan.ops_in(at..(at + per_slice).min(total))).collect::<Result<Vec<_>>>()?;
+    loop {
+        let (mut round, mut read) = (Vec::with_capacity(ROUND), 0);
+        for slice in &mut slices {
+            for op in slice.by_ref().take(ROUND.div_ceil(SLICES)) {
+                let op = op?;
+                read += 1;
+                if work.includes(op.seq) && !journal.is_finished(op.seq) {
+                    round.push(work.job(&op, s)?);
+                }
+            }
         }
-        if round.len() == ROUND {
-            run_round(&ctx, std::mem::take(&mut round), &mut report, journal, s.concurrency).await?;
+        if read == 0 {
+            break;
         }
+        run_round(&ctx, round, &mut report, journal, s.concurrency).await?;
     }
-    run_round(&ctx, round, &mut report, journal, s.concurrency).await?;
     report.retries = counters.retries.load(Ordering::Relaxed);
     report.consumed_write_units = counters.consumed_milli.load(Ordering::Relaxed) as f64 / 1000.0;
     report.seconds = started.elapsed().as_secs_f64();

@@ -293,20 +293,35 @@ impl PlanFile {
 
     /// The operations, decoded, in plan order.
     pub fn ops(&self) -> Result<impl Iterator<Item = Result<StoredOp>>> {
-        let batches = self.batches()?;
-        Ok(batches.flat_map(|b| match b.and_then(|b| StoredOp::all_in(&b)) {
-            Ok(ops) => ops.into_iter().map(Ok).collect::<Vec<_>>(),
-            Err(e) => vec![Err(e)],
-        }))
+        Ok(decoded(self.batches()?))
+    }
+
+    /// How many operations the plan holds (from the file's footer).
+    pub fn op_count(&self) -> Result<usize> {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(self.open_ops()?)?;
+        Ok(builder.metadata().file_metadata().num_rows().max(0) as usize)
+    }
+
+    /// The operations at positions `rows` of the plan, decoded, read a
+    /// thousand at a time (several of these are read side by side).
+    pub fn ops_in(&self, rows: std::ops::Range<usize>) -> Result<impl Iterator<Item = Result<StoredOp>>> {
+        use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
+        let selection = RowSelection::from(vec![RowSelector::skip(rows.start), RowSelector::select(rows.len())]);
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(self.open_ops()?)?.with_row_selection(selection).with_batch_size(1024).build()?;
+        Ok(decoded(reader.map(|b| b.map_err(Error::from))))
+    }
+
+    fn open_ops(&self) -> Result<File> {
+        let path = self.dir.join(&self.manifest.ops_file.name);
+        File::open(&path).map_err(|e| Error::io_path(&path, e))
     }
 
     /// The operations' sequence numbers alone, in plan order (nothing else
     /// is read or decoded).
     pub fn seqs(&self) -> Result<impl Iterator<Item = Result<u64>>> {
         use arrow::array::AsArray;
-        let path = self.dir.join(&self.manifest.ops_file.name);
-        let f = File::open(&path).map_err(|e| Error::io_path(&path, e))?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(f)?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(self.open_ops()?)?;
         let mask = parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), ["seq"]);
         let reader = builder.with_projection(mask).with_batch_size(BATCH).build()?;
         Ok(reader.flat_map(|b| match b {
@@ -320,11 +335,17 @@ impl PlanFile {
 
     /// The operations, in batches of [`ops_schema`].
     pub fn batches(&self) -> Result<impl Iterator<Item = Result<RecordBatch>>> {
-        let path = self.dir.join(&self.manifest.ops_file.name);
-        let f = File::open(&path).map_err(|e| Error::io_path(&path, e))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(f)?.with_batch_size(BATCH).build()?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(self.open_ops()?)?.with_batch_size(BATCH).build()?;
         Ok(reader.map(|b| b.map_err(Error::from)))
     }
+}
+
+/// Each batch's operations, decoded; a batch that fails gives one error.
+fn decoded(batches: impl Iterator<Item = Result<RecordBatch>>) -> impl Iterator<Item = Result<StoredOp>> {
+    batches.flat_map(|b| match b.and_then(|b| StoredOp::all_in(&b)) {
+        Ok(ops) => ops.into_iter().map(Ok).collect::<Vec<_>>(),
+        Err(e) => vec![Err(e)],
+    })
 }
 
 /// One operation as read back from a plan.

@@ -53,26 +53,30 @@ pub async fn client(endpoint: &str) -> Client {
 }
 
 /// Creates a table keyed by `id` (as Amplify's are) under a fresh name, so
-/// that tests running at once, or again on the same server, never share one.
+/// that tests running at once, or again on the same server, never share one:
+/// the process id, a counter within the process and the clock's
+/// milliseconds. Because the name is this call's alone, a table that already
+/// has it can only come from this call's own first attempt (the SDK retries
+/// a CreateTable whose answer was lost), and is taken as created.
 pub async fn create_table(c: &Client, prefix: &str) -> String {
-    let name = format!("{prefix}-{}-NONE", std::process::id() as u64 * 1000 + rand_suffix());
-    c.create_table()
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() % 1_000_000).unwrap_or(0);
+    let name = format!("{prefix}-{}{call:03}{millis:06}-NONE", std::process::id());
+    let created = c
+        .create_table()
         .table_name(&name)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::S).build().unwrap())
         .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().unwrap())
         .send()
-        .await
-        .unwrap_or_else(|e| panic!("CreateTable {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)));
+        .await;
+    if let Err(e) = created
+        && !e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception())
+    {
+        panic!("CreateTable {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e));
+    }
     name
-}
-
-/// A number below 1000 that differs from call to call (no `rand` needed).
-fn rand_suffix() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u8(1);
-    h.finish() % 1000
 }
 
 /// PUTs `items` (whole items: an item already there is replaced, which is

@@ -15,7 +15,7 @@ use super::journal::{Entry, Journal, Outcome};
 use super::rate::RateLimit;
 use super::send::{Failure, Sent, send_batch, send_one};
 use crate::error::{Error, Result};
-use crate::item::{Item, ddbjson, same_item};
+use crate::item::{Item, ddbjson, same_maybe_item};
 use crate::plan::file::{PlanFile, StoredOp};
 use crate::plan::rows::OpKind;
 
@@ -339,12 +339,7 @@ impl Ctx<'_> {
                     Self::entry(job.seq, Outcome::Done, None, None)
                 }
                 Ok(Sent::ConditionFailed(current)) => {
-                    let ours = match (&current, &job.write.expected) {
-                        (None, None) => true,
-                        (Some(c), Some(e)) => same_item(c, e),
-                        _ => false,
-                    };
-                    if ours {
+                    if same_maybe_item(current.as_ref(), job.write.expected.as_ref()) {
                         self.counters.done.fetch_add(1, Ordering::Relaxed);
                         Self::entry(job.seq, Outcome::Already, None, None)
                     } else {

@@ -12,7 +12,7 @@ use super::expr::Stamp;
 use super::run::{Mismatch, expected_ops};
 use super::value::{item_from_sdk, item_to_sdk};
 use crate::error::{Error, Result};
-use crate::item::{Item, ddbjson, same_item};
+use crate::item::{Item, ddbjson, same_maybe_item};
 use crate::plan::file::PlanFile;
 
 /// Operations read back per round, so memory stays bounded whatever the
@@ -56,12 +56,7 @@ async fn check_chunk(client: &Client, table: &str, chunk: &[(Item, Option<Item>)
     let mut out = Vec::new();
     for (key, expected) in chunk {
         let actual = found.get(&ddbjson::item_to_string(key));
-        let same = match (expected, actual) {
-            (None, None) => true,
-            (Some(e), Some(a)) => same_item(e, a),
-            _ => false,
-        };
-        if !same {
+        if !same_maybe_item(expected.as_ref(), actual) {
             out.push(Mismatch {
                 table: table.to_string(),
                 key: ddbjson::item_to_string(key),

@@ -110,6 +110,16 @@ pub fn same_item(a: &Item, b: &Item) -> bool {
     a.len() == b.len() && a.iter().zip(b.iter()).all(|((ka, va), (kb, vb))| ka == kb && same_value(va, vb))
 }
 
+/// [`same_item`] where either side may be no item at all (deleted, or never
+/// written): two absences are the same, an absence and an item are not.
+pub fn same_maybe_item(a: Option<&Item>, b: Option<&Item>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => same_item(a, b),
+        _ => false,
+    }
+}
+
 pub fn same_value(a: &AttrValue, b: &AttrValue) -> bool {
     fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
         let mut v = v.to_vec();

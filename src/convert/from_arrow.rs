@@ -73,20 +73,36 @@ impl<'a> BatchDecoder<'a> {
         self.collect(row, |n| names.iter().any(|x| x == n))
     }
 
+    /// The index of the named attribute's column, for [`Self::value`].
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// The value of column `col` in `row`; None when the item lacks it.
+    pub fn value(&self, col: usize, row: usize) -> Result<Option<AttrValue>> {
+        let c = &self.columns[col];
+        if c.tags.is_null(row) {
+            return Ok(None);
+        }
+        let t = c
+            .tag_types
+            .get(c.tags.keys().value(row) as usize)
+            .copied()
+            .flatten()
+            .ok_or_else(|| Error::Invalid(format!("bad type tag in column {:?}", c.name)))?;
+        let v = c.reader.value(row, t).map_err(|e| Error::Invalid(format!("column {:?}, row {row}: {e}", c.name)))?;
+        Ok(Some(v))
+    }
+
     fn collect(&self, row: usize, wanted: impl Fn(&str) -> bool) -> Result<Item> {
         let mut item = Item::new();
-        for c in &self.columns {
-            if c.tags.is_null(row) || !wanted(c.name) {
+        for (i, c) in self.columns.iter().enumerate() {
+            if !wanted(c.name) {
                 continue;
             }
-            let t = c
-                .tag_types
-                .get(c.tags.keys().value(row) as usize)
-                .copied()
-                .flatten()
-                .ok_or_else(|| Error::Invalid(format!("bad type tag in column {:?}", c.name)))?;
-            let v = c.reader.value(row, t).map_err(|e| Error::Invalid(format!("column {:?}, row {row}: {e}", c.name)))?;
-            item.insert(c.name.to_string(), v);
+            if let Some(v) = self.value(i, row)? {
+                item.insert(c.name.to_string(), v);
+            }
         }
         Ok(item)
     }

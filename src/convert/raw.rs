@@ -33,7 +33,8 @@ pub struct RawColumn {
 }
 
 impl RawColumn {
-    fn with_missing(rows: usize) -> RawColumn {
+    /// A column of `rows` missing values.
+    pub fn with_missing(rows: usize) -> RawColumn {
         let mut c = RawColumn { tags: Vec::with_capacity(BATCH_ROWS), offsets: Vec::with_capacity(BATCH_ROWS + 1), data: Vec::new() };
         c.offsets.push(0);
         for _ in 0..rows {
@@ -42,7 +43,7 @@ impl RawColumn {
         c
     }
 
-    fn push_missing(&mut self) {
+    pub fn push_missing(&mut self) {
         self.tags.push(MISSING);
         self.offsets.push(self.data.len() as u32);
     }
@@ -65,7 +66,8 @@ impl RawColumn {
         self.offsets.push(self.data.len() as u32);
     }
 
-    fn push(&mut self, value: &AttrValue, scratch: &mut String) {
+    /// Appends a value; `scratch` is reused for nested values' JSON.
+    pub fn push(&mut self, value: &AttrValue, scratch: &mut String) {
         self.tags.push(value.ddb_type() as u8 + 1);
         match value {
             AttrValue::S(s) => self.data.extend_from_slice(s.as_bytes()),

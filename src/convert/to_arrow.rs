@@ -41,9 +41,10 @@ pub fn into_record_batch(mut raw: RawBatch, schema: &TableSchema) -> Result<Reco
                 tag_arrays.push(Arc::new(DictionaryArray::<Int8Type>::try_new(Int8Array::new_null(raw.rows), names.clone())?));
             }
             Some(col) => {
-                arrays.push(build(spec.kind, col).map_err(|e| Error::Invalid(format!("column {:?}: {e}", spec.name)))?);
-                let keys: Int8Array = col.tags.iter().map(|&t| if t == MISSING { None } else { Some(t as i8 - 1) }).collect();
-                tag_arrays.push(Arc::new(DictionaryArray::<Int8Type>::try_new(keys, names.clone())?));
+                let (values, tags) =
+                    column_arrays(spec.kind, col, &names).map_err(|e| Error::Invalid(format!("column {:?}: {e}", spec.name)))?;
+                arrays.push(values);
+                tag_arrays.push(tags);
             }
         }
     }
@@ -58,6 +59,14 @@ pub fn into_record_batch(mut raw: RawBatch, schema: &TableSchema) -> Result<Reco
     };
     arrays.push(Arc::new(tags));
     Ok(RecordBatch::try_new(schema.arrow.clone(), arrays)?)
+}
+
+/// One raw column as its Arrow value array of `kind` and its `_ddb` tag
+/// array (over `names`, from [`tag_names`]); the column's bytes are moved.
+pub fn column_arrays(kind: Kind, col: &mut RawColumn, names: &ArrayRef) -> Result<(ArrayRef, ArrayRef)> {
+    let values = build(kind, col)?;
+    let keys: Int8Array = col.tags.iter().map(|&t| if t == MISSING { None } else { Some(t as i8 - 1) }).collect();
+    Ok((values, Arc::new(DictionaryArray::<Int8Type>::try_new(keys, names.clone())?)))
 }
 
 /// The dictionary of type names shared by every `_ddb` tag column.

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use futures::StreamExt;
 
-use super::after::{AfterImages, push_after};
+use super::After;
+use super::after::{AfterParts, push_after};
 use super::file::PlanWriter;
 use super::manifest::{AttrChange, DiffSample, Skipped, Summary};
 use super::op::{Planned, plan_row, transition};
@@ -32,8 +33,8 @@ pub struct Outcome {
 
 pub struct Planner<'a> {
     targets: HashMap<String, Target<'a>>,
-    /// After-images, one builder set per planning thread.
-    after: [AfterImages; 2],
+    /// What the after-state needs, gathered by each planning thread.
+    after: [AfterParts; 2],
     acc: HashMap<String, TableAcc>,
     out: Outcome,
     errors: Vec<String>,
@@ -112,7 +113,7 @@ impl<'a> Planner<'a> {
         Ok(())
     }
 
-    pub fn into_parts(mut self) -> (Outcome, HashMap<String, Target<'a>>, Vec<AfterImages>) {
+    pub fn into_parts(mut self) -> (Outcome, HashMap<String, Target<'a>>, Vec<AfterParts>) {
         finish_summary(&mut self.out.summary, std::mem::take(&mut self.acc));
         (self.out, self.targets, self.after.into_iter().collect())
     }
@@ -243,9 +244,9 @@ fn read_parallel(
 fn plan_parallel(
     targets: &HashMap<String, Target>,
     prepared: Vec<Prepared>,
-    after: &mut [AfterImages; 2],
+    after: &mut [AfterParts; 2],
 ) -> Result<Vec<(PreparedRow, RowResult)>> {
-    let plan_one = |p: Prepared, images: &mut AfterImages| -> Result<(PreparedRow, RowResult)> {
+    let plan_one = |p: Prepared, parts: &mut AfterParts| -> Result<(PreparedRow, RowResult)> {
         let target = &targets[&p.r.table];
         let row = PreparedRow { row: p.r.row, table: p.r.table.clone(), key: p.key.clone(), pos: p.pos };
         let before = match p.pos.map(|pos| target.item_at(pos)).transpose() {
@@ -253,10 +254,19 @@ fn plan_parallel(
             Err(e) => return Ok((row, Err(e))),
         };
         let mut result = plan_row(p.r, p.key, p.key_json, before, &target.info.key, p.want_sample);
-        if let Ok(Some(planned)) = &mut result
-            && let Some(json) = planned.op.after_json.take()
-        {
-            push_after(images, &row.table, &json)?;
+        if let Ok(Some(planned)) = &mut result {
+            match std::mem::replace(&mut planned.op.after, After::Gone) {
+                After::Gone => {}
+                After::Item(json) => push_after(&mut parts.images, &row.table, &json)?,
+                After::Patch(set, remove) => {
+                    let pos = row.pos.expect("an UPDATE has its item's position");
+                    let patches = match parts.patches.get_mut(&row.table) {
+                        Some(p) => p,
+                        None => parts.patches.entry(row.table.clone()).or_default(),
+                    };
+                    patches.add(pos, set, remove);
+                }
+            }
         }
         Ok((row, Ok(result)))
     };

@@ -16,6 +16,7 @@ pub mod build;
 pub mod file;
 pub mod manifest;
 pub mod op;
+pub mod patch;
 pub mod rows;
 pub mod targets;
 pub mod transform;
@@ -53,10 +54,21 @@ pub struct PlannedOp {
     /// The item in the snapshot, canonical (sets sorted), when it exists.
     pub before_json: Option<String>,
     pub before_sha256: Option<String>,
-    /// The item as it will be (None for DELETE); not stored in the plan
-    /// (it follows from the rest), but gathered for the after-state checks.
-    pub after_json: Option<String>,
+    /// What the item becomes; not stored in the plan (it follows from the
+    /// rest), but gathered for the after-state checks.
+    pub after: After,
     pub write_units: u32,
+}
+
+/// What an operation leaves of its item.
+#[derive(Debug, Clone)]
+pub enum After {
+    /// DELETE: nothing.
+    Gone,
+    /// PUT: the whole item, as DynamoDB JSON.
+    Item(String),
+    /// UPDATE: the attributes set (only those that change) and removed.
+    Patch(Item, Vec<String>),
 }
 
 /// An item with its sets sorted: the form fingerprints are taken of, since
@@ -116,8 +128,10 @@ pub async fn make(req: PlanRequest<'_>, out: &Path) -> Result<PlanManifest> {
     tracing::info!(ops = writer.rows(), seconds = started.elapsed().as_secs_f64(), "operations planned");
 
     let changed: BTreeSet<String> = outcome.summary.operations.keys().cloned().collect();
+    let rebuilt: BTreeSet<String> =
+        outcome.summary.operations.iter().filter(|(_, ops)| ops.keys().any(|k| *k != OpKind::Update)).map(|(t, _)| t.clone()).collect();
     let started = std::time::Instant::now();
-    let after = after::after_state(images, &changed, &targets, req.loaded, req.workers).await?;
+    let after = after::after_state(images, &changed, &rebuilt, &targets, req.loaded, req.workers).await?;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "after-state built");
     let after_catalog = Catalog::new();
     for t in &after {

@@ -1,10 +1,10 @@
 //! One row of a transform's result against its item's before-image: the
 //! operation it plans, or nothing when it changes nothing.
 //!
-//! This runs once per row of migrations with millions of items, so it avoids
-//! building the after-image where it can: an UPDATE's after-image is written
-//! as JSON straight from the before-image and the changed attributes, and
-//! its size is the before-image's adjusted by what changes.
+//! This runs once per row of migrations with millions of items, so it never
+//! builds an UPDATE's after-image: the after-state is patched with the
+//! changed attributes (see [`super::patch`]), and the item's size is the
+//! before-image's adjusted by what changes.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 
 use super::manifest::AttrDiff;
 use super::rows::{OpKind, RowOp};
-use super::{PlannedOp, canonical, canonical_value};
-use crate::item::ddbjson::{self, item_to_string, value_to_string, write_str, write_value};
+use super::{After, PlannedOp, canonical};
+use crate::item::ddbjson::{self, item_to_string, value_to_string};
 use crate::item::size::{item_size, value_size};
 use crate::item::{AttrValue, DdbType, Item, same_item, same_value};
 
@@ -81,7 +81,7 @@ pub fn plan_row(
                 sample: want_sample.then(|| diff_items(b, &after)),
                 set_json: Some(json.clone()),
                 remove: Vec::new(),
-                after_json: Some(json),
+                after: After::Item(json),
                 after_size: item_size(&after),
                 before_json: before.as_ref().map(canonical_json),
             }
@@ -93,7 +93,7 @@ pub fn plan_row(
                 sample: want_sample.then(|| diff_items(b, &Item::new())),
                 set_json: None,
                 remove: Vec::new(),
-                after_json: None,
+                after: After::Gone,
                 after_size: 0,
                 before_json: Some(canonical_json(b)),
             }
@@ -114,7 +114,7 @@ pub fn plan_row(
         remove: e.remove,
         before_json: e.before_json,
         before_sha256,
-        after_json: e.after_json,
+        after: e.after,
         write_units,
     };
     Ok(Some(Planned { op, changes: e.changes, sample: e.sample }))
@@ -124,7 +124,7 @@ pub fn plan_row(
 struct Effect {
     set_json: Option<String>,
     remove: Vec<String>,
-    after_json: Option<String>,
+    after: After,
     after_size: usize,
     /// The before-image's canonical JSON (None: no item before).
     before_json: Option<String>,
@@ -173,81 +173,18 @@ fn update(values: Item, removes: Vec<String>, before: &Item, key_names: &[String
             })
             .collect()
     });
-    let (before_json, after_json) = before_and_after_json(before, &set, &remove);
     Ok(Some(Effect {
         set_json: Some(item_to_string(&set)),
+        after: After::Patch(set, remove.clone()),
         remove,
-        after_json: Some(after_json),
         after_size: size.max(0) as usize,
-        before_json: Some(before_json),
+        before_json: Some(canonical_json(before)),
         changes,
         sample,
     }))
 }
 
-/// The before-image's canonical JSON, and the JSON of the after-image
-/// (`before` with `set` applied and `remove` removed), in name order,
-/// without building the after-image: each attribute the two share is
-/// written once and copied. Sets are sorted in both.
-fn before_and_after_json(before: &Item, set: &Item, remove: &[String]) -> (String, String) {
-    let sorted;
-    let before = if item_has_sets(before) {
-        sorted = canonical(before);
-        &sorted
-    } else {
-        before
-    };
-    let (mut b_out, mut a_out) = (String::with_capacity(1024), String::with_capacity(1024));
-    let mut piece = String::with_capacity(256);
-    let put = |out: &mut String, piece: &str| {
-        out.push(if out.is_empty() { '{' } else { ',' });
-        out.push_str(piece);
-    };
-    let write = |piece: &mut String, k: &str, v: &AttrValue| {
-        piece.clear();
-        write_str(piece, k);
-        piece.push(':');
-        write_value(piece, v);
-    };
-    let (mut b, mut s) = (before.iter().peekable(), set.iter().peekable());
-    loop {
-        let take_set = match (b.peek(), s.peek()) {
-            (None, None) => break,
-            (Some(_), None) => false,
-            (None, Some(_)) => true,
-            (Some((bk, _)), Some((sk, _))) => sk <= bk,
-        };
-        if take_set {
-            let (k, v) = s.next().expect("peeked");
-            if let Some((_, old)) = b.next_if(|(bk, _)| *bk == k) {
-                write(&mut piece, k, old);
-                put(&mut b_out, &piece);
-            }
-            if has_sets(v) {
-                write(&mut piece, k, &canonical_value(v));
-            } else {
-                write(&mut piece, k, v);
-            }
-            put(&mut a_out, &piece);
-        } else {
-            let (k, v) = b.next().expect("peeked");
-            write(&mut piece, k, v);
-            put(&mut b_out, &piece);
-            if !remove.contains(k) {
-                put(&mut a_out, &piece);
-            }
-        }
-    }
-    for out in [&mut b_out, &mut a_out] {
-        if out.is_empty() {
-            out.push('{');
-        }
-        out.push('}');
-    }
-    (b_out, a_out)
-}
-
-fn has_sets(v: &AttrValue) -> bool {
+pub fn has_sets(v: &AttrValue) -> bool {
     match v {
         AttrValue::Ss(_) | AttrValue::Ns(_) | AttrValue::Bs(_) => true,
         AttrValue::M(m) => m.values().any(has_sets),
@@ -335,28 +272,14 @@ mod tests {
     }
 
     #[test]
-    fn before_and_after_json_equal_building_both_images() {
-        let before = item(r#"{"a":{"S":"1"},"c":{"N":"3"},"e":{"BOOL":true},"z":{"NULL":true}}"#);
-        let set = item(r#"{"b":{"S":"new"},"c":{"N":"4"},"zz":{"L":[]}}"#);
-        let remove = vec!["e".to_string()];
-        let mut after = before.clone();
-        after.extend(set.clone());
-        after.remove("e");
-        assert_eq!(before_and_after_json(&before, &set, &remove), (item_to_string(&before), item_to_string(&after)));
-        assert_eq!(before_and_after_json(&Item::new(), &set, &[]), ("{}".to_string(), item_to_string(&set)));
-        // Sets are sorted on both sides.
-        let before = item(r#"{"s":{"SS":["b","a"]},"t":{"N":"1"}}"#);
-        let set = item(r#"{"u":{"NS":["3","2"]}}"#);
-        let want_after = item(r#"{"s":{"SS":["a","b"]},"t":{"N":"1"},"u":{"NS":["2","3"]}}"#);
-        assert_eq!(before_and_after_json(&before, &set, &[]), (canonical_json(&before), item_to_string(&want_after)));
-    }
-
-    #[test]
     fn update_sizes_match_the_after_image() {
         let before = item(r#"{"id":{"S":"k"},"name":{"S":"Ada Lovelace"},"old":{"N":"12345"}}"#);
         let values = item(r#"{"id":{"S":"k"},"first":{"S":"Ada"},"name":{"S":"Ada"}}"#);
         let e = update(values, vec!["old".into()], &before, &["id".to_string()], false).unwrap().unwrap();
-        let after = item(&e.after_json.unwrap());
+        let After::Patch(set, remove) = e.after else { panic!("an UPDATE patches its item") };
+        assert_eq!(remove, vec!["old".to_string()]);
+        assert_eq!(set, item(r#"{"first":{"S":"Ada"},"name":{"S":"Ada"}}"#));
+        let after = item(r#"{"id":{"S":"k"},"first":{"S":"Ada"},"name":{"S":"Ada"}}"#);
         assert_eq!(e.after_size, item_size(&after));
         assert_eq!(e.changes.len(), 3);
         assert_eq!(e.before_json, Some(canonical_json(&before)));

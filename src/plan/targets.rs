@@ -10,9 +10,23 @@ use crate::load::LoadedTable;
 
 use super::manifest::TargetTable;
 
-/// Batch and row of an item in a loaded table.
-#[derive(Clone, Copy, Debug)]
+/// Batch and row of an item in a loaded table (ordered by batch, then row).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Position(u32, u32);
+
+impl Position {
+    pub fn new(batch: usize, row: usize) -> Position {
+        Position(batch as u32, row as u32)
+    }
+
+    pub fn batch(self) -> usize {
+        self.0 as usize
+    }
+
+    pub fn row(self) -> usize {
+        self.1 as usize
+    }
+}
 
 /// A table the transform may name in `_table`.
 pub struct Target<'a> {

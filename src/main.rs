@@ -8,6 +8,22 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc returns freed memory to the system after 10 ms by default.
+/// Planning and loading free and reallocate hundreds of megabytes batch after
+/// batch, so the kernel zeroed the same pages again and again (a tenth of a
+/// 2M-item plan's CPU time). Keeping freed memory for a second cut the plan
+/// from 39.5 s to 33.1 s and lowered its peak (1.91 GB to 1.83 GB). An
+/// explicit MIMALLOC_PURGE_DELAY in the environment still wins.
+fn keep_freed_memory() {
+    /// `mi_option_purge_delay` in mimalloc v3's `mi_option_e` (the version
+    /// libmimalloc-sys 0.1.49 builds; its Rust constants predate v3).
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: sets one option value; mimalloc reads it when it next purges.
+        unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 1000) };
+    }
+}
+
 fn main() -> ExitCode {
     // Like other Unix filters, stop quietly when the reader of stdout goes
     // away (`ddbsnap sql ... | head`) instead of failing on a broken pipe.
@@ -15,6 +31,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    keep_freed_memory();
     let args = ddbsnap::cli::Args::parse();
     ddbsnap::cli::init_logging(&args.global);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

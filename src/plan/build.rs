@@ -3,17 +3,19 @@
 //! snapshot (the before-image), and dropped when it changes nothing.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasherDefault;
 
 use futures::StreamExt;
 
 use super::After;
 use super::after::{AfterParts, push_after};
-use super::file::PlanWriter;
-use super::manifest::{AttrChange, DiffSample, Skipped, Summary};
+use super::file::{OpColumns, PlanWriter};
+use super::manifest::{AttrChange, AttrDiff, DiffSample, Skipped, Summary};
 use super::op::{Planned, plan_row, transition};
 use super::rows::{BatchRows, OpKind, RowOp, RowReader};
-use super::targets::{Position, Target};
+use super::targets::{Position, Target, key_hash};
 use crate::catalog::Catalog;
+use crate::convert::raw::FxHasher;
 use crate::error::{Error, Result};
 use crate::item::ddbjson::write_plain;
 use crate::item::{AttrValue, DdbType, Item};
@@ -33,9 +35,8 @@ pub struct Outcome {
 
 pub struct Planner<'a> {
     targets: HashMap<String, Target<'a>>,
-    /// What the after-state needs, gathered by each planning thread.
-    after: [AfterParts; 2],
-    acc: HashMap<String, TableAcc>,
+    /// One per planning thread: the first takes the first half of each batch.
+    lanes: [Lane; 2],
     out: Outcome,
     errors: Vec<String>,
     error_count: u64,
@@ -45,24 +46,18 @@ pub struct Planner<'a> {
 impl<'a> Planner<'a> {
     pub fn new(targets: Vec<Target<'a>>, samples_per_table: usize) -> Planner<'a> {
         let targets = targets.into_iter().map(|t| (t.info.name.clone(), t)).collect();
-        Planner {
-            targets,
-            after: Default::default(),
-            acc: HashMap::new(),
-            out: Outcome::default(),
-            errors: Vec::new(),
-            error_count: 0,
-            samples_per_table,
-        }
+        Planner { targets, lanes: Default::default(), out: Outcome::default(), errors: Vec::new(), error_count: 0, samples_per_table }
     }
 
     /// Runs the transform and writes every operation to `writer`. Fails,
     /// listing the offending rows, when any row is invalid.
     ///
-    /// Each batch of the result goes through three steps: rows are read,
-    /// keyed, checked for duplicates and located in the snapshot in order;
-    /// then both cores decode the before-images and plan the operations;
-    /// then the operations are written and counted in order.
+    /// Each batch of the result goes through three steps: both cores read
+    /// the rows and hash their keys, then, in order, each key is checked for
+    /// duplicates and located in the snapshot; then both cores decode the
+    /// before-images, plan the operations and add them to their own share
+    /// of the plan file's columns, counts and after-state; last, in order,
+    /// errors and samples are recorded and the two shares written.
     pub async fn run(&mut self, catalog: &Catalog, sql: &str, default_table: Option<String>, writer: &mut PlanWriter) -> Result<()> {
         let mut stream = catalog.stream(sql).await?;
         let reader = RowReader::new(&stream.schema(), default_table)?;
@@ -88,11 +83,14 @@ impl<'a> Planner<'a> {
             }
             times[1] += t.elapsed();
             t = std::time::Instant::now();
-            let planned = plan_parallel(&self.targets, prepared, &mut self.after)?;
+            let planned = plan_parallel(&self.targets, prepared, &mut self.lanes)?;
             times[2] += t.elapsed();
             t = std::time::Instant::now();
-            for (p, result) in planned {
-                self.finish_row(p, result, writer)?;
+            for (p, end) in planned {
+                self.finish_row(p, end);
+            }
+            for lane in &mut self.lanes {
+                writer.append(&mut lane.ops)?;
             }
             times[3] += t.elapsed();
             t = std::time::Instant::now();
@@ -114,8 +112,17 @@ impl<'a> Planner<'a> {
     }
 
     pub fn into_parts(mut self) -> (Outcome, HashMap<String, Target<'a>>, Vec<AfterParts>) {
-        finish_summary(&mut self.out.summary, std::mem::take(&mut self.acc));
-        (self.out, self.targets, self.after.into_iter().collect())
+        let mut acc: HashMap<String, TableAcc> = HashMap::new();
+        let mut after = Vec::with_capacity(self.lanes.len());
+        for lane in self.lanes {
+            self.out.write_units += lane.write_units;
+            for (table, t) in lane.acc {
+                acc.entry(table).or_default().merge(t);
+            }
+            after.push(lane.after);
+        }
+        finish_summary(&mut self.out.summary, acc);
+        (self.out, self.targets, after)
     }
 
     /// Records an invalid row; `at` is its table and, when known, its key.
@@ -142,7 +149,7 @@ impl<'a> Planner<'a> {
             self.error(r.row, None, &msg);
             return Ok(None);
         };
-        let (key, key_json) = match key {
+        let (key, key_json, hash) = match key {
             Ok(k) => k,
             Err(e) => {
                 self.error(r.row, Some((&r.table, None)), &e);
@@ -156,34 +163,64 @@ impl<'a> Planner<'a> {
             }
             return Ok(None);
         }
-        if let Some(first) = target.claim(&key_json, r.row) {
+        if let Some(first) = target.claim(hash, r.row) {
             self.error(r.row, Some((&r.table, Some(&key))), &format!("the same item as row {first}: one operation per item"));
             return Ok(None);
         }
-        let pos = target.locate(&key_json)?;
+        let pos = target.locate(hash)?;
         let want_sample = self.out.samples.iter().filter(|x| x.table == r.table).count() < self.samples_per_table;
         Ok(Some(Prepared { r, key, key_json, pos, want_sample }))
     }
 
-    /// Step 3, in order: write, count, or record the row's error.
-    fn finish_row(&mut self, p: PreparedRow, result: RowResult, writer: &mut PlanWriter) -> Result<()> {
-        match result? {
-            Ok(Some(planned)) => {
+    /// Step 3, in order: mark the item replaced, keep a sample, count a
+    /// no-op or record the row's error.
+    fn finish_row(&mut self, p: PreparedRow, end: RowEnd) {
+        match end {
+            RowEnd::Planned(kind, sample) => {
                 if let Some(pos) = p.pos {
                     self.targets.get_mut(&p.table).expect("prepared for a target").mark(pos);
                 }
-                writer.push(&planned.op)?;
-                self.record(planned);
+                let shown = self.out.samples.iter().filter(|x| x.table == p.table).count();
+                if let Some(changes) = sample.filter(|_| shown < self.samples_per_table) {
+                    self.out.samples.push(DiffSample { key: plain_json(&p.key), table: p.table, op: kind, changes });
+                }
             }
-            Ok(None) => self.out.summary.noops += 1,
-            Err(e) => self.error(p.row, Some((&p.table, Some(&p.key))), &e),
+            RowEnd::Noop => self.out.summary.noops += 1,
+            RowEnd::Invalid(e) => self.error(p.row, Some((&p.table, Some(&p.key))), &e),
         }
-        Ok(())
     }
+}
 
-    fn record(&mut self, p: Planned) {
+/// What one planning thread owns: its share of the plan file's columns, of
+/// the counts and of the after-state.
+#[derive(Default)]
+struct Lane {
+    ops: OpColumns,
+    acc: HashMap<String, TableAcc>,
+    write_units: u64,
+    after: AfterParts,
+}
+
+impl Lane {
+    /// Adds a planned operation to this lane's share; returns the sample of
+    /// its changes, if one was asked for.
+    fn take(&mut self, pos: Option<Position>, mut p: Planned) -> Result<RowEnd> {
+        let table = &p.op.table;
+        match std::mem::replace(&mut p.op.after, After::Gone) {
+            After::Gone => {}
+            After::Item(json) => push_after(&mut self.after.images, table, &json)?,
+            After::Patch(set, remove) => {
+                let pos = pos.expect("an UPDATE has its item's position");
+                let patches = match self.after.patches.get_mut(table) {
+                    Some(t) => t,
+                    None => self.after.patches.entry(table.clone()).or_default(),
+                };
+                patches.add(pos, set, remove);
+            }
+        }
         let op = &p.op;
-        self.out.write_units += op.write_units as u64;
+        self.ops.push(op);
+        self.write_units += op.write_units as u64;
         let acc = match self.acc.get_mut(&op.table) {
             Some(a) => a,
             None => self.acc.entry(op.table.clone()).or_default(),
@@ -201,15 +238,21 @@ impl<'a> Planner<'a> {
             }
             a.types[slot(c.before)][slot(c.after)] += 1;
         }
-        let shown = self.out.samples.iter().filter(|x| x.table == op.table).count();
-        if let Some(changes) = p.sample.filter(|_| shown < self.samples_per_table) {
-            self.out.samples.push(DiffSample { table: op.table.clone(), op: op.kind, key: plain_json(&op.key), changes });
-        }
+        Ok(RowEnd::Planned(op.kind, p.sample))
     }
 }
 
-/// A row's key and its canonical JSON, or why it has none.
-type KeyRead = std::result::Result<(Item, String), String>;
+/// How planning a row ended.
+enum RowEnd {
+    /// An operation of this kind, added to its lane, with its sample of changes if one was asked for.
+    Planned(OpKind, Option<Vec<AttrDiff>>),
+    /// The row changes nothing.
+    Noop,
+    Invalid(String),
+}
+
+/// A row's key, its canonical JSON and that text's [`key_hash`], or why it has none.
+type KeyRead = std::result::Result<(Item, String, u128), String>;
 
 /// Step 1's reading, on both cores: each row of the batch read and its key
 /// taken (None for an unknown table), in order; `first` numbers the rows.
@@ -221,7 +264,12 @@ fn read_parallel(
 ) -> Vec<std::result::Result<(RowOp, Option<KeyRead>), String>> {
     let read = |r: usize| {
         let op = rows.read(r, first + r as u64)?;
-        let key = targets.get(&op.table).map(|t| t.key_of(&op.values));
+        let key = targets.get(&op.table).map(|t| {
+            t.key_of(&op.values).map(|(key, json)| {
+                let hash = key_hash(&json);
+                (key, json, hash)
+            })
+        });
         Ok((op, key))
     };
     if n < 128 {
@@ -239,38 +287,21 @@ fn read_parallel(
     })
 }
 
-/// Step 2, on both cores: before-images decoded, operations planned, and
-/// after-images added to each thread's builders.
-fn plan_parallel(
-    targets: &HashMap<String, Target>,
-    prepared: Vec<Prepared>,
-    after: &mut [AfterParts; 2],
-) -> Result<Vec<(PreparedRow, RowResult)>> {
-    let plan_one = |p: Prepared, parts: &mut AfterParts| -> Result<(PreparedRow, RowResult)> {
+/// Step 2, on both cores: before-images decoded, operations planned and
+/// added to each thread's lane.
+fn plan_parallel(targets: &HashMap<String, Target>, prepared: Vec<Prepared>, lanes: &mut [Lane; 2]) -> Result<Vec<(PreparedRow, RowEnd)>> {
+    let plan_one = |p: Prepared, lane: &mut Lane| -> Result<(PreparedRow, RowEnd)> {
         let target = &targets[&p.r.table];
         let row = PreparedRow { row: p.r.row, table: p.r.table.clone(), key: p.key.clone(), pos: p.pos };
-        let before = match p.pos.map(|pos| target.item_at(pos)).transpose() {
-            Ok(b) => b,
-            Err(e) => return Ok((row, Err(e))),
+        let before = p.pos.map(|pos| target.item_at(pos)).transpose()?;
+        let end = match plan_row(p.r, p.key, p.key_json, before, &target.info.key, p.want_sample) {
+            Ok(Some(planned)) => lane.take(row.pos, planned)?,
+            Ok(None) => RowEnd::Noop,
+            Err(e) => RowEnd::Invalid(e),
         };
-        let mut result = plan_row(p.r, p.key, p.key_json, before, &target.info.key, p.want_sample);
-        if let Ok(Some(planned)) = &mut result {
-            match std::mem::replace(&mut planned.op.after, After::Gone) {
-                After::Gone => {}
-                After::Item(json) => push_after(&mut parts.images, &row.table, &json)?,
-                After::Patch(set, remove) => {
-                    let pos = row.pos.expect("an UPDATE has its item's position");
-                    let patches = match parts.patches.get_mut(&row.table) {
-                        Some(p) => p,
-                        None => parts.patches.entry(row.table.clone()).or_default(),
-                    };
-                    patches.add(pos, set, remove);
-                }
-            }
-        }
-        Ok((row, Ok(result)))
+        Ok((row, end))
     };
-    let [mine, theirs] = after;
+    let [mine, theirs] = lanes;
     let half = prepared.len() / 2;
     if half < 64 {
         return prepared.into_iter().map(|p| plan_one(p, mine)).collect();
@@ -284,10 +315,6 @@ fn plan_parallel(
         Ok(out)
     })
 }
-
-/// A row's planned operation or what is wrong with the row; the outer
-/// error is a failure to read the snapshot, which stops the run.
-type RowResult = Result<std::result::Result<Option<Planned>, String>>;
 
 /// A row ready for planning (step 1's result).
 struct Prepared {
@@ -310,7 +337,26 @@ struct PreparedRow {
 #[derive(Default)]
 struct TableAcc {
     ops: [u64; 3],
-    attrs: HashMap<String, AttrAcc>,
+    attrs: HashMap<String, AttrAcc, BuildHasherDefault<FxHasher>>,
+}
+
+impl TableAcc {
+    fn merge(&mut self, o: TableAcc) {
+        for (i, n) in o.ops.iter().enumerate() {
+            self.ops[i] += n;
+        }
+        for (name, a) in o.attrs {
+            let mine = self.attrs.entry(name).or_default();
+            mine.added += a.added;
+            mine.changed += a.changed;
+            mine.removed += a.removed;
+            for (b, row) in a.types.iter().enumerate() {
+                for (f, n) in row.iter().enumerate() {
+                    mine.types[b][f] += n;
+                }
+            }
+        }
+    }
 }
 
 #[derive(Default)]

@@ -16,7 +16,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{ArrayBuilder, ArrayRef, StringBuilder, UInt32Builder, UInt64Builder};
+use arrow::array::{ArrayBuilder, ArrayRef, StringBuilder, UInt32Builder, UInt64Array, UInt64Builder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
@@ -62,13 +62,13 @@ pub struct PlanWriter {
     /// Batches go to a thread that encodes and compresses them, so that
     /// planning and compression use a core each.
     writer: Option<(std::sync::mpsc::SyncSender<RecordBatch>, std::thread::JoinHandle<Result<()>>)>,
-    cols: OpColumns,
     rows: u64,
 }
 
+/// Operations in column form, every column of `ops.parquet` but `seq`: each
+/// planning thread fills its own, and [`PlanWriter::append`] numbers them.
 #[derive(Default)]
-struct OpColumns {
-    seq: UInt64Builder,
+pub struct OpColumns {
     row: UInt64Builder,
     table: StringBuilder,
     op: StringBuilder,
@@ -78,6 +78,28 @@ struct OpColumns {
     before: StringBuilder,
     before_sha: StringBuilder,
     units: UInt32Builder,
+}
+
+impl OpColumns {
+    pub fn push(&mut self, op: &PlannedOp) {
+        self.row.append_value(op.row);
+        self.table.append_value(&op.table);
+        self.op.append_value(op.kind.name());
+        self.key.append_value(&op.key_json);
+        self.set.append_option(op.set_json.as_deref());
+        self.remove.append_option((!op.remove.is_empty()).then(|| serde_json::to_string(&op.remove).expect("names serialize")));
+        self.before.append_option(op.before_json.as_deref());
+        self.before_sha.append_option(op.before_sha256.as_deref());
+        self.units.append_value(op.write_units);
+    }
+
+    pub fn len(&self) -> usize {
+        self.row.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl PlanWriter {
@@ -113,35 +135,20 @@ impl PlanWriter {
             writer.close()?;
             Ok(())
         });
-        Ok(PlanWriter { final_dir: dir.to_path_buf(), tmp_dir, writer: Some((tx, handle)), cols: OpColumns::default(), rows: 0 })
+        Ok(PlanWriter { final_dir: dir.to_path_buf(), tmp_dir, writer: Some((tx, handle)), rows: 0 })
     }
 
-    pub fn push(&mut self, op: &PlannedOp) -> Result<()> {
-        let c = &mut self.cols;
-        c.seq.append_value(self.rows);
-        c.row.append_value(op.row);
-        c.table.append_value(&op.table);
-        c.op.append_value(op.kind.name());
-        c.key.append_value(&op.key_json);
-        c.set.append_option(op.set_json.as_deref());
-        c.remove.append_option((!op.remove.is_empty()).then(|| serde_json::to_string(&op.remove).expect("names serialize")));
-        c.before.append_option(op.before_json.as_deref());
-        c.before_sha.append_option(op.before_sha256.as_deref());
-        c.units.append_value(op.write_units);
-        self.rows += 1;
-        if c.seq.len() >= BATCH {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        let c = &mut self.cols;
-        if c.seq.len() == 0 {
+    /// Numbers the operations in `c` after those written so far, and sends
+    /// them to the writing thread; `c` is left empty.
+    pub fn append(&mut self, c: &mut OpColumns) -> Result<()> {
+        if c.is_empty() {
             return Ok(());
         }
+        let n = c.len() as u64;
+        let seq = UInt64Array::from_iter_values(self.rows..self.rows + n);
+        self.rows += n;
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(c.seq.finish()),
+            Arc::new(seq),
             Arc::new(c.row.finish()),
             Arc::new(c.table.finish()),
             Arc::new(c.op.finish()),
@@ -182,7 +189,6 @@ impl PlanWriter {
 
     /// Ends the operations file; returns its SHA-256.
     pub fn close_ops(&mut self) -> Result<String> {
-        self.flush()?;
         self.join_writer()?;
         sha256_file(&self.ops_path())
     }

@@ -2,8 +2,10 @@
 //! found by key (the before-images).
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 use crate::convert::BatchDecoder;
+use crate::convert::raw::FxHasher;
 use crate::error::{Error, Result};
 use crate::item::{AttrValue, Item, ddbjson};
 use crate::load::LoadedTable;
@@ -35,8 +37,12 @@ pub struct Target<'a> {
     pub loaded: Option<&'a LoadedTable>,
     index: Option<KeyIndex<'a>>,
     /// Keys already planned (by hash), with the row that claimed each.
-    claimed: HashMap<u128, u64>,
+    claimed: HashMap<u128, u64, ByHash>,
 }
+
+/// Maps keyed by [`key_hash`]: the keys are hashes already, so a cheap
+/// hasher is enough (and SipHash on every lookup was a visible cost).
+type ByHash = BuildHasherDefault<FxHasher>;
 
 /// A 128-bit hash of a key's canonical JSON: two keys collide with odds of
 /// about 2^-128, so millions of keys are told apart without storing them.
@@ -53,7 +59,7 @@ pub fn key_hash(key_json: &str) -> u128 {
 
 /// Items of a loaded table by key, with decoders cached per batch.
 struct KeyIndex<'a> {
-    positions: HashMap<u128, (u32, u32)>,
+    positions: HashMap<u128, (u32, u32), ByHash>,
     decoders: Vec<BatchDecoder<'a>>,
     /// Per batch, which rows a planned operation touches.
     touched: Vec<Vec<bool>>,
@@ -61,7 +67,7 @@ struct KeyIndex<'a> {
 
 impl<'a> Target<'a> {
     pub fn new(info: TargetTable, loaded: Option<&'a LoadedTable>) -> Target<'a> {
-        Target { info, loaded, index: None, claimed: HashMap::new() }
+        Target { info, loaded, index: None, claimed: HashMap::default() }
     }
 
     /// The key of `values` as canonical DynamoDB JSON, or why there is none.
@@ -81,9 +87,10 @@ impl<'a> Target<'a> {
         Ok((key, json))
     }
 
-    /// Claims a key for one row; returns the row that claimed it first, if any.
-    pub fn claim(&mut self, key_json: &str, row: u64) -> Option<u64> {
-        match self.claimed.entry(key_hash(key_json)) {
+    /// Claims a key (its [`key_hash`]) for one row; returns the row that
+    /// claimed it first, if any.
+    pub fn claim(&mut self, hash: u128, row: u64) -> Option<u64> {
+        match self.claimed.entry(hash) {
             std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(row);
@@ -92,14 +99,14 @@ impl<'a> Target<'a> {
         }
     }
 
-    /// Where the snapshot's item with this key is, if it has one.
-    pub fn locate(&mut self, key_json: &str) -> Result<Option<Position>> {
+    /// Where the snapshot's item with this key (its [`key_hash`]) is, if it has one.
+    pub fn locate(&mut self, hash: u128) -> Result<Option<Position>> {
         let Some(loaded) = self.loaded else { return Ok(None) };
         if self.index.is_none() {
             self.index = Some(KeyIndex::build(loaded, self)?);
         }
         let index = self.index.as_ref().expect("built above");
-        Ok(index.positions.get(&key_hash(key_json)).map(|&(b, r)| Position(b, r)))
+        Ok(index.positions.get(&hash).map(|&(b, r)| Position(b, r)))
     }
 
     /// The snapshot's item at `pos` (from [`Self::locate`]).
@@ -146,7 +153,7 @@ impl<'a> KeyIndex<'a> {
             let (mut mine, mut theirs) = (mine.into_iter(), theirs.into_iter());
             (0..n).filter_map(|b| if b % 2 == 0 { mine.next() } else { theirs.next() }).collect()
         });
-        let mut positions = HashMap::with_capacity(loaded.report.items as usize);
+        let mut positions = HashMap::with_capacity_and_hasher(loaded.report.items as usize, ByHash::default());
         let mut touched = Vec::with_capacity(n);
         for (b, keys) in per_batch.into_iter().enumerate() {
             let keys = keys?;

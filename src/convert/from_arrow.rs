@@ -27,6 +27,15 @@ pub fn batch_to_items(batch: &RecordBatch) -> Result<Vec<Item>> {
 /// are looked up once per batch, not once per row.
 pub struct BatchDecoder<'a> {
     columns: Vec<DecodedColumn<'a>>,
+    /// Column indexes in attribute-name order (an [`Item`]'s order).
+    by_name: Vec<usize>,
+}
+
+/// One attribute's value as [`BatchDecoder::visit`] reads it: a string
+/// borrowed from its array, or any other value decoded.
+pub enum ValueRef<'a> {
+    S(&'a str),
+    Other(AttrValue),
 }
 
 struct DecodedColumn<'a> {
@@ -60,7 +69,26 @@ impl<'a> BatchDecoder<'a> {
                 tag_types,
             });
         }
-        Ok(BatchDecoder { columns })
+        let mut by_name: Vec<usize> = (0..columns.len()).collect();
+        by_name.sort_by_key(|&i| columns[i].name);
+        Ok(BatchDecoder { columns, by_name })
+    }
+
+    /// Calls `f` with each attribute of the item in `row`, in name order,
+    /// without building the item: string columns lend their text.
+    pub fn visit(&self, row: usize, mut f: impl FnMut(&str, ValueRef<'_>)) -> Result<()> {
+        for &i in &self.by_name {
+            let c = &self.columns[i];
+            if c.tags.is_null(row) {
+                continue;
+            }
+            if c.reader.kind == Kind::Str && !c.reader.values.is_null(row) {
+                f(c.name, ValueRef::S(c.reader.str(row).map_err(|e| Error::Invalid(format!("column {:?}: {e}", c.name)))?));
+            } else if let Some(v) = self.value(i, row)? {
+                f(c.name, ValueRef::Other(v));
+            }
+        }
+        Ok(())
     }
 
     /// The item in `row`.

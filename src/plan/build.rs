@@ -293,7 +293,14 @@ fn plan_parallel(targets: &HashMap<String, Target>, prepared: Vec<Prepared>, lan
     let plan_one = |p: Prepared, lane: &mut Lane| -> Result<(PreparedRow, RowEnd)> {
         let target = &targets[&p.r.table];
         let row = PreparedRow { row: p.r.row, table: p.r.table.clone(), key: p.key.clone(), pos: p.pos };
-        let before = p.pos.map(|pos| target.item_at(pos)).transpose()?;
+        let before = match p.pos {
+            None => None,
+            Some(pos) if p.r.kind == OpKind::Update => {
+                let r = &p.r;
+                Some(target.image_at(pos, |n| r.values.contains_key(n) || r.remove.iter().any(|x| x == n))?)
+            }
+            Some(pos) => Some(target.whole_at(pos)?),
+        };
         let end = match plan_row(p.r, p.key, p.key_json, before, &target.info.key, p.want_sample) {
             Ok(Some(planned)) => lane.take(row.pos, planned)?,
             Ok(None) => RowEnd::Noop,

@@ -11,6 +11,7 @@ use crate::item::{AttrValue, Item, ddbjson};
 use crate::load::LoadedTable;
 
 use super::manifest::TargetTable;
+use super::op::{BeforeImage, before_image};
 
 /// Batch and row of an item in a loaded table (ordered by batch, then row).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -109,10 +110,17 @@ impl<'a> Target<'a> {
         Ok(index.positions.get(&hash).map(|&(b, r)| Position(b, r)))
     }
 
-    /// The snapshot's item at `pos` (from [`Self::locate`]).
-    pub fn item_at(&self, pos: Position) -> Result<Item> {
+    /// The snapshot's item at `pos` (from [`Self::locate`]), whole.
+    pub fn whole_at(&self, pos: Position) -> Result<BeforeImage> {
         let index = self.index.as_ref().expect("located before");
-        index.decoders[pos.0 as usize].item(pos.1 as usize)
+        Ok(BeforeImage::whole(index.decoders[pos.0 as usize].item(pos.1 as usize)?))
+    }
+
+    /// The snapshot's item at `pos` with only the attributes `wanted`
+    /// decoded (its JSON and size are the whole item's).
+    pub fn image_at(&self, pos: Position, wanted: impl Fn(&str) -> bool) -> Result<BeforeImage> {
+        let index = self.index.as_ref().expect("located before");
+        before_image(&index.decoders[pos.0 as usize], pos.1 as usize, wanted)
     }
 
     /// Records that a planned operation replaces the item at `pos`.

@@ -62,7 +62,7 @@ impl<'a> Planner<'a> {
         let mut stream = catalog.stream(sql).await?;
         let reader = RowReader::new(&stream.schema(), default_table)?;
         let mut number = 0u64;
-        let mut times = [std::time::Duration::ZERO; 4];
+        let mut times = [std::time::Duration::ZERO; 5];
         let mut t = std::time::Instant::now();
         while let Some(batch) = stream.next().await {
             let batch = batch?;
@@ -70,7 +70,9 @@ impl<'a> Planner<'a> {
             t = std::time::Instant::now();
             let rows = reader.batch(&batch).map_err(Error::Invalid)?;
             let mut prepared = Vec::with_capacity(batch.num_rows());
-            for read in read_parallel(&rows, &self.targets, batch.num_rows(), number + 1) {
+            let read = read_parallel(&rows, &self.targets, batch.num_rows(), number + 1);
+            times[4] += t.elapsed();
+            for read in read {
                 number += 1;
                 match read {
                     Ok((op, key)) => {
@@ -96,7 +98,14 @@ impl<'a> Planner<'a> {
             t = std::time::Instant::now();
         }
         let secs = times.map(|d| d.as_secs_f64());
-        tracing::debug!(query = secs[0], read_rows = secs[1], plan_rows = secs[2], write_rows = secs[3], "planning time by step");
+        tracing::debug!(
+            query = secs[0],
+            read_rows = secs[4],
+            prepare_rows = secs[1] - secs[4],
+            plan_rows = secs[2],
+            write_rows = secs[3],
+            "planning time by step"
+        );
         self.out.summary.rows = number;
         if self.error_count > 0 {
             let more = self.error_count.saturating_sub(self.errors.len() as u64);
@@ -149,7 +158,7 @@ impl<'a> Planner<'a> {
             self.error(r.row, None, &msg);
             return Ok(None);
         };
-        let (key, key_json, hash) = match key {
+        let Keyed { key, json: key_json, hash, pos } = match key {
             Ok(k) => k,
             Err(e) => {
                 self.error(r.row, Some((&r.table, None)), &e);
@@ -163,11 +172,11 @@ impl<'a> Planner<'a> {
             }
             return Ok(None);
         }
-        if let Some(first) = target.claim(hash, r.row) {
+        let pos = pos.map_err(Error::Invalid)?;
+        if let Some(first) = target.claim(hash, pos, r.row) {
             self.error(r.row, Some((&r.table, Some(&key))), &format!("the same item as row {first}: one operation per item"));
             return Ok(None);
         }
-        let pos = target.locate(hash)?;
         let want_sample = self.out.samples.iter().filter(|x| x.table == r.table).count() < self.samples_per_table;
         Ok(Some(Prepared { r, key, key_json, pos, want_sample }))
     }
@@ -252,7 +261,16 @@ enum RowEnd {
 }
 
 /// A row's key, its canonical JSON and that text's [`key_hash`], or why it has none.
-type KeyRead = std::result::Result<(Item, String, u128), String>;
+type KeyRead = std::result::Result<Keyed, String>;
+
+/// A row's key, read on both cores.
+struct Keyed {
+    key: Item,
+    json: String,
+    hash: u128,
+    /// The snapshot's item with this key, if any (Err: the table's keys could not be indexed).
+    pos: std::result::Result<Option<Position>, String>,
+}
 
 /// Step 1's reading, on both cores: each row of the batch read and its key
 /// taken (None for an unknown table), in order; `first` numbers the rows.
@@ -267,7 +285,8 @@ fn read_parallel(
         let key = targets.get(&op.table).map(|t| {
             t.key_of(&op.values).map(|(key, json)| {
                 let hash = key_hash(&json);
-                (key, json, hash)
+                let pos = t.locate(hash).map_err(|e| e.to_string());
+                Keyed { key, json, hash, pos }
             })
         });
         Ok((op, key))
@@ -292,7 +311,7 @@ fn read_parallel(
 fn plan_parallel(targets: &HashMap<String, Target>, prepared: Vec<Prepared>, lanes: &mut [Lane; 2]) -> Result<Vec<(PreparedRow, RowEnd)>> {
     let plan_one = |p: Prepared, lane: &mut Lane| -> Result<(PreparedRow, RowEnd)> {
         let target = &targets[&p.r.table];
-        let row = PreparedRow { row: p.r.row, table: p.r.table.clone(), key: p.key.clone(), pos: p.pos };
+        let row = PreparedRow { row: p.r.row, table: p.r.table.clone(), key: p.key, pos: p.pos };
         let before = match p.pos {
             None => None,
             Some(pos) if p.r.kind == OpKind::Update => {
@@ -301,7 +320,7 @@ fn plan_parallel(targets: &HashMap<String, Target>, prepared: Vec<Prepared>, lan
             }
             Some(pos) => Some(target.whole_at(pos)?),
         };
-        let end = match plan_row(p.r, p.key, p.key_json, before, &target.info.key, p.want_sample) {
+        let end = match plan_row(p.r, p.key_json, before, &target.info.key, p.want_sample) {
             Ok(Some(planned)) => lane.take(row.pos, planned)?,
             Ok(None) => RowEnd::Noop,
             Err(e) => RowEnd::Invalid(e),

@@ -45,7 +45,6 @@ pub struct PlannedOp {
     pub row: u64,
     pub table: String,
     pub kind: OpKind,
-    pub key: Item,
     pub key_json: String,
     /// UPDATE: the attributes set (only those that change); PUT: the item.
     pub set_json: Option<String>,

@@ -41,7 +41,6 @@ pub struct Planned {
 /// The operation `r` asks for, or None when it would change nothing.
 pub fn plan_row(
     r: RowOp,
-    key: Item,
     key_json: String,
     before: Option<BeforeImage>,
     key_names: &[String],
@@ -110,7 +109,6 @@ pub fn plan_row(
         row: r.row,
         table: r.table,
         kind: r.kind,
-        key,
         key_json,
         set_json: e.set_json,
         remove: e.remove,

@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 #[cfg(test)]
 use std::sync::Arc;
 
@@ -20,7 +21,7 @@ use arrow::record_batch::RecordBatch;
 use super::after::StateTable;
 use super::targets::Position;
 use super::{canonical_value, op::has_sets};
-use crate::convert::raw::RawColumn;
+use crate::convert::raw::{FxHasher, RawColumn};
 use crate::convert::stats::AttrStats;
 use crate::convert::to_arrow::{column_arrays, tag_names};
 use crate::convert::{BatchDecoder, TYPES_COLUMN, TableSchema, TableStats};
@@ -35,7 +36,7 @@ pub type Changes = Vec<(Position, Option<AttrValue>)>;
 /// What the planned UPDATEs of one table do, attribute by attribute.
 #[derive(Default)]
 pub struct TablePatches {
-    pub attrs: HashMap<String, Changes>,
+    pub attrs: HashMap<String, Changes, BuildHasherDefault<FxHasher>>,
 }
 
 impl TablePatches {
@@ -51,18 +52,20 @@ impl TablePatches {
         }
     }
 
-    /// Adds another planning thread's changes and puts each attribute's in
-    /// position order.
+    /// Adds another planning thread's changes.
     pub fn merge(&mut self, other: TablePatches) {
         for (name, mut changes) in other.attrs {
             self.attrs.entry(name).or_default().append(&mut changes);
         }
     }
 
+    /// Puts each attribute's changes in position order (one thread per attribute).
     pub fn sort(&mut self) {
-        for changes in self.attrs.values_mut() {
-            changes.sort_unstable_by_key(|(p, _)| *p);
-        }
+        std::thread::scope(|s| {
+            for changes in self.attrs.values_mut() {
+                s.spawn(move || changes.sort_unstable_by_key(|(p, _)| *p));
+            }
+        });
     }
 
     /// The changes of `attr` in batch `batch` (after [`Self::sort`]).

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
+use std::sync::OnceLock;
 
 use crate::convert::BatchDecoder;
 use crate::convert::raw::FxHasher;
@@ -36,9 +37,15 @@ pub struct Target<'a> {
     pub info: TargetTable,
     /// The snapshot's data, when the table was loaded.
     pub loaded: Option<&'a LoadedTable>,
-    index: Option<KeyIndex<'a>>,
-    /// Keys already planned (by hash), with the row that claimed each.
-    claimed: HashMap<u128, u64, ByHash>,
+    /// Built on first use, by whichever planning thread needs it first.
+    index: OnceLock<std::result::Result<KeyIndex<'a>, String>>,
+    /// Per batch and row of the snapshot, the result row that claimed the
+    /// item (0: none); allocated on the first claim.
+    claimed_at: Vec<Vec<u64>>,
+    /// Keys the snapshot does not have, by hash, with the row that claimed each.
+    claimed_new: HashMap<u128, u64, ByHash>,
+    /// Per batch, which rows a planned operation touches.
+    touched: Vec<Vec<bool>>,
 }
 
 /// Maps keyed by [`key_hash`]: the keys are hashes already, so a cheap
@@ -62,77 +69,135 @@ pub fn key_hash(key_json: &str) -> u128 {
 struct KeyIndex<'a> {
     positions: HashMap<u128, (u32, u32), ByHash>,
     decoders: Vec<BatchDecoder<'a>>,
-    /// Per batch, which rows a planned operation touches.
-    touched: Vec<Vec<bool>>,
 }
 
 impl<'a> Target<'a> {
     pub fn new(info: TargetTable, loaded: Option<&'a LoadedTable>) -> Target<'a> {
-        Target { info, loaded, index: None, claimed: HashMap::default() }
+        Target { info, loaded, index: OnceLock::new(), claimed_at: Vec::new(), claimed_new: HashMap::default(), touched: Vec::new() }
     }
 
     /// The key of `values` as canonical DynamoDB JSON, or why there is none.
     pub fn key_of(&self, values: &Item) -> std::result::Result<(Item, String), String> {
         let mut key = Item::new();
         for k in &self.info.key {
-            let v = values.get(k).ok_or_else(|| format!("the key attribute {k:?} of table {} is missing or NULL", self.info.name))?;
-            match v {
-                AttrValue::S(s) if s.is_empty() => return Err(format!("key attribute {k:?} is an empty string, which DynamoDB rejects")),
-                AttrValue::B(b) if b.is_empty() => return Err(format!("key attribute {k:?} is empty binary, which DynamoDB rejects")),
-                AttrValue::S(_) | AttrValue::N(_) | AttrValue::B(_) => {}
-                other => return Err(format!("key attribute {k:?} is {}; keys must be S, N or B", other.ddb_type().name())),
-            }
+            let v = self.key_value(k, values.get(k))?;
             key.insert(k.clone(), v.clone());
         }
         let json = ddbjson::item_to_string(&key);
         Ok((key, json))
     }
 
-    /// Claims a key (its [`key_hash`]) for one row; returns the row that
-    /// claimed it first, if any.
-    pub fn claim(&mut self, hash: u128, row: u64) -> Option<u64> {
-        match self.claimed.entry(hash) {
-            std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(row);
-                None
-            }
+    /// A key attribute's value, if it is one DynamoDB accepts.
+    fn key_value<'v>(&self, k: &str, v: Option<&'v AttrValue>) -> std::result::Result<&'v AttrValue, String> {
+        let v = v.ok_or_else(|| format!("the key attribute {k:?} of table {} is missing or NULL", self.info.name))?;
+        match v {
+            AttrValue::S(s) if s.is_empty() => Err(format!("key attribute {k:?} is an empty string, which DynamoDB rejects")),
+            AttrValue::B(b) if b.is_empty() => Err(format!("key attribute {k:?} is empty binary, which DynamoDB rejects")),
+            AttrValue::S(_) | AttrValue::N(_) | AttrValue::B(_) => Ok(v),
+            other => Err(format!("key attribute {k:?} is {}; keys must be S, N or B", other.ddb_type().name())),
         }
     }
 
-    /// Where the snapshot's item with this key (its [`key_hash`]) is, if it has one.
-    pub fn locate(&mut self, hash: u128) -> Result<Option<Position>> {
-        let Some(loaded) = self.loaded else { return Ok(None) };
-        if self.index.is_none() {
-            self.index = Some(KeyIndex::build(loaded, self)?);
+    /// The key of the snapshot's item in `row` as [`Self::key_of`] writes it,
+    /// read straight from the batch into `out`; `cols` are the key
+    /// attributes' columns, in name order (from [`Self::key_columns`]).
+    fn key_text(&self, d: &BatchDecoder, cols: &[(&String, Option<usize>)], row: usize, out: &mut String) -> Result<()> {
+        out.clear();
+        out.push('{');
+        for (i, (k, col)) in cols.iter().enumerate() {
+            let v = match col {
+                Some(c) => d.value(*c, row)?,
+                None => None,
+            };
+            let v = self
+                .key_value(k, v.as_ref())
+                .map_err(|e| Error::Invalid(format!("table {}: an item of the snapshot has no usable key: {e}", self.info.name)))?;
+            if i > 0 {
+                out.push(',');
+            }
+            ddbjson::write_str(out, k);
+            out.push(':');
+            ddbjson::write_value(out, v);
         }
-        let index = self.index.as_ref().expect("built above");
-        Ok(index.positions.get(&hash).map(|&(b, r)| Position(b, r)))
+        out.push('}');
+        Ok(())
+    }
+
+    /// The key attributes in name order (an item's order), with their columns in `d`.
+    fn key_columns<'k>(&'k self, d: &BatchDecoder) -> Vec<(&'k String, Option<usize>)> {
+        let mut names: Vec<&String> = self.info.key.iter().collect();
+        names.sort();
+        names.into_iter().map(|k| (k, d.column(k))).collect()
+    }
+
+    /// Claims an item for one result row: the snapshot's item at `pos`, or
+    /// else the key with this [`key_hash`]. Returns the row that claimed it
+    /// first, if any.
+    pub fn claim(&mut self, hash: u128, pos: Option<Position>, row: u64) -> Option<u64> {
+        let Some(pos) = pos else {
+            return match self.claimed_new.entry(hash) {
+                std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(row);
+                    None
+                }
+            };
+        };
+        if self.claimed_at.is_empty() {
+            self.claimed_at = self.per_row(0);
+        }
+        let slot = &mut self.claimed_at[pos.batch()][pos.row()];
+        match *slot {
+            0 => {
+                *slot = row;
+                None
+            }
+            first => Some(first),
+        }
+    }
+
+    /// A value per item of the snapshot, batch by batch.
+    fn per_row<T: Clone>(&self, value: T) -> Vec<Vec<T>> {
+        self.loaded.map(|l| l.batches.iter().map(|b| vec![value.clone(); b.num_rows()]).collect()).unwrap_or_default()
+    }
+
+    /// Where the snapshot's item with this key (its [`key_hash`]) is, if it
+    /// has one. Both planning threads call this; the first call indexes the
+    /// table's keys.
+    pub fn locate(&self, hash: u128) -> Result<Option<Position>> {
+        if self.loaded.is_none() {
+            return Ok(None);
+        }
+        Ok(self.index()?.positions.get(&hash).map(|&(b, r)| Position(b, r)))
+    }
+
+    fn index(&self) -> Result<&KeyIndex<'a>> {
+        let loaded = self.loaded.expect("only loaded tables are indexed");
+        self.index.get_or_init(|| KeyIndex::build(loaded, self).map_err(|e| e.to_string())).as_ref().map_err(|e| Error::Invalid(e.clone()))
     }
 
     /// The snapshot's item at `pos` (from [`Self::locate`]), whole.
     pub fn whole_at(&self, pos: Position) -> Result<BeforeImage> {
-        let index = self.index.as_ref().expect("located before");
-        Ok(BeforeImage::whole(index.decoders[pos.0 as usize].item(pos.1 as usize)?))
+        Ok(BeforeImage::whole(self.index()?.decoders[pos.batch()].item(pos.row())?))
     }
 
     /// The snapshot's item at `pos` with only the attributes `wanted`
     /// decoded (its JSON and size are the whole item's).
     pub fn image_at(&self, pos: Position, wanted: impl Fn(&str) -> bool) -> Result<BeforeImage> {
-        let index = self.index.as_ref().expect("located before");
-        before_image(&index.decoders[pos.0 as usize], pos.1 as usize, wanted)
+        before_image(&self.index()?.decoders[pos.batch()], pos.row(), wanted)
     }
 
     /// Records that a planned operation replaces the item at `pos`.
     pub fn mark(&mut self, pos: Position) {
-        if let Some(index) = self.index.as_mut() {
-            index.touched[pos.0 as usize][pos.1 as usize] = true;
+        if self.touched.is_empty() {
+            self.touched = self.per_row(false);
         }
+        self.touched[pos.batch()][pos.row()] = true;
     }
 
-    /// Rows of each batch that a planned operation replaces (None: no lookups were made).
+    /// Rows of each batch that a planned operation replaces (None: none does).
     pub fn touched(&self) -> Option<&[Vec<bool>]> {
-        self.index.as_ref().map(|i| i.touched.as_slice())
+        (!self.touched.is_empty()).then_some(self.touched.as_slice())
     }
 }
 
@@ -141,20 +206,21 @@ impl<'a> KeyIndex<'a> {
     /// cores, batch by batch, then gathered in order (a key seen twice is an
     /// error naming it).
     fn build(loaded: &'a LoadedTable, target: &Target) -> Result<KeyIndex<'a>> {
+        let started = std::time::Instant::now();
         let decoders = loaded.batches.iter().map(BatchDecoder::new).collect::<Result<Vec<_>>>()?;
-        let hashes = |b: usize| -> Result<Vec<(u128, String)>> {
+        let hashes = |b: usize| -> Result<Vec<u128>> {
             let d = &decoders[b];
+            let cols = target.key_columns(d);
+            let mut json = String::with_capacity(128);
             (0..loaded.batches[b].num_rows())
                 .map(|r| {
-                    let (_, json) = target.key_of(&d.attrs(r, &target.info.key)?).map_err(|e| {
-                        Error::Invalid(format!("table {}: an item of the snapshot has no usable key: {e}", target.info.name))
-                    })?;
-                    Ok((key_hash(&json), json))
+                    target.key_text(d, &cols, r, &mut json)?;
+                    Ok(key_hash(&json))
                 })
                 .collect()
         };
         let n = decoders.len();
-        let per_batch: Vec<Result<Vec<(u128, String)>>> = std::thread::scope(|s| {
+        let per_batch: Vec<Result<Vec<u128>>> = std::thread::scope(|s| {
             let other = s.spawn(|| (0..n).filter(|b| b % 2 == 1).map(hashes).collect::<Vec<_>>());
             let mine: Vec<_> = (0..n).filter(|b| b % 2 == 0).map(hashes).collect();
             let theirs = other.join().unwrap_or_else(|_| (0..n / 2).map(|_| Err(Error::Invalid("a key thread panicked".into()))).collect());
@@ -162,12 +228,11 @@ impl<'a> KeyIndex<'a> {
             (0..n).filter_map(|b| if b % 2 == 0 { mine.next() } else { theirs.next() }).collect()
         });
         let mut positions = HashMap::with_capacity_and_hasher(loaded.report.items as usize, ByHash::default());
-        let mut touched = Vec::with_capacity(n);
         for (b, keys) in per_batch.into_iter().enumerate() {
-            let keys = keys?;
-            touched.push(vec![false; keys.len()]);
-            for (r, (hash, json)) in keys.into_iter().enumerate() {
+            for (r, hash) in keys?.into_iter().enumerate() {
                 if positions.insert(hash, (b as u32, r as u32)).is_some() {
+                    let mut json = String::new();
+                    target.key_text(&decoders[b], &target.key_columns(&decoders[b]), r, &mut json)?;
                     return Err(Error::Invalid(format!(
                         "table {}: two items of the snapshot have the key {json}: is {:?} really the table's key? (give --key)",
                         target.info.name, target.info.key
@@ -175,6 +240,7 @@ impl<'a> KeyIndex<'a> {
                 }
             }
         }
-        Ok(KeyIndex { positions, decoders, touched })
+        tracing::debug!(table = %target.info.name, keys = positions.len(), seconds = started.elapsed().as_secs_f64(), "keys indexed");
+        Ok(KeyIndex { positions, decoders })
     }
 }

@@ -385,3 +385,15 @@ fn recipes_are_listed() {
     }
     assert!(run.stderr.trim().is_empty(), "{}", run.show());
 }
+
+/// A --key that does not tell the snapshot's items apart, or that some item
+/// lacks, stops planning with the offending key named, and no plan.
+#[test]
+fn a_key_the_snapshot_does_not_hold_uniquely() {
+    let s = Scratch::new();
+    let run = s.plan_to("SELECT __typename, 'x' AS nickname FROM Contact LIMIT 1", &s.plan_dir(), &["--key", "Contact=__typename"]);
+    assert_rejected(&s, &run, &["two items of the snapshot have the key {\"__typename\":{\"S\":\"Contact\"}}", "give --key"]);
+    let run =
+        s.plan_to("SELECT phone, 'x' AS nickname FROM Contact WHERE phone IS NOT NULL LIMIT 1", &s.plan_dir(), &["--key", "Contact=phone"]);
+    assert_rejected(&s, &run, &["an item of the snapshot has no usable key", "\"phone\""]);
+}

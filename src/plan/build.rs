@@ -52,12 +52,13 @@ impl<'a> Planner<'a> {
     /// Runs the transform and writes every operation to `writer`. Fails,
     /// listing the offending rows, when any row is invalid.
     ///
-    /// Each batch of the result goes through three steps: both cores read
-    /// the rows and hash their keys, then, in order, each key is checked for
-    /// duplicates and located in the snapshot; then both cores decode the
-    /// before-images, plan the operations and add them to their own share
-    /// of the plan file's columns, counts and after-state; last, in order,
-    /// errors and samples are recorded and the two shares written.
+    /// Each batch of the result goes through four steps: both cores read
+    /// the rows, hash their keys and locate them in the snapshot; then, in
+    /// order, each key is checked for a second operation on its item; then
+    /// both cores write the before-images, plan the operations and add them
+    /// to their own share of the plan file's columns, counts and
+    /// after-state; last, in order, errors and samples are recorded and the
+    /// two shares written.
     pub async fn run(&mut self, catalog: &Catalog, sql: &str, default_table: Option<String>, writer: &mut PlanWriter) -> Result<()> {
         let mut stream = catalog.stream(sql).await?;
         let reader = RowReader::new(&stream.schema(), default_table)?;

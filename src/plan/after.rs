@@ -80,7 +80,6 @@ pub async fn after_state(
         images.push(p.images);
     }
     patches.values_mut().for_each(TablePatches::sort);
-    let none = TablePatches::default();
     let mut out = Vec::new();
     let mut rebuild = BTreeSet::new();
     for l in loaded {
@@ -103,7 +102,7 @@ pub async fn after_state(
     }
     // Tables without a snapshot (a PUT into a new model's table) are rebuilt too.
     rebuild.extend(changed.iter().filter(|c| !loaded.iter().any(|l| l.name() == c.as_str())).cloned());
-    let kept = keep_untouched_all(&rebuild, targets, loaded, &patches, &none, workers);
+    let kept = keep_untouched_all(&rebuild, targets, loaded, &patches, workers);
     let mut merged: HashMap<String, (Vec<RawBatch>, TableStats)> = HashMap::new();
     for share in images.into_iter().map(Ok).chain(kept) {
         for (name, b) in share?.into_iter().filter(|(n, _)| rebuild.contains(n)) {
@@ -131,7 +130,6 @@ fn keep_untouched_all(
     targets: &HashMap<String, Target<'_>>,
     loaded: &[LoadedTable],
     patches: &HashMap<String, TablePatches>,
-    none: &TablePatches,
     workers: usize,
 ) -> Vec<Result<AfterImages>> {
     std::thread::scope(|s| {
@@ -142,7 +140,7 @@ fn keep_untouched_all(
                     for name in rebuild {
                         let (Some(t), Some(l)) = (targets.get(name), loaded.iter().find(|l| l.name() == name)) else { continue };
                         let b = builders.entry(name.clone()).or_insert_with(|| RawBuilder::new(true));
-                        keep_untouched(l, t, patches.get(name).unwrap_or(none), w, workers, b)?;
+                        keep_untouched(l, t, patches.get(name), w, workers, b)?;
                     }
                     Ok(builders)
                 })
@@ -154,12 +152,19 @@ fn keep_untouched_all(
 
 /// Pushes the snapshot's items that no PUT or DELETE replaces (this
 /// worker's share of batches), with their UPDATEs applied.
-fn keep_untouched(l: &LoadedTable, t: &Target, patches: &TablePatches, worker: usize, workers: usize, b: &mut RawBuilder) -> Result<()> {
+fn keep_untouched(
+    l: &LoadedTable,
+    t: &Target,
+    patches: Option<&TablePatches>,
+    worker: usize,
+    workers: usize,
+    b: &mut RawBuilder,
+) -> Result<()> {
     let touched = t.touched();
     for (i, batch) in l.batches.iter().enumerate().filter(|(i, _)| i % workers == worker) {
         let d = BatchDecoder::new(batch)?;
         let marks = touched.map(|t| &t[i]);
-        let updates = patches.rows_of(i);
+        let updates = patches.map(|p| p.rows_of(i)).unwrap_or_default();
         for row in 0..batch.num_rows() {
             let update = updates.get(&row);
             if update.is_none() && marks.is_some_and(|m| m[row]) {

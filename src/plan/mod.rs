@@ -30,7 +30,7 @@ use crate::checks::model::ModelIntrospection;
 use crate::checks::run::{CheckResult, run_check};
 use crate::checks::suite;
 use crate::convert::TableSchema;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::item::{AttrValue, Item};
 use crate::load::LoadedTable;
 use manifest::{CheckComparison, CheckOutcome, Cost, OpsFile, PlanManifest, SourceExport, SourceTable, TargetTable};
@@ -92,6 +92,23 @@ fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
     let mut v = v.to_vec();
     v.sort();
     v
+}
+
+/// `f` for each of `n` batches on `workers` threads (batch `b` on thread
+/// `b % workers`), results in batch order. A panicking thread gives one error.
+pub(crate) fn in_parallel<T: Send>(n: usize, workers: usize, f: impl Fn(usize) -> Result<T> + Sync) -> Vec<Result<T>> {
+    let f = &f;
+    let shares: Vec<Vec<(usize, Result<T>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> =
+            (0..workers).map(|w| s.spawn(move || (w..n).step_by(workers).map(|b| (b, f(b))).collect::<Vec<_>>())).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+    });
+    let mut all: Vec<(usize, Result<T>)> = shares.into_iter().flatten().collect();
+    if all.len() != n {
+        return vec![Err(Error::Invalid("a worker panicked".into()))];
+    }
+    all.sort_by_key(|(b, _)| *b);
+    all.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Everything planning needs.

@@ -20,7 +20,7 @@ use arrow::record_batch::RecordBatch;
 
 use super::after::StateTable;
 use super::targets::Position;
-use super::{canonical_value, op::has_sets};
+use super::{canonical_value, in_parallel, op::has_sets};
 use crate::convert::raw::{FxHasher, RawColumn};
 use crate::convert::stats::AttrStats;
 use crate::convert::to_arrow::{column_arrays, tag_names};
@@ -210,22 +210,6 @@ fn patched_batch(batch: &RecordBatch, schema: &TableSchema, names: &[&String], c
     };
     arrays.push(std::sync::Arc::new(tags));
     Ok(RecordBatch::try_new(schema.arrow.clone(), arrays)?)
-}
-
-/// `f` for each of `n` batches on `workers` threads, results in order.
-fn in_parallel<T: Send>(n: usize, workers: usize, f: impl Fn(usize) -> Result<T> + Sync) -> Vec<Result<T>> {
-    let f = &f;
-    let shares: Vec<Vec<(usize, Result<T>)>> = std::thread::scope(|s| {
-        let handles: Vec<_> =
-            (0..workers).map(|w| s.spawn(move || (w..n).step_by(workers).map(|b| (b, f(b))).collect::<Vec<_>>())).collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
-    });
-    let mut all: Vec<(usize, Result<T>)> = shares.into_iter().flatten().collect();
-    if all.len() != n {
-        return vec![Err(Error::Invalid("a worker panicked".into()))];
-    }
-    all.sort_by_key(|(b, _)| *b);
-    all.into_iter().map(|(_, r)| r).collect()
 }
 
 #[cfg(test)]

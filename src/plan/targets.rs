@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::item::{AttrValue, Item, ddbjson};
 use crate::load::LoadedTable;
 
+use super::in_parallel;
 use super::manifest::TargetTable;
 use super::op::{BeforeImage, before_image};
 
@@ -219,14 +220,7 @@ impl<'a> KeyIndex<'a> {
                 })
                 .collect()
         };
-        let n = decoders.len();
-        let per_batch: Vec<Result<Vec<u128>>> = std::thread::scope(|s| {
-            let other = s.spawn(|| (0..n).filter(|b| b % 2 == 1).map(hashes).collect::<Vec<_>>());
-            let mine: Vec<_> = (0..n).filter(|b| b % 2 == 0).map(hashes).collect();
-            let theirs = other.join().unwrap_or_else(|_| (0..n / 2).map(|_| Err(Error::Invalid("a key thread panicked".into()))).collect());
-            let (mut mine, mut theirs) = (mine.into_iter(), theirs.into_iter());
-            (0..n).filter_map(|b| if b % 2 == 0 { mine.next() } else { theirs.next() }).collect()
-        });
+        let per_batch = in_parallel(decoders.len(), 2, hashes);
         let mut positions = HashMap::with_capacity_and_hasher(loaded.report.items as usize, ByHash::default());
         for (b, keys) in per_batch.into_iter().enumerate() {
             for (r, hash) in keys?.into_iter().enumerate() {

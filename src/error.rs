@@ -60,3 +60,44 @@ impl Error {
         Error::Manifest { file: file.into(), cause: cause.into() }
     }
 }
+
+/// A piece of input fit to quote in a message: control characters escaped
+/// (`\n`, `\u{1b}`), and at most `max` characters, with how much was left
+/// out. Errors quote bad values with this, never whole: an 800 KB attribute
+/// or a key holding an escape sequence must not flood or rewrite a terminal.
+pub fn brief(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (shown, (i, c)) in s.char_indices().enumerate() {
+        if shown == max {
+            let rest = s[i..].chars().count();
+            out.push_str(&format!("... ({rest} more characters)"));
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The whole text of an error, fit for a terminal: control characters
+/// other than line breaks escaped, each line at most `max_line` characters.
+/// The last defence when a message quotes input without [`brief`].
+pub fn for_terminal(text: &str, max_line: usize) -> String {
+    text.split('\n').map(|line| brief(line, max_line)).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brief_escapes_and_cuts() {
+        assert_eq!(brief("a\nb\u{1b}[2J", 100), "a\\nb\\u{1b}[2J");
+        assert_eq!(brief("abcdef", 3), "abc... (3 more characters)");
+        assert_eq!(brief("abc", 3), "abc");
+        assert_eq!(for_terminal("x\ty\nz", 10), "x\\ty\nz");
+    }
+}

@@ -44,7 +44,7 @@ fn main() -> ExitCode {
     match runtime.block_on(ddbsnap::cli::run(args)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("ddbsnap: error: {}", describe(&e));
+            eprintln!("ddbsnap: error: {}", ddbsnap::error::for_terminal(&describe(&e), 2000));
             ExitCode::from(2)
         }
     }

@@ -156,8 +156,8 @@ fn update_of_an_item_the_snapshot_lacks() {
 fn empty_set() {
     let s = Scratch::new();
     let run = s.plan(r#"SELECT id, ddb('{"SS":[]}') AS tags FROM Contact LIMIT 1"#);
-    assert_rejected(&s, &run, &["empty"]);
-    assert_one_row_error(&run, 1, &["row 1 (Contact ", "attribute \"tags\"", "an empty SS", "no empty sets"]);
+    // ddb() itself refuses a set DynamoDB cannot hold, while the query runs.
+    assert_rejected(&s, &run, &["an empty SS", "no empty sets"]);
 }
 
 #[test]
@@ -171,7 +171,7 @@ fn numbers_beyond_dynamodbs_range() {
     }
     // A plain SQL double: the planner refuses it when it reads the row.
     let s = Scratch::new();
-    let run = s.plan("SELECT id, CAST(1e200 AS DOUBLE) AS big FROM Contact LIMIT 1");
+    let run = s.plan("SELECT id, CAST('1e200' AS DOUBLE) AS big FROM Contact LIMIT 1");
     assert_rejected(&s, &run, &["outside DynamoDB's range"]);
     assert_one_row_error(&run, 1, &["column \"big\"", "outside DynamoDB's range"]);
 }
@@ -211,14 +211,14 @@ fn bad_op() {
 #[test]
 fn many_invalid_rows_list_25_and_count_the_rest() {
     let s = Scratch::new();
-    let run = s.plan(r#"SELECT id, ddb('{"SS":[]}') AS tags FROM Contact"#);
+    let run = s.plan("SELECT id, 'id' AS _remove FROM Contact");
     assert_rejected(&s, &run, &[&format!("has {ITEMS} invalid rows; no plan was written"), &format!("... and {} more", ITEMS - 25)]);
     let errors = row_errors(&run);
     assert_eq!(errors.len(), 25, "at most 25 rows are listed\n{}", run.show());
     let rows: Vec<u64> = errors.iter().map(|(n, _)| *n).collect();
     assert_eq!(rows, (1..=25).collect::<Vec<u64>>(), "the first 25 rows, in order\n{}", run.show());
     for (_, line) in &errors {
-        assert!(line.contains("(Contact ") && line.contains("an empty SS"), "{line}");
+        assert!(line.contains("(Contact ") && line.contains("_remove names the key attribute"), "{line}");
     }
     assert!(run.stderr.trim_end().ends_with(&format!("... and {} more", ITEMS - 25)), "{}", run.show());
 }

@@ -4,7 +4,7 @@
 -- param: table = Contact
 -- param: key = id
 -- param: field = status
--- param: value = 'ACTIVE'
+-- expression: value = 'ACTIVE'
 SELECT '${table}' AS _table,
        "${key}",
        ${value} AS "${field}"

@@ -4,7 +4,7 @@
 -- param: from = Contact
 -- param: to = ContactV2
 -- param: source = name
--- param: version = 2
+-- expression: version = 2
 SELECT *,
        '${to}' AS _table,
        'PUT' AS _op,

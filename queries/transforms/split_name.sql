@@ -6,7 +6,7 @@
 -- param: source = name
 -- param: first = firstName
 -- param: last = lastName
--- param: version = 2
+-- expression: version = 2
 SELECT '${table}' AS _table,
        "${key}",
        split_part(trim("${source}"), ' ', 1) AS "${first}",

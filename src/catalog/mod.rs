@@ -19,6 +19,8 @@
 //! into reads of the `_ddb` tag column (see [`crate::convert::schema`]),
 //! which is why they take a column name rather than any expression.
 
+mod checked;
+pub mod guard;
 pub mod memory;
 mod rewrite;
 mod typed;
@@ -53,6 +55,9 @@ impl Catalog {
     pub fn new() -> Catalog {
         let mut config = SessionConfig::new().with_information_schema(true);
         config.options_mut().sql_parser.enable_ident_normalization = false;
+        // Number literals are exact: `0.1` and `12345678901234567890123` are
+        // decimals, not floats (DynamoDB numbers are decimals of 38 digits).
+        config.options_mut().sql_parser.parse_float_as_decimal = true;
         // Keep the Arrow schema embedded in ddbsnap's Parquet files: its field
         // metadata says how each column holds DynamoDB values.
         config.options_mut().execution.parquet.skip_metadata = false;
@@ -63,6 +68,7 @@ impl Catalog {
         for f in udf::all().into_iter().chain(typed::all()) {
             ctx.register_udf(f);
         }
+        ctx.add_analyzer_rule(Arc::new(checked::CheckedArithmetic));
         Catalog { ctx }
     }
 
@@ -126,17 +132,33 @@ impl Catalog {
         last.ok_or_else(|| Error::Invalid("no SQL statement given".into()))
     }
 
-    /// Runs every statement in `sql` and streams the last one's result
-    /// (planning reads results far larger than memory this way).
-    pub async fn stream(&self, sql: &str) -> Result<datafusion::physical_plan::SendableRecordBatchStream> {
-        let mut statements = rewrite::parse(sql)?;
-        let last = statements.pop_back().ok_or_else(|| Error::Invalid("no SQL statement given".into()))?;
-        for stmt in statements {
-            let plan = self.ctx.state().statement_to_plan(stmt).await?;
-            self.ctx.execute_logical_plan(plan).await?.collect().await?;
-        }
-        let plan = self.ctx.state().statement_to_plan(last).await?;
-        Ok(self.ctx.execute_logical_plan(plan).await?.execute_stream().await?)
+    /// Plans `sql`, which must be one read-only query (a transform or a
+    /// check: see [`guard`]); `what` names it in errors.
+    pub async fn read_only_plan(&self, sql: &str, what: &str) -> Result<datafusion::logical_expr::LogicalPlan> {
+        let stmt = guard::one_query(sql, what)?;
+        let plan = self.ctx.state().statement_to_plan(stmt).await?;
+        guard::read_only().verify_plan(&plan).map_err(|e| Error::Invalid(format!("{what}: {e}")))?;
+        Ok(plan)
+    }
+
+    /// Runs one read-only query and collects its result.
+    pub async fn query_read_only(&self, sql: &str, what: &str) -> Result<QueryResult> {
+        let plan = self.read_only_plan(sql, what).await?;
+        let df = self.ctx.execute_logical_plan(plan).await?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        Ok(QueryResult { schema, batches: df.collect().await? })
+    }
+
+    /// Streams one read-only query's result, with where each of its columns
+    /// comes from (planning reads results far larger than memory this way).
+    pub async fn stream_read_only(
+        &self,
+        sql: &str,
+        what: &str,
+    ) -> Result<(datafusion::physical_plan::SendableRecordBatchStream, Vec<guard::Origin>)> {
+        let plan = self.read_only_plan(sql, what).await?;
+        let origins = guard::origins(&plan);
+        Ok((self.ctx.execute_logical_plan(plan).await?.execute_stream().await?, origins))
     }
 
     /// Registers a CSV (with a header row) or Parquet file as a table.

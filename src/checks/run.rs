@@ -35,8 +35,12 @@ pub struct CheckResult {
 /// Runs one check. Samples keep only the check's key columns unless
 /// `show_values` (or the check names no keys).
 pub async fn run_check(catalog: &Catalog, check: &Check, sample_rows: usize, show_values: bool) -> CheckResult {
+    let what = format!("check {}", check.name);
     let outcome = async {
-        let count = catalog.query(&format!("SELECT count(*) AS n FROM ({}) AS violations", check.sql)).await?;
+        // The check's own text must be one read-only query before it is
+        // wrapped, so that `SELECT 1) AS v; COPY ...` cannot close the wrapper.
+        crate::catalog::guard::one_query(&check.sql, &what)?;
+        let count = catalog.query_read_only(&format!("SELECT count(*) AS n FROM ({}\n) AS violations", check.sql), &what).await?;
         let n = count
             .batches
             .iter()
@@ -44,7 +48,8 @@ pub async fn run_check(catalog: &Catalog, check: &Check, sample_rows: usize, sho
             .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0)))
             .unwrap_or(0) as u64;
         let sample = if n > 0 && sample_rows > 0 {
-            let rows = catalog.query(&format!("SELECT * FROM ({}) AS violations LIMIT {sample_rows}", check.sql)).await?;
+            let rows =
+                catalog.query_read_only(&format!("SELECT * FROM ({}\n) AS violations LIMIT {sample_rows}", check.sql), &what).await?;
             to_json_rows(&rows.batches)?
         } else {
             Vec::new()

@@ -65,8 +65,13 @@ pub async fn run(g: &Global, a: LintArgs) -> Result<u8> {
             (Some(sql), Some((_, cols, items))) => match &change.column {
                 Some(c) if !cols.contains(c) => Some(if change.missing_counts_all { *items } else { 0 }),
                 _ => {
-                    let r = catalog.query(sql).await?;
-                    Some(r.batches[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|x| x.value(0) as u64).unwrap_or(0))
+                    let r = catalog.query_read_only(sql, "the lint's measure").await?;
+                    let first = r.batches.iter().find(|b| b.num_rows() > 0);
+                    Some(
+                        first
+                            .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>())
+                            .map_or(0, |x| x.value(0) as u64),
+                    )
                 }
             },
             _ => None,

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use super::{Global, build_env, load_tables};
 use crate::catalog::Catalog;
@@ -80,10 +80,10 @@ pub struct MakeArgs {
     #[arg(long, default_value_t = 5)]
     pub sample: usize,
     /// On-demand price in USD per million write request units.
-    #[arg(long, default_value_t = 0.625)]
+    #[arg(long, default_value_t = 0.625, value_parser = super::values::non_negative)]
     pub price_per_million: f64,
     /// Write units per second for the duration estimate (the rate apply will be limited to).
-    #[arg(long, default_value_t = 1000.0)]
+    #[arg(long, default_value_t = 1000.0, value_parser = super::values::positive)]
     pub write_rate: f64,
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
@@ -112,7 +112,8 @@ pub async fn run(g: &Global, a: PlanArgs) -> Result<u8> {
             for (name, text) in RECIPES {
                 let h = transform::parse_header(text);
                 println!("{name}\n  {}", h.description);
-                let params: Vec<String> = h.params.iter().map(|(k, d)| format!("{k}={}", d.as_deref().unwrap_or("(required)"))).collect();
+                let params: Vec<String> =
+                    h.params.iter().map(|p| format!("{}={}", p.name, p.default.as_deref().unwrap_or("(required)"))).collect();
                 println!("  params: {}\n", params.join("  "));
             }
             Ok(0)
@@ -149,7 +150,7 @@ async fn make(g: &Global, a: MakeArgs) -> Result<u8> {
         catalog.add_loaded(l)?;
     }
     for spec in &a.inputs {
-        let (name, path) = spec.split_once('=').with_context(|| format!("--input {spec:?} is not NAME=FILE"))?;
+        let (name, path) = super::values::pair("--input", "NAME=FILE", spec)?;
         catalog.add_file(name, std::path::Path::new(path)).await?;
     }
     let targets = targets(&loaded, intro.as_ref(), &keys);
@@ -189,7 +190,7 @@ fn absent_candidates(table: &str, intro: Option<&ModelIntrospection>) -> Vec<Str
 fn key_specs(specs: &[String]) -> Result<BTreeMap<String, Vec<String>>> {
     let mut out = BTreeMap::new();
     for s in specs {
-        let (table, attrs) = s.split_once('=').with_context(|| format!("--key {s:?} is not TABLE=PARTITION[,SORT]"))?;
+        let (table, attrs) = super::values::pair("--key", "TABLE=PARTITION[,SORT]", s)?;
         let attrs: Vec<String> = attrs.split(',').map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
         if attrs.is_empty() || attrs.len() > 2 {
             bail!("--key {s:?}: a key is one or two attributes");

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | Utf8 (any string type) | S |
 //! | integers, Decimal128/256 | N, exact |
-//! | Float32/64 | N, the shortest text that reads back as the same float |
+//! | Float32/64 | N, only when its shortest text has at most 15 (6) significant digits: an exact decimal, not a rounding error |
 //! | Boolean | BOOL |
 //! | Binary (any binary type) | B |
 //! | Date32, Timestamp | S in ISO 8601 (`2026-01-14`, `2026-01-14T10:30:00.000Z`), as Amplify's AWSDate/AWSDateTime |
@@ -119,19 +119,10 @@ fn value_at(a: &ArrayRef, row: usize) -> Result<AttrValue, String> {
         D::Int8 | D::Int16 | D::Int32 | D::Int64 | D::UInt8 | D::UInt16 | D::UInt32 | D::UInt64 | D::Decimal128(..) | D::Decimal256(..) => {
             num(arrow::util::display::array_value_to_string(a, row).map_err(|e| e.to_string())?)?
         }
-        D::Float32 | D::Float64 => {
-            let f = if let D::Float32 = a.data_type() {
-                a.as_primitive::<arrow::datatypes::Float32Type>().value(row) as f64
-            } else {
-                a.as_primitive::<arrow::datatypes::Float64Type>().value(row)
-            };
-            if !f.is_finite() {
-                return Err(format!("{f} is not a number DynamoDB can store"));
-            }
-            num(format!("{f}"))?
-        }
+        D::Float32 => float_number(a.as_primitive::<arrow::datatypes::Float32Type>().value(row).to_string(), 6)?,
+        D::Float64 => float_number(a.as_primitive::<arrow::datatypes::Float64Type>().value(row).to_string(), 15)?,
         D::Date32 | D::Date64 => AttrValue::S(arrow::util::display::array_value_to_string(a, row).map_err(|e| e.to_string())?),
-        D::Timestamp(unit, _) => AttrValue::S(timestamp_text(a, row, *unit)),
+        D::Timestamp(unit, _) => AttrValue::S(timestamp_text(a, row, *unit)?),
         D::List(_) | D::LargeList(_) => {
             let elements = if let D::List(_) = a.data_type() { a.as_list::<i32>().value(row) } else { a.as_list::<i64>().value(row) };
             let mut out = Vec::with_capacity(elements.len());
@@ -162,17 +153,39 @@ fn value_at(a: &ArrayRef, row: usize) -> Result<AttrValue, String> {
     })
 }
 
+/// A floating-point result as an N, only when it is the decimal it looks
+/// like: its shortest text has at most `digits` significant digits (15 for
+/// 64-bit floats, 6 for 32-bit), so that text reads back as the same float
+/// and is what a person meant. `0.1 + 0.2` computed in floats
+/// (`0.30000000000000004`) and integers past 2^53 are refused: DynamoDB
+/// numbers are exact decimals, and a plan must not write a rounding error.
+fn float_number(text: String, digits: usize) -> Result<AttrValue, String> {
+    if text.contains(['N', 'n', 'i']) {
+        return Err(format!("{text} is not a number DynamoDB can store"));
+    }
+    let significant = text.trim_start_matches('-').replace('.', "");
+    let significant = significant.trim_start_matches('0').trim_end_matches('0');
+    if significant.len() > digits {
+        return Err(format!(
+            "{text} is a floating-point result, not an exact decimal; DynamoDB numbers are written only from exact values: \
+             compute in decimals (number literals are decimals; CAST(x AS DECIMAL(38, 10))) or give the number as text with ddb_number('...')"
+        ));
+    }
+    Number::parse(&text).map(AttrValue::N).map_err(|e| format!("{text}: {e}"))
+}
+
 /// ISO 8601 in UTC with milliseconds and a `Z`, as Amplify's AWSDateTime.
-fn timestamp_text(a: &ArrayRef, row: usize, unit: TimeUnit) -> String {
+fn timestamp_text(a: &ArrayRef, row: usize, unit: TimeUnit) -> Result<String, String> {
     use arrow::datatypes::*;
-    let v = match unit {
-        TimeUnit::Second => a.as_primitive::<TimestampSecondType>().value(row) * 1_000_000_000,
-        TimeUnit::Millisecond => a.as_primitive::<TimestampMillisecondType>().value(row) * 1_000_000,
-        TimeUnit::Microsecond => a.as_primitive::<TimestampMicrosecondType>().value(row) * 1_000,
-        TimeUnit::Nanosecond => a.as_primitive::<TimestampNanosecondType>().value(row),
+    let (v, scale) = match unit {
+        TimeUnit::Second => (a.as_primitive::<TimestampSecondType>().value(row), 1_000_000_000),
+        TimeUnit::Millisecond => (a.as_primitive::<TimestampMillisecondType>().value(row), 1_000_000),
+        TimeUnit::Microsecond => (a.as_primitive::<TimestampMicrosecondType>().value(row), 1_000),
+        TimeUnit::Nanosecond => (a.as_primitive::<TimestampNanosecondType>().value(row), 1),
     };
-    let t = chrono::DateTime::from_timestamp_nanos(v);
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    let nanos = v.checked_mul(scale).ok_or_else(|| format!("timestamp {v} ({unit:?}s since 1970) is out of range"))?;
+    let t = chrono::DateTime::from_timestamp_nanos(nanos);
+    Ok(t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
 }
 
 #[cfg(test)]
@@ -195,8 +208,16 @@ mod tests {
         let d = Decimal128Array::from(vec![123456789012345678901234567890123456i128]).with_precision_and_scale(38, 4).unwrap();
         assert_eq!(one(Arc::new(d)), AttrValue::N(Number::parse("12345678901234567890123456789012.3456").unwrap()));
         assert_eq!(one(Arc::new(Float64Array::from(vec![0.1]))), AttrValue::N(Number::parse("0.1").unwrap()));
+        assert_eq!(one(Arc::new(Float64Array::from(vec![-39.98]))), AttrValue::N(Number::parse("-39.98").unwrap()));
+        assert_eq!(one(Arc::new(Float64Array::from(vec![1e20]))), AttrValue::N(Number::parse("1e20").unwrap()));
         let nan: ArrayRef = Arc::new(Float64Array::from(vec![f64::NAN]));
         assert!(natural_value(&nan, &Field::new("x", DataType::Float64, true), 0).is_err());
+        // Rounding errors and integers past 2^53 are not written.
+        for bad in [0.1 + 0.2, 12345678901234567890123.0, 9007199254740993.0 * 3.0] {
+            let a: ArrayRef = Arc::new(Float64Array::from(vec![bad]));
+            let e = natural_value(&a, &Field::new("x", DataType::Float64, true), 0).unwrap_err();
+            assert!(e.contains("not an exact decimal") && e.contains("ddb_number"), "{bad}: {e}");
+        }
         let null: ArrayRef = Arc::new(StringArray::from(vec![None::<&str>]));
         assert_eq!(natural_value(&null, &Field::new("x", DataType::Utf8, true), 0).unwrap(), None);
     }

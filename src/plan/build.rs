@@ -60,8 +60,8 @@ impl<'a> Planner<'a> {
     /// after-state; last, in order, errors and samples are recorded and the
     /// two shares written.
     pub async fn run(&mut self, catalog: &Catalog, sql: &str, default_table: Option<String>, writer: &mut PlanWriter) -> Result<()> {
-        let mut stream = catalog.stream(sql).await?;
-        let reader = RowReader::new(&stream.schema(), default_table)?;
+        let (mut stream, origins) = catalog.stream_read_only(sql, "the transform").await?;
+        let reader = RowReader::new(&stream.schema(), &origins, default_table)?;
         let mut number = 0u64;
         let mut times = [std::time::Duration::ZERO; 5];
         let mut t = std::time::Instant::now();

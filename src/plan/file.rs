@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 use super::PlannedOp;
 use super::manifest::PlanManifest;
 use super::rows::OpKind;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, brief};
 use crate::item::{Item, ddbjson};
 
 pub const MANIFEST_FILE: &str = "plan.json";
@@ -265,7 +265,8 @@ pub struct PlanFile {
 
 impl PlanFile {
     /// Opens a plan and verifies it: the operations file against the
-    /// manifest, the manifest against its own hash.
+    /// manifest, the manifest against its own hash, then every operation by
+    /// the planner's rules (see [`super::validate`]), in one streaming pass.
     pub fn open(dir: &Path) -> Result<PlanFile> {
         let path = dir.join(MANIFEST_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io_path(&path, e))?;
@@ -281,6 +282,7 @@ impl PlanFile {
                 path.display()
             )));
         }
+        super::validate::manifest(&manifest, &path.display().to_string())?;
         let ops = dir.join(&manifest.ops_file.name);
         let ops_sha = sha256_file(&ops)?;
         if ops_sha != manifest.ops_file.sha256 {
@@ -290,7 +292,50 @@ impl PlanFile {
                 manifest.ops_file.sha256
             )));
         }
-        Ok(PlanFile { dir: dir.to_path_buf(), manifest })
+        let plan = PlanFile { dir: dir.to_path_buf(), manifest };
+        plan.check_ops()?;
+        Ok(plan)
+    }
+
+    /// The operations file's schema, count and every operation.
+    fn check_ops(&self) -> Result<()> {
+        let path = self.dir.join(&self.manifest.ops_file.name);
+        let builder = ParquetRecordBatchReaderBuilder::try_new(self.open_ops()?)?;
+        let (actual, expected) = (builder.schema().clone(), ops_schema());
+        let same = actual.fields().len() == expected.fields().len()
+            && actual
+                .fields()
+                .iter()
+                .zip(expected.fields())
+                .all(|(a, e)| a.name() == e.name() && a.data_type() == e.data_type() && a.is_nullable() == e.is_nullable());
+        if !same {
+            return Err(Error::Invalid(format!(
+                "{}: the operations file's columns are not a plan's ({}); the plan is refused",
+                path.display(),
+                brief(&actual.fields().iter().map(|f| format!("{} {}", f.name(), f.data_type())).collect::<Vec<_>>().join(", "), 300)
+            )));
+        }
+        let footer = builder.metadata().file_metadata().num_rows();
+        if u64::try_from(footer).ok() != Some(self.manifest.ops_file.rows) {
+            return Err(Error::Invalid(format!(
+                "{}: holds {footer} operations, the plan records {}; the plan is refused",
+                path.display(),
+                self.manifest.ops_file.rows
+            )));
+        }
+        let mut checker = super::validate::OpChecker::new(&self.manifest);
+        for op in self.ops()? {
+            checker.check(&op?)?;
+        }
+        if checker.count() != self.manifest.ops_file.rows {
+            return Err(Error::Invalid(format!(
+                "{}: {} operations were read, the plan records {}; the plan is refused",
+                path.display(),
+                checker.count(),
+                self.manifest.ops_file.rows
+            )));
+        }
+        Ok(())
     }
 
     pub fn sha256(&self) -> &str {
@@ -393,10 +438,11 @@ impl StoredOp {
         let text = |n: &str| -> Result<&arrow::array::StringArray> {
             col(n)?.as_string_opt::<i32>().ok_or_else(|| Error::Invalid(format!("plan column {n} is not text")))
         };
+        let not = |n: &str, t: &str| Error::Invalid(format!("plan column {n} is not {t}"));
         let (seq, row, units) = (
-            col("seq")?.as_primitive::<UInt64Type>(),
-            col("row")?.as_primitive::<UInt64Type>(),
-            col("write_units")?.as_primitive::<UInt32Type>(),
+            col("seq")?.as_primitive_opt::<UInt64Type>().ok_or_else(|| not("seq", "UInt64"))?,
+            col("row")?.as_primitive_opt::<UInt64Type>().ok_or_else(|| not("row", "UInt64"))?,
+            col("write_units")?.as_primitive_opt::<UInt32Type>().ok_or_else(|| not("write_units", "UInt32"))?,
         );
         let (table, op, key, set, remove, before, sha) =
             (text("table")?, text("op")?, text("key")?, text("set")?, text("remove")?, text("before")?, text("before_sha256")?);
@@ -404,7 +450,9 @@ impl StoredOp {
             if a.is_null(i) {
                 return Ok(None);
             }
-            ddbjson::item_from_str(a.value(i)).map(Some).map_err(|e| Error::Invalid(format!("plan operation {}: {e}", seq.value(i))))
+            ddbjson::item_from_str(a.value(i))
+                .map(Some)
+                .map_err(|e| Error::Invalid(format!("plan operation {}: {}", seq.value(i), brief(&e.to_string(), 200))))
         };
         (0..b.num_rows())
             .map(|i| {
@@ -412,14 +460,21 @@ impl StoredOp {
                     seq: seq.value(i),
                     row: row.value(i),
                     table: table.value(i).to_string(),
-                    kind: OpKind::parse(op.value(i)).ok_or_else(|| Error::Invalid(format!("plan operation {}: bad op", seq.value(i))))?,
-                    key: item(key, i)?.unwrap_or_default(),
+                    kind: OpKind::parse(op.value(i)).filter(|_| matches!(op.value(i), "UPDATE" | "PUT" | "DELETE")).ok_or_else(|| {
+                        Error::Invalid(format!(
+                            "plan operation {}: op {:?} is not UPDATE, PUT or DELETE",
+                            seq.value(i),
+                            brief(op.value(i), 40)
+                        ))
+                    })?,
+                    key: item(key, i)?.ok_or_else(|| Error::Invalid(format!("plan operation {}: no key", seq.value(i))))?,
                     set: item(set, i)?,
                     remove: if remove.is_null(i) {
                         Vec::new()
                     } else {
-                        serde_json::from_str(remove.value(i))
-                            .map_err(|e| Error::Invalid(format!("plan operation {}: {e}", seq.value(i))))?
+                        serde_json::from_str(remove.value(i)).map_err(|e| {
+                            Error::Invalid(format!("plan operation {}: removed attributes: {}", seq.value(i), brief(&e.to_string(), 200)))
+                        })?
                     },
                     before: item(before, i)?,
                     before_sha256: (!sha.is_null(i)).then(|| sha.value(i).to_string()),

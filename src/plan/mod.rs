@@ -20,6 +20,7 @@ pub mod patch;
 pub mod rows;
 pub mod targets;
 pub mod transform;
+pub mod validate;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -22,9 +22,10 @@ use arrow::array::{Array, ArrayRef, AsArray, DictionaryArray, StructArray};
 use arrow::datatypes::{DataType, Int8Type, Schema};
 use arrow::record_batch::RecordBatch;
 
+use crate::catalog::guard::Origin;
 use crate::convert::TYPES_COLUMN;
 use crate::convert::natural::{ValueColumn, natural_value};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, brief};
 use crate::item::{AttrValue, Item};
 
 /// Column names with a meaning of their own; every other column is an attribute.
@@ -84,7 +85,21 @@ pub struct RowReader {
 }
 
 impl RowReader {
-    pub fn new(schema: &Schema, default_table: Option<String>) -> Result<RowReader> {
+    /// `origins` says where each column comes from: a control column that
+    /// is a table's column of the same name passed through (an item's
+    /// attribute, expanded by `SELECT *`) is refused, since data must never
+    /// choose the operation.
+    pub fn new(schema: &Schema, origins: &[Origin], default_table: Option<String>) -> Result<RowReader> {
+        for (f, origin) in schema.fields().iter().zip(origins) {
+            let name = f.name();
+            let control = RESERVED.contains(&name.as_str()) || name.starts_with(OVERRIDE);
+            // Renamed (`status AS _op`, `"_op" AS "set:_op"`) is the query's choice.
+            if let (true, Origin::Column { table, column }) = (control, origin)
+                && column == name
+            {
+                return Err(data_control_error(name, table, column));
+            }
+        }
         let find = |n: &str| schema.index_of(n).ok();
         let attrs: Vec<(usize, String)> = schema
             .fields()
@@ -177,6 +192,22 @@ impl BatchRows<'_> {
         }
         Ok(RowOp { row: number, table, kind, values, remove, skip })
     }
+}
+
+fn data_control_error(name: &str, table: &str, column: &str) -> Error {
+    let (name, table, column) = (brief(name, 80), brief(table, 80), brief(column, 80));
+    let hint = if name.starts_with(OVERRIDE) {
+        format!("leave it out (SELECT * EXCLUDE (\"{column}\")) and write it, if it must be written, as \"{column}\" AS \"set:{column}\"")
+    } else {
+        format!(
+            "leave it out (SELECT * EXCLUDE (\"{column}\"), then give {name} as an expression of your own); \
+             the attribute itself is kept or written as \"{column}\" AS \"set:{column}\""
+        )
+    };
+    Error::Invalid(format!(
+        "the transform's result column {name:?} is the column {column:?} of table {table} passed through unchanged \
+         (SELECT * expands to it): an item's data cannot choose what happens to it, because {name} is a control column; {hint}"
+    ))
 }
 
 fn tag_of<'a>(tags: &'a StructArray, name: &str) -> Option<&'a DictionaryArray<Int8Type>> {

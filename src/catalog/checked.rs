@@ -1,0 +1,161 @@
+//! Integer arithmetic that fails instead of wrapping.
+//!
+//! DataFusion 55 computes `+`, `-`, `*` and unary `-` on integers with
+//! wrapping kernels: `n + 1` on `9223372036854775807` gives
+//! `-9223372036854775808`, silently. A plan that writes such a value to
+//! DynamoDB would corrupt data with exit 0, and a check counting with it
+//! would count wrong. This analyzer rule runs after type coercion and
+//! replaces each integer `a + b`, `a - b`, `a * b` and `-a` by a call to
+//! `ddb_checked_add`/`_sub`/`_mul` (Arrow's checked kernels, same types), so
+//! an overflow stops the query with the operands and a way to compute
+//! exactly. Names are preserved, so result columns keep their names.
+//! Division and remainder already use checked kernels.
+
+use std::sync::Arc;
+
+use arrow::array::Datum;
+use arrow::datatypes::DataType;
+use arrow::error::ArrowError;
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{DataFusionError, Result as DfResult, ScalarValue};
+use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
+use datafusion::logical_expr::utils::merge_schema;
+use datafusion::logical_expr::{
+    BinaryExpr, ColumnarValue, Expr, ExprSchemable, LogicalPlan, Operator, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
+};
+use datafusion::optimizer::AnalyzerRule;
+use datafusion::physical_expr_common::datum::apply;
+
+/// The analyzer rule; add it after DataFusion's own (type coercion first).
+#[derive(Debug, Default)]
+pub struct CheckedArithmetic;
+
+impl AnalyzerRule for CheckedArithmetic {
+    fn name(&self) -> &str {
+        "ddbsnap_checked_arithmetic"
+    }
+
+    fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> DfResult<LogicalPlan> {
+        let fns = Fns::new();
+        plan.transform_up_with_subqueries(|node| {
+            let schema = merge_schema(&node.inputs());
+            let preserver = NamePreserver::new(&node);
+            node.map_expressions(|e| {
+                let saved = preserver.save(&e);
+                let out = e.transform_up(|e| fns.rewrite(e, &schema))?;
+                Ok(if out.transformed { out.update_data(|e| saved.restore(e)) } else { out })
+            })
+        })
+        .map(|t| t.data)
+    }
+}
+
+struct Fns {
+    add: Arc<ScalarUDF>,
+    sub: Arc<ScalarUDF>,
+    mul: Arc<ScalarUDF>,
+}
+
+impl Fns {
+    fn new() -> Fns {
+        Fns { add: Arc::new(checked_udf(Op::Add)), sub: Arc::new(checked_udf(Op::Sub)), mul: Arc::new(checked_udf(Op::Mul)) }
+    }
+
+    fn rewrite(&self, e: Expr, schema: &datafusion::common::DFSchema) -> DfResult<Transformed<Expr>> {
+        match e {
+            Expr::BinaryExpr(BinaryExpr { left, op, right })
+                if matches!(op, Operator::Plus | Operator::Minus | Operator::Multiply)
+                    && is_integer(&left.get_type(schema)?)
+                    && left.get_type(schema)? == right.get_type(schema)? =>
+            {
+                let f = match op {
+                    Operator::Plus => &self.add,
+                    Operator::Minus => &self.sub,
+                    _ => &self.mul,
+                };
+                Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(f.clone(), vec![*left, *right]))))
+            }
+            Expr::Negative(inner) if is_integer(&inner.get_type(schema)?) => {
+                let zero = ScalarValue::new_zero(&inner.get_type(schema)?)?;
+                Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(
+                    self.sub.clone(),
+                    vec![Expr::Literal(zero, None), *inner],
+                ))))
+            }
+            other => Ok(Transformed::no(other)),
+        }
+    }
+}
+
+fn is_integer(t: &DataType) -> bool {
+    t.is_integer()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Op {
+    Add,
+    Sub,
+    Mul,
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Add => "ddb_checked_add",
+            Op::Sub => "ddb_checked_sub",
+            Op::Mul => "ddb_checked_mul",
+        }
+    }
+}
+
+/// `ddb_checked_add(a, b)` and its siblings: Arrow's checked kernels.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Checked {
+    op: Op,
+    signature: Signature,
+}
+
+fn checked_udf(op: Op) -> ScalarUDF {
+    ScalarUDF::from(Checked { op, signature: Signature::any(2, Volatility::Immutable) })
+}
+
+impl ScalarUDFImpl for Checked {
+    fn name(&self) -> &str {
+        self.op.name()
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, args: &[DataType]) -> DfResult<DataType> {
+        Ok(args[0].clone())
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let [l, r] = args.args.as_slice() else {
+            return Err(DataFusionError::Internal(format!("{} takes two arguments", self.op.name())));
+        };
+        let kernel = |a: &dyn Datum, b: &dyn Datum| match self.op {
+            Op::Add => arrow::compute::kernels::numeric::add(a, b),
+            Op::Sub => arrow::compute::kernels::numeric::sub(a, b),
+            Op::Mul => arrow::compute::kernels::numeric::mul(a, b),
+        };
+        apply(l, r, kernel).map_err(|e| overflow_error(e, &l.data_type()))
+    }
+}
+
+/// Arrow's "Overflow happened on: a + b", with what to do about it.
+fn overflow_error(e: DataFusionError, t: &DataType) -> DataFusionError {
+    let DataFusionError::ArrowError(inner, trace) = e else { return e };
+    match *inner {
+        ArrowError::ArithmeticOverflow(what) => {
+            let what = what.trim_start_matches("Overflow happened on: ");
+            DataFusionError::Execution(format!(
+                "integer overflow: {what} does not fit in {t}; compute exactly in decimals instead, \
+                 for example CAST(n AS DECIMAL(38, 0)) + 1, or write the number as text with ddb_number('...')"
+            ))
+        }
+        other => DataFusionError::ArrowError(Box::new(other), trace),
+    }
+}

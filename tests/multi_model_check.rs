@@ -166,6 +166,12 @@ fn check_reports_exactly_the_planted_defects() {
         ("Contact.tags.elements", 1),
         ("Contact.born.format", 1),
         ("Note.contact.reference", 1),
+        // No item here has createdAt or updatedAt, which AppSync writes on
+        // every item: the bundled check fails on each item instead of
+        // passing because the columns are absent.
+        ("Company.timestamps_present", 4),
+        ("Contact.timestamps_present", 14),
+        ("Note.timestamps_present", 2),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

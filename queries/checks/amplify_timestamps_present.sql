@@ -1,6 +1,7 @@
 -- name: timestamps_present
 -- table: *
--- requires: id, createdAt, updatedAt
+-- requires: id
+-- expects: createdAt, updatedAt
 -- keys: id
 -- severity: warn
 -- description: createdAt and updatedAt are set (AppSync resolvers write both; their absence means a script wrote the item)

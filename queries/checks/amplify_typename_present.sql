@@ -1,6 +1,7 @@
 -- name: typename_present
 -- table: *
--- requires: id, __typename
+-- requires: id
+-- expects: __typename
 -- keys: id
 -- severity: warn
 -- description: Amplify writes __typename on every item; items without it were written by something else

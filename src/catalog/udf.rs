@@ -9,7 +9,10 @@
 //! - `ddb_type_at(v, 'a.b[0]')`: the DynamoDB type of a nested value (NULL when absent);
 //! - `ddb_elements_in(v, 'S,NULL')`: whether every element of a list has one of the types;
 //! - `ddb_json_valid(text)`: whether a string parses as JSON (AWSJSON fields);
-//! - `ddb_is_number(text)`: whether text is exactly a number DynamoDB accepts.
+//! - `ddb_is_number(text)`: whether text is exactly a number DynamoDB accepts;
+//! - `ddb_valid_awsdate(text)`, `ddb_valid_awstime`, `ddb_valid_awsdatetime`,
+//!   `ddb_valid_awsipaddress`: whether text is a value AppSync accepts for
+//!   that scalar (calendar, clock and octets checked, see [`scalars`]).
 
 use std::sync::Arc;
 
@@ -18,6 +21,7 @@ use arrow::datatypes::DataType;
 use datafusion::common::Result as DfResult;
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 
+use crate::checks::scalars;
 use crate::item::{AttrValue, ddbjson};
 
 /// What a function returns for one row.
@@ -107,6 +111,10 @@ pub fn all() -> Vec<ScalarUDF> {
             })
         }),
         TextFn::udf("ddb_is_number", 1, DataType::Boolean, |a| Out::Bool(a[0].map(|s| crate::item::Number::parse(s).is_ok()))),
+        TextFn::udf("ddb_valid_awsdate", 1, DataType::Boolean, |a| Out::Bool(a[0].map(scalars::valid_date))),
+        TextFn::udf("ddb_valid_awstime", 1, DataType::Boolean, |a| Out::Bool(a[0].map(scalars::valid_time))),
+        TextFn::udf("ddb_valid_awsdatetime", 1, DataType::Boolean, |a| Out::Bool(a[0].map(scalars::valid_datetime))),
+        TextFn::udf("ddb_valid_awsipaddress", 1, DataType::Boolean, |a| Out::Bool(a[0].map(scalars::valid_ip))),
         TextFn::udf("ddb_json_valid", 1, DataType::Boolean, |a| {
             Out::Bool(a[0].map(|s| serde_json::from_str::<serde::de::IgnoredAny>(s).is_ok()))
         }),

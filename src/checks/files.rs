@@ -27,6 +27,7 @@ pub fn parse_check(file: &str, text: &str) -> Result<CheckFile> {
         threshold: None,
     };
     let mut requires: Vec<String> = Vec::new();
+    let mut expects: Vec<String> = Vec::new();
     let mut body = Vec::new();
     let mut in_header = true;
     for (i, line) in text.lines().enumerate() {
@@ -40,6 +41,7 @@ pub fn parse_check(file: &str, text: &str) -> Result<CheckFile> {
                     "description" => check.description = value,
                     "keys" => check.keys = value.split(',').map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect(),
                     "requires" => requires = value.split(',').map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect(),
+                    "expects" => expects = value.split(',').map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect(),
                     "threshold" => {
                         check.threshold = Some(Threshold::parse(&value).ok_or_else(|| Error::Line {
                             file: file.to_string(),
@@ -77,35 +79,54 @@ pub fn parse_check(file: &str, text: &str) -> Result<CheckFile> {
     if check.sql.is_empty() {
         return Err(Error::Manifest { file: file.to_string(), cause: "no SQL after the header".into() });
     }
-    Ok(CheckFile { check, requires })
+    Ok(CheckFile { check, requires, expects })
 }
 
 /// A parsed check file. With `-- table: *` the check runs once per table
 /// that has every column in `requires`, `{table}` in its SQL replaced by the
-/// table's quoted name.
+/// table's quoted name. A table lacking a column of `expects` (a column the
+/// check is about, which no item of the table has) fails the check on every
+/// item instead: a check never passes because its column is absent.
 #[derive(Debug, Clone)]
 pub struct CheckFile {
     pub check: Check,
     pub requires: Vec<String>,
+    pub expects: Vec<String>,
 }
 
 impl CheckFile {
     /// The checks this file yields for the tables given as (name, columns).
-    pub fn expand(&self, tables: &[(String, Vec<String>)]) -> Vec<Check> {
+    /// The check for each table it applies to, and a note for each table
+    /// it does not (named, so that nothing is left out in silence).
+    pub fn expand(&self, tables: &[(String, Vec<String>)]) -> (Vec<Check>, Vec<String>) {
         if self.check.table != "*" {
-            return vec![self.check.clone()];
+            return (vec![self.check.clone()], Vec::new());
         }
-        tables
-            .iter()
-            .filter(|(_, cols)| self.requires.iter().all(|r| cols.contains(r)))
-            .map(|(name, _)| {
-                let mut c = self.check.clone();
-                c.name = format!("{name}.{}", self.check.name);
-                c.table = name.clone();
-                c.sql = self.check.sql.replace("{table}", &format!("\"{}\"", name.replace('"', "\"\"")));
-                c
-            })
-            .collect()
+        let mut notes = Vec::new();
+        let mut checks = Vec::new();
+        for (name, cols) in tables {
+            let lacking: Vec<&String> = self.requires.iter().filter(|r| !cols.contains(r)).collect();
+            if !lacking.is_empty() {
+                let lacking: Vec<&str> = lacking.iter().map(|s| s.as_str()).collect();
+                notes.push(format!("check {} does not apply to table {name}: no item has {}", self.check.name, lacking.join(", ")));
+                continue;
+            }
+            let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+            let mut c = self.check.clone();
+            c.name = format!("{name}.{}", self.check.name);
+            c.table = name.clone();
+            let absent: Vec<&str> = self.expects.iter().filter(|e| !cols.contains(e)).map(String::as_str).collect();
+            if absent.is_empty() {
+                c.sql = self.check.sql.replace("{table}", &quoted);
+            } else {
+                let keys: Vec<String> = c.keys.iter().map(|k| format!("\"{}\"", k.replace('"', "\"\""))).collect();
+                let select = if keys.is_empty() { "*".to_string() } else { keys.join(", ") };
+                c.sql = format!("SELECT {select} FROM {quoted}");
+                c.description = format!("{} (no item has {}: every item fails)", c.description, absent.join(", "));
+            }
+            checks.push(c);
+        }
+        (checks, notes)
     }
 }
 
@@ -187,11 +208,23 @@ mod tests {
         assert_eq!(th, Threshold { warn_above: Some(0), error_above: Some(10) });
         assert_eq!((th.judge(0), th.judge(3), th.judge(11)), (None, Some(Severity::Warn), Some(Severity::Error)));
         let tables = vec![("A".to_string(), vec!["id".into(), "email".into()]), ("B".to_string(), vec!["id".into()])];
-        let expanded = t.expand(&tables);
+        let (expanded, notes) = t.expand(&tables);
         assert_eq!(expanded.len(), 1, "B lacks email");
+        assert_eq!(notes, vec!["check t does not apply to table B: no item has email".to_string()]);
         assert_eq!(expanded[0].sql, "SELECT id FROM \"A\" WHERE email IS NULL");
         assert_eq!((expanded[0].name.as_str(), expanded[0].table.as_str()), ("A.t", "A"));
         assert!(parse_check("q/u.sql", "-- threshold: lots\nSELECT 1").is_err());
+        // A column the check is about that no item has: every item fails.
+        let e = parse_check(
+            "q/e.sql",
+            "-- table: *\n-- requires: id\n-- expects: email\n-- keys: id\nSELECT id FROM {table} WHERE email IS NULL",
+        )
+        .unwrap();
+        let (expanded, notes) = e.expand(&tables);
+        assert!(notes.is_empty());
+        assert_eq!(expanded[1].sql, "SELECT \"id\" FROM \"B\"");
+        assert!(expanded[1].description.contains("no item has email"), "{}", expanded[1].description);
+        assert_eq!(expanded[0].sql, "SELECT id FROM \"A\" WHERE email IS NULL");
         assert_eq!(bundled().unwrap().len(), BUNDLED.len());
     }
 }

@@ -133,7 +133,10 @@ fn nested_rules(intro: &ModelIntrospection, type_name: &str, col: &str, prefix: 
     for f in def.fields.values() {
         let path = format!("{prefix}{}", f.name);
         let at = format!("ddb_type_at({col}, {})", literal(&path));
-        let required = if f.is_array { f.is_array_nullable == Some(false) } else { f.is_required };
+        // createdAt and updatedAt are read-only to clients and non-null in
+        // AppSync's schema (AWSDateTime!): resolvers always write them.
+        let managed_timestamp = f.is_read_only && matches!(f.name.as_str(), "createdAt" | "updatedAt");
+        let required = if f.is_array { f.is_array_nullable == Some(false) } else { f.is_required || managed_timestamp };
         if required {
             out.push((format!("{path}.required"), format!("{path} is required"), format!("coalesce({at}, 'NULL') = 'NULL'")));
         }
@@ -169,6 +172,31 @@ pub(crate) fn format_regex(s: Scalar) -> Option<&'static str> {
         Scalar::AWSIPAddress => r"^([0-9]{1,3}(\.[0-9]{1,3}){3}(/[0-9]{1,2})?|[0-9A-Fa-f:]+(/[0-9]{1,3})?)$",
         _ => return None,
     })
+}
+
+/// The SQL function that validates a scalar by value (see
+/// [`super::scalars`]), where a shape is not enough.
+pub(crate) fn format_function(s: Scalar) -> Option<&'static str> {
+    Some(match s {
+        Scalar::AWSDate => "ddb_valid_awsdate",
+        Scalar::AWSTime => "ddb_valid_awstime",
+        Scalar::AWSDateTime => "ddb_valid_awsdatetime",
+        Scalar::AWSIPAddress => "ddb_valid_awsipaddress",
+        _ => return None,
+    })
+}
+
+/// Whether `value` is a valid `s`: by value for dates, times and
+/// addresses, by shape for the rest.
+pub(crate) fn valid_format(s: Scalar, value: &str) -> bool {
+    use super::scalars as v;
+    match s {
+        Scalar::AWSDate => v::valid_date(value),
+        Scalar::AWSTime => v::valid_time(value),
+        Scalar::AWSDateTime => v::valid_datetime(value),
+        Scalar::AWSIPAddress => v::valid_ip(value),
+        _ => format_regex(s).is_none_or(|re| regex::Regex::new(re).is_ok_and(|re| re.is_match(value))),
+    }
 }
 
 /// The DynamoDB types a field's values may have (NULL aside).
@@ -219,7 +247,10 @@ pub fn model_checks(intro: &ModelIntrospection, model: &Model, table: &str, sche
         let col = ident(&f.name);
         // For arrays, isRequired is about the elements; the list itself is
         // required when it is not nullable.
-        let required = if f.is_array { f.is_array_nullable == Some(false) } else { f.is_required };
+        // createdAt and updatedAt are read-only to clients and non-null in
+        // AppSync's schema (AWSDateTime!): resolvers always write them.
+        let managed_timestamp = f.is_read_only && matches!(f.name.as_str(), "createdAt" | "updatedAt");
+        let required = if f.is_array { f.is_array_nullable == Some(false) } else { f.is_required || managed_timestamp };
         if required {
             let sql = if has(&f.name) {
                 format!("SELECT {select}, ddb_type({col}) AS found FROM {from} WHERE {col} IS NULL")
@@ -285,9 +316,10 @@ pub fn model_checks(intro: &ModelIntrospection, model: &Model, table: &str, sche
             (FieldType::Scalar(Scalar::Int | Scalar::AWSTimestamp), Some(Kind::Num(NumKind::Text) | Kind::Mixed)) => {
                 Some(("integer", format!("ddb_type({col}) = 'N' AND NOT regexp_like({col}, '^-?[0-9]+$')")))
             }
-            (FieldType::Scalar(s), Some(Kind::Str | Kind::Mixed)) => {
-                format_regex(*s).map(|re| ("format", format!("ddb_type({col}) = 'S' AND NOT regexp_like({col}, {})", literal(re))))
-            }
+            (FieldType::Scalar(s), Some(Kind::Str | Kind::Mixed)) => match format_function(*s) {
+                Some(f) => Some(("format", format!("ddb_type({col}) = 'S' AND NOT {f}(CAST({col} AS VARCHAR))"))),
+                None => format_regex(*s).map(|re| ("format", format!("ddb_type({col}) = 'S' AND NOT regexp_like({col}, {})", literal(re)))),
+            },
             (FieldType::Enum { name }, Some(Kind::Str | Kind::Mixed)) => intro.enums.get(name).map(|e| {
                 let values: Vec<String> = e.values.iter().map(|v| literal(v)).collect();
                 ("enum", format!("ddb_type({col}) = 'S' AND {col} NOT IN ({})", values.join(", ")))
@@ -366,6 +398,16 @@ pub fn model_checks(intro: &ModelIntrospection, model: &Model, table: &str, sche
             format!("SELECT {select} FROM {from} WHERE \"_version\" IS NULL{last_changed}"),
         );
     }
+    // Fields Amplify writes on every item: a check of one never passes
+    // because no item has it (that is every item lacking it).
+    for owner in model.owner_fields().iter().filter(|o| !has(o)) {
+        add(
+            format!("{owner}.present"),
+            Severity::Warn,
+            format!("items carry {owner} (owner auth): without it no owner can read them (no item has {owner})"),
+            format!("SELECT {select} FROM {from}"),
+        );
+    }
     for owner in model.owner_fields().iter().filter(|o| has(o)) {
         let col = ident(owner);
         add(
@@ -377,14 +419,13 @@ pub fn model_checks(intro: &ModelIntrospection, model: &Model, table: &str, sche
             ),
         );
     }
-    if has("__typename") {
-        add(
-            "typename".into(),
-            Severity::Error,
-            format!("__typename is {}", model.name),
-            format!("SELECT {select}, \"__typename\" AS found FROM {from} WHERE \"__typename\" IS DISTINCT FROM {}", literal(&model.name)),
-        );
-    }
+    let typename = if has("__typename") {
+        format!("SELECT {select}, \"__typename\" AS found FROM {from} WHERE \"__typename\" IS DISTINCT FROM {}", literal(&model.name))
+    } else {
+        format!("SELECT {select} FROM {from}")
+    };
+    let note = if has("__typename") { "" } else { " (no item has __typename)" };
+    add("typename".into(), Severity::Error, format!("__typename is {}{note}", model.name), typename);
     if has("createdAt") && has("updatedAt") {
         add(
             "timestamps".into(),

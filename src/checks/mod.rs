@@ -7,4 +7,5 @@ pub mod generate;
 pub mod lint;
 pub mod model;
 pub mod run;
+pub mod scalars;
 pub mod suite;

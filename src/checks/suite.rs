@@ -42,7 +42,9 @@ pub fn collect(intro: Option<&ModelIntrospection>, tables: &[(String, TableSchem
     let columns: Vec<(String, Vec<String>)> =
         tables.iter().map(|(t, s)| (t.clone(), s.columns.iter().map(|c| c.name.clone()).collect())).collect();
     for f in files {
-        checks.extend(f.expand(&columns));
+        let (expanded, expand_notes) = f.expand(&columns);
+        checks.extend(expanded);
+        notes.extend(expand_notes);
     }
     (checks, notes)
 }

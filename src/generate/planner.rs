@@ -15,7 +15,7 @@ use super::options::{GenerateError, Result};
 use super::profile::{Sampler, TableProfile};
 use super::rng::hash_str;
 use super::shape::{FieldPlan, RefPlan, Role, references};
-use crate::checks::generate::{allowed_types, format_regex};
+use crate::checks::generate::{allowed_types, valid_format};
 use crate::checks::model::{ConnectionType, Field, FieldType, Model, ModelIntrospection, Scalar};
 
 /// Attributes Amplify writes itself, never taken from a profile as extras.
@@ -192,7 +192,7 @@ fn keeps(intro: &ModelIntrospection, f: &Field, ty: &str, value: &str) -> bool {
         FieldType::Enum { name } => intro.enums.get(name).is_some_and(|e| e.values.iter().any(|v| v == value)),
         FieldType::Scalar(Scalar::Int | Scalar::AWSTimestamp) => value.parse::<i64>().is_ok(),
         FieldType::Scalar(Scalar::AWSJSON) => serde_json::from_str::<serde_json::Value>(value).is_ok(),
-        FieldType::Scalar(s) => format_regex(*s).is_none_or(|re| regex::Regex::new(re).is_ok_and(|re| re.is_match(value))),
+        FieldType::Scalar(s) => valid_format(*s, value),
         _ => false,
     }
 }

@@ -37,8 +37,21 @@ impl LoadedTable {
 /// Resolves command-line export arguments into table snapshots.
 pub async fn locate(args: &[String], env: &LoadEnv) -> Result<Vec<TableSnapshot>> {
     let mut exports = Vec::new();
+    // The argument that brought a full export for each table named NAME=...
+    let mut full_from: std::collections::HashMap<String, &String> = std::collections::HashMap::new();
     for a in args {
-        exports.extend(snapshot::find_exports(a, env.s3.as_ref()).await?);
+        let found = snapshot::find_exports(a, env.s3.as_ref()).await?;
+        // `-e X=A -e X=B` with a full export in each: two sources for one
+        // table is a mistake, never a choice of the latest to make silently.
+        if let Some(name) = found.iter().find(|e| !e.summary.is_incremental()).and_then(|e| e.name.clone()) {
+            if let Some(first) = full_from.get(&name).filter(|first| **first != a) {
+                return Err(Error::Locate(format!(
+                    "table {name}: two full exports were given for this one table, by {first} and by {a}; give one"
+                )));
+            }
+            full_from.insert(name, a);
+        }
+        exports.extend(found);
     }
     let tables = snapshot::plan_tables(exports, env.as_of, env.read.strict)?;
     let mut seen = std::collections::HashSet::new();

@@ -28,11 +28,10 @@ pub enum ScannedValue<'a> {
     B(Vec<u8>),
     Bool(bool),
     Null,
-    /// Number sets: decoded, since statistics need each member.
-    Other(AttrValue, &'a str),
-    /// Maps, lists and other sets: validated and sized, kept as the JSON text
-    /// written in the export.
-    Nested(DdbType, usize, &'a str),
+    /// Maps, lists and sets: decoded, sets sorted, so that their stored
+    /// text is canonical (the export's spacing, key order, escapes and set
+    /// order would otherwise make equal values differ as text).
+    Other(AttrValue),
 }
 
 /// What statistics need to know of a number without parsing it again.
@@ -63,8 +62,7 @@ impl ScannedValue<'_> {
             ScannedValue::B(_) => DdbType::B,
             ScannedValue::Bool(_) => DdbType::Bool,
             ScannedValue::Null => DdbType::Null,
-            ScannedValue::Other(v, _) => v.ddb_type(),
-            ScannedValue::Nested(t, ..) => *t,
+            ScannedValue::Other(v) => v.ddb_type(),
         }
     }
 }
@@ -167,10 +165,9 @@ impl<'a> Scan<'a> {
                 self.skip_value()?;
                 self.lit(b"}")?;
                 let raw = &self.t[value_start..self.i];
-                if tag == "NS" {
-                    return ddbjson::value_from_str(raw).ok().map(|v| ScannedValue::Other(v, raw));
-                }
-                return ddbjson::measure_value(raw).ok().map(|(t, size)| ScannedValue::Nested(t, size, raw));
+                let mut v = ddbjson::value_from_str(raw).ok()?;
+                crate::item::sort_sets(&mut v);
+                return Some(ScannedValue::Other(v));
             }
             _ => return None,
         };
@@ -262,8 +259,7 @@ mod tests {
                         ScannedValue::B(b) => AttrValue::B(b),
                         ScannedValue::Bool(b) => AttrValue::Bool(b),
                         ScannedValue::Null => AttrValue::Null,
-                        ScannedValue::Other(v, _) => v,
-                        ScannedValue::Nested(_, _, raw) => ddbjson::value_from_str(raw).unwrap(),
+                        ScannedValue::Other(v) => v,
                     };
                     (a.name.to_string(), v)
                 })

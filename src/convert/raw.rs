@@ -55,8 +55,11 @@ impl RawColumn {
             ScannedValue::B(b) => self.push_bytes(DdbType::B, b),
             ScannedValue::Bool(b) => self.push_bytes(DdbType::Bool, &[*b as u8]),
             ScannedValue::Null => self.push_bytes(DdbType::Null, &[]),
-            ScannedValue::Other(v, raw) => self.push_bytes(v.ddb_type(), raw.as_bytes()),
-            ScannedValue::Nested(t, _, raw) => self.push_bytes(*t, raw.as_bytes()),
+            ScannedValue::Other(v) => {
+                let mut text = String::new();
+                ddbjson::write_value(&mut text, v);
+                self.push_bytes(v.ddb_type(), text.as_bytes())
+            }
         }
     }
 
@@ -79,8 +82,15 @@ impl RawColumn {
             AttrValue::Bool(b) => self.data.push(*b as u8),
             AttrValue::Null => {}
             _ => {
+                // Canonical text: keys in order (maps are sorted), sets sorted.
                 scratch.clear();
-                ddbjson::write_value(scratch, value);
+                if crate::item::sets_sorted(value) {
+                    ddbjson::write_value(scratch, value);
+                } else {
+                    let mut sorted = value.clone();
+                    crate::item::sort_sets(&mut sorted);
+                    ddbjson::write_value(scratch, &sorted);
+                }
                 self.data.extend_from_slice(scratch.as_bytes());
             }
         }

@@ -122,8 +122,7 @@ impl AttrStats {
             }
             ScannedValue::B(b) => b.len(),
             ScannedValue::Bool(_) | ScannedValue::Null => 1,
-            ScannedValue::Nested(_, size, _) => *size,
-            ScannedValue::Other(v, _) => {
+            ScannedValue::Other(v) => {
                 if let AttrValue::Ns(ns) = v {
                     ns.iter().for_each(|n| self.set_number.add(n));
                 }
@@ -155,7 +154,11 @@ pub struct TableStats {
     pub attrs: BTreeMap<String, AttrStats>,
     pub total_item_bytes: u64,
     pub max_item_bytes: u64,
+    /// Items by write units (1 KB steps); the last bucket holds every item
+    /// of 16 units or more, so totals come from `total_write_units`.
     pub size_buckets: [u64; SIZE_BUCKETS],
+    /// Write units to put every item once, each item counted exactly.
+    pub total_write_units: u64,
 }
 
 impl TableStats {
@@ -176,8 +179,9 @@ impl TableStats {
         self.items += 1;
         self.total_item_bytes += item_bytes;
         self.max_item_bytes = self.max_item_bytes.max(item_bytes);
-        let units = (item_bytes.max(1) as usize).div_ceil(1024);
-        self.size_buckets[(units - 1).min(SIZE_BUCKETS - 1)] += 1;
+        let units = item_bytes.max(1).div_ceil(1024);
+        self.total_write_units += units;
+        self.size_buckets[(units as usize - 1).min(SIZE_BUCKETS - 1)] += 1;
     }
 
     pub fn merge(&mut self, o: &TableStats) {
@@ -190,11 +194,12 @@ impl TableStats {
         for i in 0..SIZE_BUCKETS {
             self.size_buckets[i] += o.size_buckets[i];
         }
+        self.total_write_units += o.total_write_units;
     }
 
     /// Write units to put every item once (1 KB steps, as DynamoDB bills).
     pub fn write_units(&self) -> u64 {
-        self.size_buckets.iter().enumerate().map(|(i, c)| (i as u64 + 1) * c).sum()
+        self.total_write_units
     }
 }
 
@@ -234,5 +239,17 @@ mod tests {
         assert_eq!(a.counts[DdbType::S as usize], 1);
         assert_eq!(a.value_types(), vec![DdbType::S, DdbType::N]);
         assert_eq!(t.write_units(), 2);
+    }
+
+    /// An item of 100 KB costs 100 units, not the 16 of the last size bucket.
+    #[test]
+    fn large_items_count_every_unit() {
+        let mut t = TableStats::default();
+        t.finish_item(100 * 1024);
+        t.finish_item(1);
+        assert_eq!(t.write_units(), 101);
+        let mut u = TableStats::default();
+        u.merge(&t);
+        assert_eq!(u.write_units(), 101);
     }
 }

@@ -15,7 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::{AttrValue, DdbType, Item, Number};
+use super::{AttrValue, DdbType, Item, Number, check_set};
 
 /// Deepest nesting accepted: DynamoDB allows 32 levels, counting a
 /// top-level attribute's value as level 1.
@@ -92,14 +92,22 @@ impl<'de> Visitor<'de> for MeasureSeed {
             }
             "M" => (DdbType::M, map.next_value_seed(MeasureMap { depth: self.depth })?),
             "L" => (DdbType::L, map.next_value_seed(MeasureList { depth: self.depth })?),
-            "SS" => (DdbType::Ss, map.next_value::<Vec<Text<'de>>>()?.iter().map(|s| s.0.len()).sum()),
+            "SS" => {
+                let v: Vec<Text<'de>> = map.next_value()?;
+                check_set(v.iter().map(|s| s.0.as_ref()), DdbType::Ss).map_err(de::Error::custom)?;
+                (DdbType::Ss, v.iter().map(|s| s.0.len()).sum())
+            }
             "NS" => {
                 let v: Vec<Text<'de>> = map.next_value()?;
+                let numbers: Vec<Number> = v.iter().map(|s| number::<A::Error>(&s.0)).collect::<Result<_, _>>()?;
+                check_set(numbers.iter(), DdbType::Ns).map_err(de::Error::custom)?;
                 (DdbType::Ns, v.iter().map(&number_size).sum::<Result<usize, _>>()?)
             }
             "BS" => {
                 let v: Vec<Text<'de>> = map.next_value()?;
-                (DdbType::Bs, v.iter().map(|s| binary::<A::Error>(&s.0).map(|b| b.len())).sum::<Result<usize, _>>()?)
+                let blobs: Vec<Vec<u8>> = v.iter().map(|s| binary::<A::Error>(&s.0)).collect::<Result<_, _>>()?;
+                check_set(blobs.iter(), DdbType::Bs).map_err(de::Error::custom)?;
+                (DdbType::Bs, blobs.iter().map(Vec::len).sum())
             }
             other => return Err(de::Error::custom(format!("unknown DynamoDB type {other:?}"))),
         };
@@ -232,14 +240,22 @@ impl<'de> Visitor<'de> for ValueSeed {
             }
             "M" => AttrValue::M(map.next_value_seed(ItemSeed { depth: self.depth })?),
             "L" => AttrValue::L(map.next_value_seed(ListSeed { depth: self.depth })?),
-            "SS" => AttrValue::Ss(map.next_value()?),
+            "SS" => {
+                let v: Vec<String> = map.next_value()?;
+                check_set(v.iter(), DdbType::Ss).map_err(de::Error::custom)?;
+                AttrValue::Ss(v)
+            }
             "NS" => {
                 let v: Vec<Text<'de>> = map.next_value()?;
-                AttrValue::Ns(v.iter().map(|s| number(&s.0)).collect::<Result<_, _>>()?)
+                let v: Vec<Number> = v.iter().map(|s| number(&s.0)).collect::<Result<_, _>>()?;
+                check_set(v.iter(), DdbType::Ns).map_err(de::Error::custom)?;
+                AttrValue::Ns(v)
             }
             "BS" => {
                 let v: Vec<Text<'de>> = map.next_value()?;
-                AttrValue::Bs(v.iter().map(|s| binary(&s.0)).collect::<Result<_, _>>()?)
+                let v: Vec<Vec<u8>> = v.iter().map(|s| binary(&s.0)).collect::<Result<_, _>>()?;
+                check_set(v.iter(), DdbType::Bs).map_err(de::Error::custom)?;
+                AttrValue::Bs(v)
             }
             other => return Err(de::Error::custom(format!("unknown DynamoDB type {other:?}"))),
         };

@@ -135,3 +135,45 @@ pub fn same_value(a: &AttrValue, b: &AttrValue) -> bool {
         _ => a == b,
     }
 }
+
+/// Sorts every set's members, at any depth. DynamoDB keeps no order in a
+/// set, so this is the canonical form: the one text a value is stored and
+/// compared as, whatever order the export listed the members in.
+pub fn sort_sets(v: &mut AttrValue) {
+    match v {
+        AttrValue::Ss(s) => s.sort(),
+        AttrValue::Ns(n) => n.sort(),
+        AttrValue::Bs(b) => b.sort(),
+        AttrValue::M(m) => m.values_mut().for_each(sort_sets),
+        AttrValue::L(l) => l.iter_mut().for_each(sort_sets),
+        _ => {}
+    }
+}
+
+/// Whether every set in `v` is already sorted (no copy needed).
+pub fn sets_sorted(v: &AttrValue) -> bool {
+    match v {
+        AttrValue::Ss(s) => s.is_sorted(),
+        AttrValue::Ns(n) => n.is_sorted(),
+        AttrValue::Bs(b) => b.is_sorted(),
+        AttrValue::M(m) => m.values().all(sets_sorted),
+        AttrValue::L(l) => l.iter().all(sets_sorted),
+        _ => true,
+    }
+}
+
+/// DynamoDB's rule for a set's members: at least one, none twice (numbers
+/// by value: `1` and `1.0` are the same member). DynamoDB cannot hold any
+/// other set, so reading, planning and plan validation all refuse one.
+pub fn check_set<T: std::hash::Hash + Eq>(members: impl IntoIterator<Item = T>, t: DdbType) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    for m in members {
+        if !seen.insert(m) {
+            return Err(format!("a {} holds the same member twice; DynamoDB sets hold each member once", t.name()));
+        }
+    }
+    if seen.is_empty() {
+        return Err(format!("an empty {}: DynamoDB has no empty sets (remove the attribute instead)", t.name()));
+    }
+    Ok(())
+}

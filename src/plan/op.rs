@@ -6,7 +6,6 @@
 //! changed attributes (see [`super::patch`]), and the item's size is the
 //! before-image's adjusted by what changes.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
@@ -18,7 +17,7 @@ use crate::convert::BatchDecoder;
 use crate::convert::from_arrow::ValueRef;
 use crate::item::ddbjson::{self, item_to_string, value_to_string, write_str, write_value};
 use crate::item::size::{item_size, value_size};
-use crate::item::{AttrValue, DdbType, Item, same_item, same_value};
+use crate::item::{AttrValue, DdbType, Item, check_set, same_item, same_value};
 
 /// DynamoDB's item size limit.
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
@@ -294,24 +293,10 @@ pub fn validate(v: &AttrValue, depth: usize) -> Result<(), String> {
     if depth > ddbjson::MAX_DEPTH {
         return Err(format!("nested deeper than {} levels", ddbjson::MAX_DEPTH));
     }
-    fn unique<T: std::hash::Hash + Eq>(items: impl Iterator<Item = T>, t: DdbType) -> Result<(), String> {
-        let mut seen = HashSet::new();
-        let mut n = 0;
-        for x in items {
-            n += 1;
-            if !seen.insert(x) {
-                return Err(format!("a {} holds the same member twice", t.name()));
-            }
-        }
-        if n == 0 {
-            return Err(format!("an empty {}: DynamoDB has no empty sets (remove the attribute instead)", t.name()));
-        }
-        Ok(())
-    }
     match v {
-        AttrValue::Ss(s) => unique(s.iter(), DdbType::Ss),
-        AttrValue::Ns(n) => unique(n.iter(), DdbType::Ns),
-        AttrValue::Bs(b) => unique(b.iter(), DdbType::Bs),
+        AttrValue::Ss(s) => check_set(s.iter(), DdbType::Ss),
+        AttrValue::Ns(n) => check_set(n.iter(), DdbType::Ns),
+        AttrValue::Bs(b) => check_set(b.iter(), DdbType::Bs),
         AttrValue::M(m) => m.values().try_for_each(|x| validate(x, depth + 1)),
         AttrValue::L(l) => l.iter().try_for_each(|x| validate(x, depth + 1)),
         _ => Ok(()),

@@ -22,6 +22,14 @@ use crate::error::{Error, Result};
 use crate::item::ddbjson::{ItemSeed, Text};
 use crate::item::{AttrValue, Item};
 
+/// The longest line read, in bytes. DynamoDB items are at most 400 KB by
+/// DynamoDB's measure; their JSON or Ion text is longer (type wrappers,
+/// escapes: a list of NULLs takes about 7 bytes of text per byte of item,
+/// a string of control characters 6), so no item DynamoDB can hold comes
+/// near 16 MiB. A longer line (a crafted file, or gzip that inflates to one
+/// enormous line) is an error found while reading it, without holding it.
+pub const MAX_LINE_BYTES: u64 = 16 << 20;
+
 /// One line of a data file.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
@@ -60,8 +68,18 @@ pub struct Quarantine {
 }
 
 impl Quarantine {
+    /// Creates the quarantine file, which must not exist: an existing file
+    /// (an export's own data file, an earlier quarantine) is never truncated.
     pub fn create(path: &str) -> Result<Quarantine> {
-        let f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+        let f = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::Invalid(format!(
+                    "--quarantine {path}: the file exists; the quarantine is always a new file (remove it or choose another path)"
+                ))
+            } else {
+                Error::io(path, e)
+            }
+        })?;
         Ok(Quarantine { out: Mutex::new(Box::new(std::io::BufWriter::new(f))), path: path.to_string(), count: AtomicU64::new(0) })
     }
     fn put(&self, file: &str, line: u64, cause: &str, raw: &[u8]) -> Result<()> {
@@ -142,12 +160,22 @@ pub fn decode_file(
     let mut line_no = 0u64;
     let outcome: Result<()> = loop {
         buf.clear();
-        match lines.read_until(b'\n', &mut buf) {
+        match (&mut lines).take(MAX_LINE_BYTES + 1).read_until(b'\n', &mut buf) {
             Ok(0) => break Ok(()),
             Ok(n) => stats.uncompressed_bytes += n as u64,
             Err(e) => break Err(Error::Gzip { file: spec.describe.clone(), line: line_no, cause: e.to_string() }),
         }
         line_no += 1;
+        if buf.len() as u64 > MAX_LINE_BYTES {
+            break Err(Error::Line {
+                file: spec.describe.clone(),
+                line: line_no,
+                cause: format!(
+                    "the line is longer than {} MiB, far beyond any item DynamoDB can hold (400 KB); the file is not a DynamoDB export's",
+                    MAX_LINE_BYTES >> 20
+                ),
+            });
+        }
         let text = buf.strip_suffix(b"\n").unwrap_or(&buf);
         let text = text.strip_suffix(b"\r").unwrap_or(text);
         if offer_raw {

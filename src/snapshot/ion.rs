@@ -18,7 +18,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use crate::item::ddbjson::MAX_DEPTH;
-use crate::item::{AttrValue, Item, Number};
+use crate::item::{AttrValue, DdbType, Item, Number};
 
 /// A parsed Ion value before it is read as a DynamoDB value: keeps structs
 /// as ordered fields so that records and items share one parser.
@@ -92,8 +92,16 @@ pub fn fields_to_item(fields: Vec<(String, IonValue)>) -> Result<Item, String> {
     Ok(item)
 }
 
-fn set_members<T>(items: Vec<IonValue>, kind: &str, f: impl Fn(IonValue) -> Option<T>) -> Result<Vec<T>, String> {
-    items.into_iter().map(|v| f(v).ok_or_else(|| format!("a {kind} set holds a member of another type"))).collect()
+fn set_members<T: std::hash::Hash + Eq>(items: Vec<IonValue>, kind: &str, f: impl Fn(IonValue) -> Option<T>) -> Result<Vec<T>, String> {
+    let members: Vec<T> =
+        items.into_iter().map(|v| f(v).ok_or_else(|| format!("a {kind} set holds a member of another type"))).collect::<Result<_, _>>()?;
+    let t = match kind {
+        "SS" => DdbType::Ss,
+        "NS" => DdbType::Ns,
+        _ => DdbType::Bs,
+    };
+    crate::item::check_set(members.iter(), t)?;
+    Ok(members)
 }
 
 struct Parser<'a> {

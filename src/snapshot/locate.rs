@@ -228,6 +228,20 @@ pub fn plan_tables(exports: Vec<ExportRef>, as_of: Option<DateTime<Utc>>, strict
     for (name, mut exports) in by_table {
         exports.sort_by_key(|e| (e.summary.point_in_time(), e.summary.export_arn.clone()));
         exports.dedup_by(|a, b| a.summary.export_arn == b.summary.export_arn);
+        // Two different full exports as of the same time: which one holds
+        // the table is not for ddbsnap to guess.
+        let fulls: Vec<&ExportRef> = exports.iter().filter(|e| !e.summary.is_incremental()).collect();
+        if let Some(w) = fulls.windows(2).find(|w| w[0].summary.point_in_time() == w[1].summary.point_in_time()) {
+            return Err(Error::Chain {
+                table: name,
+                cause: format!(
+                    "two full exports as of the same time ({}): {} and {}; give only one",
+                    w[0].summary.point_in_time().map(|t| t.to_rfc3339()).unwrap_or_else(|| "unknown".into()),
+                    w[0].describe(),
+                    w[1].describe()
+                ),
+            });
+        }
         let arns: std::collections::BTreeSet<&str> = exports.iter().map(|e| e.summary.table_arn.as_str()).collect();
         if arns.len() > 1 {
             return Err(Error::Chain {

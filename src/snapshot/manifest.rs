@@ -120,6 +120,7 @@ pub fn logical_table_name(physical: &str) -> String {
 pub fn parse_files(file: &str, bytes: &[u8]) -> Result<Vec<DataFileEntry>> {
     let text = std::str::from_utf8(bytes).map_err(|e| Error::manifest(file, format!("not UTF-8: {e}")))?;
     let mut out = Vec::new();
+    let mut lines_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -135,6 +136,18 @@ pub fn parse_files(file: &str, bytes: &[u8]) -> Result<Vec<DataFileEntry>> {
                 file: file.to_string(),
                 line: i as u64 + 1,
                 cause: format!("md5Checksum {:?} is not a base64 MD5", entry.md5_checksum),
+            });
+        }
+        // A data file listed twice would be read twice, and its items counted twice.
+        if let Some(first) = lines_of.insert(entry.data_file_s3_key.clone(), i + 1) {
+            return Err(Error::Line {
+                file: file.to_string(),
+                line: i as u64 + 1,
+                cause: format!(
+                    "data file {} is listed twice (lines {first} and {})",
+                    crate::error::brief(&entry.data_file_s3_key, 200),
+                    i + 1
+                ),
             });
         }
         out.push(entry);

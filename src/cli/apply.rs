@@ -46,10 +46,10 @@ pub struct WriteArgs {
     #[arg(long = "table", value_name = "MODEL=TABLE")]
     pub tables: Vec<String>,
     /// Write units per second at most (a token bucket fed by the capacity DynamoDB reports; halves on throttling).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::values::positive)]
     pub max_wcu_per_sec: Option<f64>,
     /// Requests in flight at once.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = super::values::at_least_one)]
     pub concurrency: usize,
     /// Seconds one write may spend being retried (throttling, 5xx, timeouts, dropped connections) before it counts as failed.
     #[arg(long, default_value_t = 120)]
@@ -126,7 +126,7 @@ pub(super) async fn dynamodb_client(g: &Global, endpoint: Option<&str>, whole_ta
 fn table_map(plan: &PlanFile, given: &[String]) -> Result<HashMap<String, String>> {
     let mut m: HashMap<String, String> = plan.manifest.targets.iter().filter_map(|t| Some((t.name.clone(), t.physical.clone()?))).collect();
     for g in given {
-        let (model, table) = g.split_once('=').with_context(|| format!("--table {g:?} is not MODEL=TABLE"))?;
+        let (model, table) = super::values::pair("--table", "MODEL=TABLE", g)?;
         m.insert(model.to_string(), table.to_string());
     }
     Ok(m)

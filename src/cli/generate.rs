@@ -42,14 +42,14 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "PROFILE.json", requires = "amplify")]
     pub profile: Option<PathBuf>,
     /// Factor on the profile's item counts [default: 1].
-    #[arg(long, value_name = "F", requires = "profile")]
+    #[arg(long, value_name = "F", requires = "profile", value_parser = super::values::positive)]
     pub scale: Option<f64>,
     /// Defects to plant, as fractions of each model's items: missing_required=R,wrong_type=R,dangling_ref=R,bad_format=R.
     #[arg(long, value_name = "KIND=RATE,...", requires = "amplify")]
     pub defects: Option<String>,
     /// Data files per export [default: 4; with --amplify one per thread per 2 million items]; with --amplify rounded up to a
     /// multiple of --threads, plus one empty partition.
-    #[arg(long)]
+    #[arg(long, value_parser = super::values::at_least_one)]
     pub files: Option<usize>,
     /// Random seed; the same seed gives identical files.
     #[arg(long, default_value_t = 1)]
@@ -64,7 +64,7 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 0)]
     pub incrementals: usize,
     /// Contact export: fraction of items whose numeric `age` is written as a string (type drift).
-    #[arg(long, default_value_t = 0.001, conflicts_with = "amplify")]
+    #[arg(long, default_value_t = 0.001, conflicts_with = "amplify", value_parser = super::values::rate)]
     pub drift_rate: f64,
     /// S3 prefix to write under inside --out (as in s3://bucket/PREFIX/AWSDynamoDB/...).
     #[arg(long, default_value = "")]

@@ -16,6 +16,7 @@ mod progress;
 mod rehearse;
 mod sql;
 mod subset;
+mod values;
 
 use std::path::PathBuf;
 
@@ -65,7 +66,7 @@ pub struct Global {
     #[arg(long, global = true, value_name = "FILE")]
     pub quarantine: Option<PathBuf>,
     /// Threads: data files decoded at once, or `generate`'s writers (default: number of cores).
-    #[arg(long, global = true, env = "DDBSNAP_THREADS")]
+    #[arg(long, global = true, env = "DDBSNAP_THREADS", value_parser = values::at_least_one)]
     pub threads: Option<usize>,
     /// Memory DataFusion's operators may hold (e.g. 4G); past it aggregates and sorts spill to
     /// files under TMPDIR. Loaded snapshots are not counted. Default: no limit.

@@ -58,28 +58,28 @@ pub struct RehearseArgs {
     #[arg(long)]
     pub keep_tables: bool,
     /// BatchWriteItem calls in flight while loading.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = super::values::at_least_one)]
     pub load_concurrency: usize,
     /// The apply's write-unit limit per second, as production will use it.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::values::positive)]
     pub max_wcu_per_sec: Option<f64>,
     /// The apply's requests in flight.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = super::values::at_least_one)]
     pub concurrency: usize,
     /// Inject throttling: every Nth request of the apply is answered with a throttling error (http:// targets).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub inject_throttle_every: u64,
     /// Kill the apply (SIGKILL) once this fraction of operations is journaled, then resume it.
-    #[arg(long, value_name = "FRACTION")]
+    #[arg(long, value_name = "FRACTION", value_parser = super::values::open_fraction)]
     pub kill_at: Option<f64>,
     /// Apply even though checks fail on the data as it would be after the plan.
     #[arg(long)]
     pub allow_failing_checks: bool,
     /// On-demand price in USD per million write request units.
-    #[arg(long, default_value_t = 0.625)]
+    #[arg(long, default_value_t = 0.625, value_parser = super::values::non_negative)]
     pub price_per_million: f64,
     /// Production's write-unit rate for the projection.
-    #[arg(long, default_value_t = 1000.0)]
+    #[arg(long, default_value_t = 1000.0, value_parser = super::values::positive)]
     pub production_wcu_per_sec: f64,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

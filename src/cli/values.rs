@@ -1,0 +1,78 @@
+//! Value parsers for flags whose type allows nonsense: a rate of 0, -1 or
+//! NaN, zero threads, a fraction of 2, `--table Contact=` with no name.
+//! Each is a usage error at parse time (clap's exit 2 with the flag named),
+//! never a value that silently means "no limit" or "nothing".
+
+/// A finite number above 0 (rates, scales).
+pub fn positive(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(f) if f.is_finite() && f > 0.0 => Ok(f),
+        _ => Err(format!("{s:?} is not a number above 0")),
+    }
+}
+
+/// A finite number of at least 0 (prices).
+pub fn non_negative(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(f) if f.is_finite() && f >= 0.0 => Ok(f),
+        _ => Err(format!("{s:?} is not a number of at least 0")),
+    }
+}
+
+/// A whole number of at least 1 (threads, requests in flight, files).
+pub fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{s:?} is not a whole number of at least 1")),
+    }
+}
+
+/// A fraction strictly between 0 and 1 (where in a run to stop).
+pub fn open_fraction(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(f) if f > 0.0 && f < 1.0 => Ok(f),
+        _ => Err(format!("{s:?} is not a fraction above 0 and below 1 (such as 0.5)")),
+    }
+}
+
+/// A rate from 0 to 1.
+pub fn rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err(format!("{s:?} is not a rate from 0 to 1")),
+    }
+}
+
+/// `LEFT=RIGHT` with both sides present: `flag` and `shape` (`MODEL=TABLE`)
+/// name it in the error.
+pub fn pair<'a>(flag: &str, shape: &str, s: &'a str) -> anyhow::Result<(&'a str, &'a str)> {
+    match s.split_once('=') {
+        Some((l, r)) if !l.trim().is_empty() && !r.trim().is_empty() => Ok((l.trim(), r.trim())),
+        _ => anyhow::bail!("{flag} {:?} is not {shape} (both sides must be given)", crate::error::brief(s, 120)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonsense_is_refused() {
+        for bad in ["0", "-1", "NaN", "inf", "", "x"] {
+            assert!(positive(bad).is_err(), "{bad}");
+        }
+        assert_eq!(positive("2.5"), Ok(2.5));
+        assert!(non_negative("-0.1").is_err() && non_negative("NaN").is_err());
+        assert_eq!(non_negative("0"), Ok(0.0));
+        assert!(at_least_one("0").is_err() && at_least_one("-2").is_err());
+        assert_eq!(at_least_one("3"), Ok(3));
+        for bad in ["0", "1", "1.5", "NaN", "-0.5"] {
+            assert!(open_fraction(bad).is_err(), "{bad}");
+        }
+        assert!(rate("1.01").is_err() && rate("NaN").is_err() && rate("1").is_ok());
+        assert!(pair("--table", "MODEL=TABLE", "Contact=").is_err());
+        assert!(pair("--table", "MODEL=TABLE", "=t").is_err());
+        assert!(pair("--table", "MODEL=TABLE", "Contact").is_err());
+        assert_eq!(pair("--table", "MODEL=TABLE", "Contact=t").unwrap(), ("Contact", "t"));
+    }
+}

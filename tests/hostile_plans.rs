@@ -17,7 +17,6 @@ use common::{Run, assert_error, ddbsnap};
 use ddbsnap::generate::{ExportWriter, Rng};
 use ddbsnap::item::{AttrValue, Item, Number};
 use ddbsnap::snapshot::manifest::OutputFormat;
-use sha2::{Digest, Sha256};
 
 fn arg(p: &Path) -> String {
     p.to_str().expect("UTF-8 temp path").to_string()
@@ -250,16 +249,7 @@ fn crafted(edit_ops: impl FnOnce(RecordBatch) -> RecordBatch, edit_manifest: imp
     let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&ops).expect("create"), batch.schema(), None).expect("writer");
     w.write(&batch).expect("write");
     w.close().expect("close");
-    let ops_sha = hex::encode(Sha256::digest(std::fs::read(&ops).expect("read ops")));
-    let path = plan.join("plan.json");
-    let text = std::fs::read_to_string(&path).expect("read manifest");
-    const SEAL: &str = ",\n  \"sha256\": \"";
-    let body = format!("{}\n}}", &text[..text.rfind(SEAL).expect("sealed")]);
-    let old_sha = serde_json::from_str::<serde_json::Value>(&text).expect("json")["ops_file"]["sha256"].as_str().expect("sha").to_string();
-    let body = edit_manifest(body.replace(&old_sha, &ops_sha));
-    let sha = hex::encode(Sha256::digest(body.as_bytes()));
-    let sealed = format!("{}{SEAL}{sha}\"\n}}\n", body.strip_suffix("\n}").expect("object"));
-    std::fs::write(&path, sealed).expect("write manifest");
+    let sha = common::plans::reseal(&plan, edit_manifest);
     (Crafted { _dir: dir, plan }, sha)
 }
 

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -111,9 +111,6 @@ impl Journal {
     /// Opens an existing journal to continue it. A last line cut short by a
     /// crash is ignored (its writes are simply sent again).
     pub fn resume(path: &Path) -> Result<Journal> {
-        if !path.exists() {
-            return Err(Error::Invalid(format!("{}: no journal, so nothing to resume: run without --resume", path.display())));
-        }
         let (header, entries) = read(path)?;
         // Cut a partial last line so that new entries start on a line of their own.
         let bytes = std::fs::read(path).map_err(|e| Error::io_path(path, e))?;
@@ -142,36 +139,76 @@ impl Journal {
         Ok(())
     }
 
+    /// Opens a journal to read only: nothing in the file changes (a dry run,
+    /// or the apply journal a rollback undoes).
+    pub fn open_read_only(path: &Path) -> Result<Journal> {
+        let (header, entries) = read(path)?;
+        let file = File::open(path).map_err(|e| Error::io_path(path, e))?;
+        Ok(Journal { path: path.to_path_buf(), header, file, entries })
+    }
+
+    /// Checks that this journal is the `kind` journal of the plan `sha`
+    /// with `ops` operations: every mode (apply, resume, dry run, rollback)
+    /// checks a journal this one way before trusting it.
+    pub fn check(&self, kind: &str, sha: &str, ops: u64) -> Result<()> {
+        let path = self.path.display();
+        if self.header.kind != kind {
+            return Err(Error::Invalid(format!("{path} is the journal of a {}, not of an {kind}", self.header.kind)));
+        }
+        if self.header.plan_sha256 != sha {
+            return Err(Error::Invalid(format!("{path} belongs to plan {}, not {sha}", crate::error::brief(&self.header.plan_sha256, 80))));
+        }
+        if let Some(e) = self.entries.values().find(|e| e.seq >= ops) {
+            return Err(Error::Invalid(format!("{path} records operation {}, but the plan has {ops} operations", e.seq)));
+        }
+        Ok(())
+    }
+
     pub fn is_finished(&self, seq: u64) -> bool {
         self.entries.get(&seq).is_some_and(|e| e.outcome.is_final())
     }
 }
 
-/// Reads a journal: its header and the latest entry per operation.
+/// Reads a journal: its header and the latest entry per operation. Every
+/// complete line (ended by a newline) must be a valid entry; only a last
+/// line without its newline, cut short by a crash, is left out.
 pub fn read(path: &Path) -> Result<(Header, HashMap<u64, Entry>)> {
-    let f = File::open(path).map_err(|e| Error::io_path(path, e))?;
-    let mut lines = BufReader::new(f).lines();
-    let first = lines.next().ok_or_else(|| Error::Invalid(format!("{}: an empty journal", path.display())))?;
-    let first = first.map_err(|e| Error::io_path(path, e))?;
-    let header: Header =
-        serde_json::from_str(&first).map_err(|e| Error::Line { file: path.display().to_string(), line: 1, cause: e.to_string() })?;
-    if header.format != FORMAT {
-        return Err(Error::Invalid(format!("{}: not a ddbsnap journal ({})", path.display(), header.format)));
+    let file = path.display().to_string();
+    if !path.exists() {
+        return Err(Error::Invalid(format!("{file}: no journal, so nothing to resume: run without --resume")));
     }
+    let f = File::open(path).map_err(|e| Error::io_path(path, e))?;
+    let mut reader = BufReader::new(f);
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    let mut header: Option<Header> = None;
     let mut entries = HashMap::new();
-    let mut pending_error = None;
-    for (i, line) in lines.enumerate() {
-        let line = line.map_err(|e| Error::io_path(path, e))?;
-        if let Some(e) = pending_error.take() {
-            // Only the very last line may be cut short.
-            return Err(e);
+    loop {
+        line.clear();
+        // A journal line is a few hundred bytes; a conflict's item at most 400 KB of JSON.
+        let n = (&mut reader).take(8 << 20).read_until(b'\n', &mut line).map_err(|e| Error::io_path(path, e))?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            break;
         }
-        match serde_json::from_str::<Entry>(&line) {
-            Ok(e) => {
+        number += 1;
+        let bad = |cause: String| Error::Line { file: file.clone(), line: number, cause };
+        let text = std::str::from_utf8(&line).map_err(|e| bad(format!("not UTF-8: {e}")))?;
+        match &header {
+            None => {
+                let h: Header = serde_json::from_str(text).map_err(|e| bad(format!("not a ddbsnap journal's header: {e}")))?;
+                if h.format != FORMAT {
+                    return Err(bad(format!("not a ddbsnap journal ({})", crate::error::brief(&h.format, 60))));
+                }
+                header = Some(h);
+            }
+            Some(_) => {
+                let e: Entry = serde_json::from_str(text).map_err(|e| bad(format!("not a journal entry: {e}")))?;
                 entries.insert(e.seq, e);
             }
-            Err(e) => pending_error = Some(Error::Line { file: path.display().to_string(), line: i as u64 + 2, cause: e.to_string() }),
         }
     }
+    let header = header.ok_or_else(|| {
+        Error::Invalid(format!("{file}: no complete header line: not a journal ddbsnap wrote (ddbsnap writes the header before any write)"))
+    })?;
     Ok((header, entries))
 }

@@ -132,10 +132,18 @@ fn table_map(plan: &PlanFile, given: &[String]) -> Result<HashMap<String, String
     Ok(m)
 }
 
+/// Everything a run needs, checked before any journal exists: a journal
+/// only ever claims what was written.
 async fn settings(g: &Global, plan: &PlanFile, w: &WriteArgs) -> Result<Settings> {
+    let tables = table_map(plan, &w.tables)?;
+    for t in plan.manifest.targets.iter().filter(|t| plan.manifest.summary.operations.get(&t.name).is_some_and(|k| !k.is_empty())) {
+        if !tables.contains_key(&t.name) {
+            bail!("no DynamoDB table for {}: give --table {}=NAME", t.name, t.name);
+        }
+    }
     Ok(Settings {
         client: client(g).await,
-        tables: table_map(plan, &w.tables)?,
+        tables,
         concurrency: w.concurrency.max(1),
         max_wcu_per_sec: w.max_wcu_per_sec,
         retry_for: Duration::from_secs(w.retry_for),
@@ -154,7 +162,8 @@ pub async fn apply(g: &Global, a: ApplyArgs) -> Result<u8> {
         bail!("checks fail on the data as it would be after this plan (see `ddbsnap plan show`); apply anyway with --allow-failing-checks");
     }
     let s = settings(g, &plan, &a.write).await?;
-    let (mut journal, _tmp) = open_journal(&a.plan, "apply", &sha, a.resume, a.write.dry_run, None)?;
+    let ops = plan.manifest.ops_file.rows;
+    let (mut journal, _tmp) = open_journal(&a.plan, "apply", (&sha, ops), a.resume, a.write.dry_run, None)?;
     let counters = Arc::new(Counters::default());
     let work = run::Work::apply(&plan, &journal);
     let (report, left) = work.count(&journal, s.dry_run)?;
@@ -164,7 +173,9 @@ pub async fn apply(g: &Global, a: ApplyArgs) -> Result<u8> {
 }
 
 pub async fn rollback(g: &Global, a: RollbackArgs) -> Result<u8> {
-    let (header, _) = journal::read(&a.journal)?;
+    // The apply journal is only read: a rollback (or its dry run) never changes it.
+    let applied = Journal::open_read_only(&a.journal)?;
+    let header = applied.header.clone();
     if header.kind != "apply" {
         bail!("{} is the journal of a {}, not of an apply", a.journal.display(), header.kind);
     }
@@ -173,10 +184,11 @@ pub async fn rollback(g: &Global, a: RollbackArgs) -> Result<u8> {
     if plan.sha256() != header.plan_sha256 {
         bail!("{} belongs to plan {}, but {} is now {}", a.journal.display(), header.plan_sha256, plan_dir.display(), plan.sha256());
     }
-    let applied = Journal::resume(&a.journal)?;
+    let ops = plan.manifest.ops_file.rows;
+    applied.check("apply", plan.sha256(), ops)?;
     let s = settings(g, &plan, &a.write).await?;
     let undoes = a.journal.display().to_string();
-    let (mut journal, _tmp) = open_journal(&plan_dir, "rollback", &header.plan_sha256, a.resume, a.write.dry_run, Some(undoes))?;
+    let (mut journal, _tmp) = open_journal(&plan_dir, "rollback", (&header.plan_sha256, ops), a.resume, a.write.dry_run, Some(undoes))?;
     let counters = Arc::new(Counters::default());
     let work = run::Work::rollback(&plan, &applied);
     let (report, left) = work.count(&journal, s.dry_run)?;
@@ -210,38 +222,68 @@ pub async fn verify(g: &Global, a: VerifyArgs) -> Result<u8> {
     Ok(if mismatches.is_empty() { 0 } else { super::EXIT_PROBLEMS })
 }
 
-/// Opens (or, with `resume`, continues) the journal beside the plan. A dry
-/// run journals into a temporary folder, leaving nothing beside the plan.
+/// Opens (or, with `resume`, continues) the journal beside the plan, after
+/// checking it as every mode does ([`Journal::check`]). A dry run reads the
+/// real journal, if any, and journals into a temporary file seeded with its
+/// entries: it predicts the real run and changes no file beside the plan.
 fn open_journal(
     plan: &Path,
     kind: &str,
-    sha: &str,
+    (sha, ops): (&str, u64),
     resume: bool,
     dry_run: bool,
     undoes: Option<String>,
 ) -> Result<(Journal, Option<TempFile>)> {
-    let (path, tmp) = if dry_run {
-        let path = std::env::temp_dir().join(format!("ddbsnap-dry-run-{}-{kind}.journal", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        (path.clone(), Some(TempFile(path)))
-    } else {
-        (Journal::path_for(plan, kind), None)
-    };
-    // A journal without even its header recorded nothing, and no write is
-    // sent before the header is on disk: start it afresh.
-    let empty = std::fs::metadata(&path).is_ok_and(|m| m.len() == 0);
-    if resume && empty {
-        std::fs::remove_file(&path).with_context(|| format!("removing the empty journal {}", path.display()))?;
-    }
-    if resume && !dry_run && !empty {
-        let j = Journal::resume(&path)?;
-        if j.header.plan_sha256 != sha {
-            bail!("{} belongs to plan {}, not {sha}", path.display(), j.header.plan_sha256);
+    let real = Journal::path_for(plan, kind);
+    // A journal of zero bytes recorded nothing: ddbsnap links a journal into
+    // place only with its header, and sends no write before that. It is
+    // taken as no journal in every mode (a real run removes it).
+    if std::fs::metadata(&real).is_ok_and(|m| m.len() == 0) {
+        if !dry_run {
+            std::fs::remove_file(&real).with_context(|| format!("removing the empty journal {}", real.display()))?;
         }
-        return Ok((j, tmp));
+        let path = if dry_run { dry_run_path(kind) } else { real.clone() };
+        let tmp = dry_run.then(|| TempFile(path.clone()));
+        return Ok((Journal::create(&path, new_header(plan, kind, sha, undoes))?, tmp));
     }
+    let earlier = if resume {
+        let j = Journal::open_read_only(&real)?;
+        j.check(kind, sha, ops)?;
+        Some(j)
+    } else if real.exists() {
+        bail!("{}: a journal exists: this plan was applied before; continue with --resume", real.display());
+    } else {
+        None
+    };
+    if !dry_run {
+        if earlier.is_some() {
+            return Ok((Journal::resume(&real)?, None));
+        }
+        return Ok((Journal::create(&real, new_header(plan, kind, sha, undoes))?, None));
+    }
+    let path = dry_run_path(kind);
+    let tmp = TempFile(path.clone());
+    let journal = match earlier {
+        Some(e) => {
+            let mut j = Journal::create(&path, e.header.clone())?;
+            j.record(e.entries.into_values().collect())?;
+            j
+        }
+        None => Journal::create(&path, new_header(plan, kind, sha, undoes))?,
+    };
+    Ok((journal, Some(tmp)))
+}
+
+/// A dry run's own journal, in the temp folder (removed when it ends).
+fn dry_run_path(kind: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("ddbsnap-dry-run-{}-{kind}.journal", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+fn new_header(plan: &Path, kind: &str, sha: &str, undoes: Option<String>) -> Header {
     let now = chrono::Utc::now();
-    let header = Header {
+    Header {
         format: journal::FORMAT.into(),
         kind: kind.into(),
         plan_sha256: sha.into(),
@@ -250,8 +292,7 @@ fn open_journal(
         stamp_now: now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
         stamp_now_ms: now.timestamp_millis(),
         undoes,
-    };
-    Ok((Journal::create(&path, header)?, tmp))
+    }
 }
 
 /// A file removed when dropped (a dry run's journal).

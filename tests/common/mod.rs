@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod dynamo;
+pub mod plans;
 pub mod proxy;
 pub mod s3;
 

@@ -174,9 +174,9 @@ async fn prefix_with_incrementals_reads_as_locally() {
     assert_eq!(t["name"], "Contact");
     assert_eq!(t["items"], g.truth["final_items"]);
     assert_eq!(t["full_export_items"], g.truth["full_items"]);
-    assert_eq!(t["inserted"], g.truth["inserted"]);
-    assert_eq!(t["updated"], g.truth["updated"]);
-    assert_eq!(t["deleted"], g.truth["deleted"]);
+    assert_eq!(t["records_inserted"], g.truth["inserted"]);
+    assert_eq!(t["records_updated"], g.truth["updated"]);
+    assert_eq!(t["records_deleted"], g.truth["deleted"]);
     assert_eq!(t["incremental_exports"].as_array().unwrap().len(), 2);
     assert_eq!(t["data_files"], 9);
 

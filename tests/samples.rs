@@ -229,10 +229,13 @@ fn gurre_inspect_counts() {
     assert_eq!(t["items"], 8);
     assert_eq!(t["full_export_items"], 3);
     assert_eq!(t["manifest_item_count"], 3);
-    assert_eq!(t["changes_applied"], 11, "6 + 5 incremental records");
+    assert_eq!(t["change_records"], 11, "6 + 5 incremental records");
     assert_eq!(t["inserted"], 6);
     assert_eq!(t["updated"], 1);
     assert_eq!(t["deleted"], 1);
+    assert_eq!(t["no_effect"], 1, "(2,3) was inserted and deleted again");
+    let net: u64 = ["superseded", "inserted", "updated", "deleted", "no_effect"].iter().map(|k| t[*k].as_u64().unwrap()).sum();
+    assert_eq!(net, 11, "every record is accounted for");
     assert_eq!(t["quarantined_lines"], 0);
     assert_eq!(t["write_units_full_copy"], 8, "every item is under 1 KB");
 

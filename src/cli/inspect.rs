@@ -37,10 +37,19 @@ struct TableInfo {
     items: u64,
     full_export_items: u64,
     manifest_item_count: u64,
-    changes_applied: u64,
+    /// Incremental records, and what each says it is.
+    change_records: u64,
+    records_inserted: u64,
+    records_updated: u64,
+    records_deleted: u64,
+    records_unknown: u64,
+    /// Records that a later record of the same item replaced.
+    superseded: u64,
+    /// The net effect on the full export, one per item changed.
     inserted: u64,
     updated: u64,
     deleted: u64,
+    no_effect: u64,
     quarantined_lines: u64,
     data_files: usize,
     empty_data_files: usize,
@@ -148,10 +157,16 @@ fn describe(t: &TableSnapshot, stats: &TableStats, r: &ReadReport) -> TableInfo 
         items: r.items,
         full_export_items: r.full_items,
         manifest_item_count: t.full.summary.item_count,
-        changes_applied: r.changes,
+        change_records: r.changes,
+        records_inserted: r.records_inserted,
+        records_updated: r.records_updated,
+        records_deleted: r.records_deleted,
+        records_unknown: r.records_unknown,
+        superseded: r.superseded,
         inserted: r.inserted,
         updated: r.updated,
         deleted: r.deleted,
+        no_effect: r.no_effect,
         quarantined_lines: r.quarantined,
         data_files: r.data_files,
         empty_data_files: r.empty_files,
@@ -193,7 +208,15 @@ fn print_text(i: &TableInfo) {
     println!("  point in time {}", i.point_in_time.as_deref().unwrap_or("?"));
     println!("  items         {} (full export {} items, {matches})", i.items, i.full_export_items);
     if !i.incremental_exports.is_empty() {
-        println!("  changes       {} applied: {} inserted, {} updated, {} deleted", i.changes_applied, i.inserted, i.updated, i.deleted);
+        let unknown = if i.records_unknown > 0 { format!(", {} writes without an old image", i.records_unknown) } else { String::new() };
+        println!(
+            "  changes       {} records: {} inserts, {} updates, {} deletes{unknown}",
+            i.change_records, i.records_inserted, i.records_updated, i.records_deleted
+        );
+        println!(
+            "  net effect    {} inserted, {} updated, {} deleted, {} with no effect; {} records superseded by a later one of the same item",
+            i.inserted, i.updated, i.deleted, i.no_effect, i.superseded
+        );
     }
     if i.quarantined_lines > 0 {
         println!("  QUARANTINED   {} lines (not in the items above)", i.quarantined_lines);

@@ -53,11 +53,27 @@ pub struct ReadReport {
     pub uncompressed_bytes: u64,
     /// Items in the full export (matches its manifest).
     pub full_items: u64,
-    /// Incremental records applied.
+    /// Incremental records read, by what each record says it is: an
+    /// insert (a new image and no old one, in exports with old images), an
+    /// update (old and new images), a delete (no new image), or a write of
+    /// unknown kind (a new image, in exports without old images).
     pub changes: u64,
+    pub records_inserted: u64,
+    pub records_updated: u64,
+    pub records_deleted: u64,
+    pub records_unknown: u64,
+    /// Records followed by a later record of the same item: only the last
+    /// record of an item changes the table.
+    pub superseded: u64,
+    /// The net effect on the full export, one per item changed: inserted
+    /// (not in the full export), updated, deleted, or nothing (deleted but
+    /// never in the full export, such as an item inserted and deleted again
+    /// within the chain). `changes` is always `superseded + inserted +
+    /// updated + deleted + no_effect`.
     pub inserted: u64,
     pub updated: u64,
     pub deleted: u64,
+    pub no_effect: u64,
     pub quarantined: u64,
     /// Items delivered: the point-in-time table.
     pub items: u64,
@@ -178,6 +194,13 @@ async fn build_overlay(table: &TableSnapshot, opts: &ReadOptions, report: &mut R
             }
             let key = ddbjson::item_to_string(&c.keys);
             report.changes += 1;
+            let with_old = export.summary.output_view.as_deref() == Some("NEW_AND_OLD_IMAGES");
+            match (&c.new_image, &c.old_image) {
+                (None, _) => report.records_deleted += 1,
+                (Some(_), Some(_)) => report.records_updated += 1,
+                (Some(_), None) if with_old => report.records_inserted += 1,
+                (Some(_), None) => report.records_unknown += 1,
+            }
             if overlay.changes.insert(key.clone(), c.new_image).is_none() {
                 overlay.order.push(key);
             }
@@ -331,12 +354,16 @@ pub async fn read_table<S: ItemSink>(table: &TableSnapshot, opts: &ReadOptions, 
         if matched.contains(key) {
             continue;
         }
-        if let Some(Some(item)) = overlay.changes.get(key) {
-            inserted.push(item.clone())?;
-            report.inserted += 1;
-            report.items += 1;
+        match overlay.changes.get(key) {
+            Some(Some(item)) => {
+                inserted.push(item.clone())?;
+                report.inserted += 1;
+                report.items += 1;
+            }
+            _ => report.no_effect += 1,
         }
     }
+    report.superseded = report.changes - overlay.changes.len() as u64;
     sinks.push(inserted);
     Ok((sinks, report))
 }

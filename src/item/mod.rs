@@ -142,7 +142,7 @@ pub fn same_value(a: &AttrValue, b: &AttrValue) -> bool {
 pub fn sort_sets(v: &mut AttrValue) {
     match v {
         AttrValue::Ss(s) => s.sort(),
-        AttrValue::Ns(n) => n.sort(),
+        AttrValue::Ns(n) => n.sort_by(Number::cmp_value),
         AttrValue::Bs(b) => b.sort(),
         AttrValue::M(m) => m.values_mut().for_each(sort_sets),
         AttrValue::L(l) => l.iter_mut().for_each(sort_sets),
@@ -154,7 +154,7 @@ pub fn sort_sets(v: &mut AttrValue) {
 pub fn sets_sorted(v: &AttrValue) -> bool {
     match v {
         AttrValue::Ss(s) => s.is_sorted(),
-        AttrValue::Ns(n) => n.is_sorted(),
+        AttrValue::Ns(n) => n.is_sorted_by(|a, b| a.cmp_value(b).is_le()),
         AttrValue::Bs(b) => b.is_sorted(),
         AttrValue::M(m) => m.values().all(sets_sorted),
         AttrValue::L(l) => l.iter().all(sets_sorted),

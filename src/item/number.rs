@@ -162,6 +162,31 @@ impl Number {
     pub fn is_zero(&self) -> bool {
         self.digits.is_empty()
     }
+
+    /// Compares by value (`-2.5 < 1E-130 < 1`), where the derived `Ord`
+    /// compares the representation. Number sets are sorted this way.
+    pub fn cmp_value(&self, other: &Number) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        let sign = |n: &Number| {
+            if n.is_zero() {
+                0
+            } else if n.negative {
+                -1
+            } else {
+                1
+            }
+        };
+        match sign(self).cmp(&sign(other)) {
+            Ordering::Equal if sign(self) == 0 => Ordering::Equal,
+            Ordering::Equal => {
+                // The decimal exponent of the leading digit, then the digits.
+                let lead = |n: &Number| n.exponent as i64 + n.digits.len() as i64;
+                let magnitude = lead(self).cmp(&lead(other)).then_with(|| self.digits.cmp(&other.digits));
+                if self.negative { magnitude.reverse() } else { magnitude }
+            }
+            unequal => unequal,
+        }
+    }
     pub fn is_negative(&self) -> bool {
         self.negative
     }
@@ -302,6 +327,18 @@ mod tests {
 
     fn canon(s: &str) -> String {
         Number::parse(s).unwrap().to_string()
+    }
+
+    #[test]
+    fn compares_by_value() {
+        let order = ["-1E+125", "-2.5", "-0.001", "0", "1E-130", "0.5", "1", "1.5", "10", "99999", "1E+125"];
+        for (i, a) in order.iter().enumerate() {
+            for (j, b) in order.iter().enumerate() {
+                let (x, y) = (Number::parse(a).unwrap(), Number::parse(b).unwrap());
+                assert_eq!(x.cmp_value(&y), i.cmp(&j), "{a} vs {b}");
+            }
+        }
+        assert_eq!(Number::parse("1.50").unwrap().cmp_value(&Number::parse("15E-1").unwrap()), std::cmp::Ordering::Equal);
     }
 
     #[test]

@@ -79,19 +79,8 @@ pub fn canonical(item: &Item) -> Item {
 
 /// A value with its sets sorted.
 pub fn canonical_value(v: &AttrValue) -> AttrValue {
-    match v {
-        AttrValue::Ss(s) => AttrValue::Ss(sorted(s)),
-        AttrValue::Ns(n) => AttrValue::Ns(sorted(n)),
-        AttrValue::Bs(b) => AttrValue::Bs(sorted(b)),
-        AttrValue::M(m) => AttrValue::M(canonical(m)),
-        AttrValue::L(l) => AttrValue::L(l.iter().map(canonical_value).collect()),
-        other => other.clone(),
-    }
-}
-
-fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
-    let mut v = v.to_vec();
-    v.sort();
+    let mut v = v.clone();
+    crate::item::sort_sets(&mut v);
     v
 }
 

@@ -17,6 +17,11 @@ pub struct LoadEnv {
     pub s3: Option<S3Settings>,
     pub read: ReadOptions,
     pub as_of: Option<DateTime<Utc>>,
+    /// Primary key attributes by table name, where known (`--key`, the
+    /// Amplify model): each table's keys are checked to be unique once it
+    /// is loaded. Tables with incremental exports are also checked while
+    /// reading, by the keys those records name.
+    pub keys: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// A table read into memory.
@@ -79,7 +84,63 @@ pub async fn load_table(table: &TableSnapshot, env: &LoadEnv) -> Result<LoadedTa
     let schema = TableSchema::infer(&stats, &[])?;
     let batches = convert_parallel(raw, &schema, env.read.concurrency).await?;
     tracing::info!(items = report.items, columns = schema.columns.len(), "loaded");
-    Ok(LoadedTable { snapshot: table.clone(), schema, batches, stats, report })
+    let loaded = LoadedTable { snapshot: table.clone(), schema, batches, stats, report };
+    // Keys named by incremental records were checked while reading.
+    if let Some(keys) = env.keys.get(&table.name) {
+        check_unique_keys(&loaded, keys)?;
+    }
+    Ok(loaded)
+}
+
+/// A table holds one item per primary key. Two items with one key in a full
+/// export (a corrupt or hand-made export) would pass every query, and
+/// incrementals would change both: an error naming the key and the items.
+pub fn check_unique_keys(t: &LoadedTable, keys: &[String]) -> Result<()> {
+    use crate::convert::BatchDecoder;
+    use crate::error::brief;
+    use crate::item::ddbjson::{write_str, write_value};
+    let mut names: Vec<&String> = keys.iter().collect();
+    names.sort();
+    let mut seen: std::collections::HashMap<u128, u64> = std::collections::HashMap::with_capacity(t.report.items as usize);
+    let mut text = String::new();
+    let mut ordinal = 0u64;
+    for batch in &t.batches {
+        let d = BatchDecoder::new(batch)?;
+        let cols: Vec<Option<usize>> = names.iter().map(|k| d.column(k)).collect();
+        for row in 0..batch.num_rows() {
+            ordinal += 1;
+            text.clear();
+            text.push('{');
+            for (i, (k, col)) in names.iter().zip(&cols).enumerate() {
+                let v = match col {
+                    Some(c) => d.value(*c, row)?,
+                    None => None,
+                };
+                let v = v.ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "table {}: item {ordinal} has no key attribute {k:?} (the key is {keys:?}; give the right one with --key {}=...)",
+                        t.name(),
+                        t.name()
+                    ))
+                })?;
+                if i > 0 {
+                    text.push(',');
+                }
+                write_str(&mut text, k);
+                text.push(':');
+                write_value(&mut text, &v);
+            }
+            text.push('}');
+            if let Some(first) = seen.insert(crate::plan::targets::key_hash(&text), ordinal) {
+                return Err(Error::Invalid(format!(
+                    "table {}: items {first} and {ordinal} have the same primary key {}: a table holds one item per key (the key is {keys:?})",
+                    t.name(),
+                    brief(&text, 200)
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Converts raw batches to typed batches on `workers` threads, keeping order.

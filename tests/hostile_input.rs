@@ -339,3 +339,55 @@ fn format_checks_validate_values_as_appsync_does() {
             .collect();
     assert_eq!(failing, want);
 }
+
+#[test]
+fn duplicate_primary_keys_in_a_full_export_are_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let e = export(dir.path(), 0, 1);
+    let lines = [
+        r#"{"Item":{"id":{"S":"dup"},"n":{"N":"1"}}}"#,
+        r#"{"Item":{"id":{"S":"other"},"n":{"N":"2"}}}"#,
+        r#"{"Item":{"id":{"S":"dup"},"n":{"N":"3"}}}"#,
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    replace_first_data_file(dir.path(), &e, &gzip(text.as_bytes()), 3);
+    let root = arg(dir.path());
+    let words = ["table Contact", "the same primary key", r#"{"id":{"S":"dup"}}"#];
+    assert_error(&ddbsnap(&["inspect", &root, "--key", "Contact=id"]), &words);
+    assert_error(&ddbsnap(&["sql", "-e", &root, "--key", "Contact=id", "SELECT count(*) FROM Contact"]), &words);
+    let model = dir.path().join("amplify_outputs.json");
+    std::fs::write(&model, MODEL).expect("write model");
+    assert_error(&ddbsnap(&["check", "--amplify", &arg(&model), &root]), &words);
+    // A key no item has is named as such.
+    assert_error(&ddbsnap(&["inspect", &root, "--key", "Contact=pk"]), &["no key attribute \"pk\""]);
+}
+
+#[test]
+fn duplicate_keys_are_found_by_the_keys_incrementals_name() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let e = export(dir.path(), 0, 1);
+    // Two items with one key, in one data file.
+    let lines = [r#"{"Item":{"id":{"S":"dup"},"n":{"N":"1"}}}"#, r#"{"Item":{"id":{"S":"dup"},"n":{"N":"2"}}}"#];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    replace_first_data_file(dir.path(), &e, &gzip(text.as_bytes()), 2);
+    // An incremental export after it, keyed by id.
+    let from = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).single().expect("time");
+    let to = from + chrono::Duration::minutes(15);
+    let mut rng = Rng::new(9);
+    let mut w = ExportWriter::new(
+        dir.path(),
+        "",
+        "Contact-hostile-NONE",
+        OutputFormat::DynamodbJson,
+        to + chrono::Duration::seconds(5),
+        1,
+        true,
+        &mut rng,
+    )
+    .expect("writer");
+    let new = contact_item(1, 500, 0.0, 0);
+    w.add_change(&new, None, Some(&new), from.timestamp_micros() as u64 + 1000, &mut rng).expect("change");
+    w.finish(Some((from, to))).expect("finish");
+    let run = ddbsnap(&["inspect", &arg(dir.path())]);
+    assert_error(&run, &["two items with the primary key", r#"{"id":{"S":"dup"}}"#, "items 1 and 2"]);
+}

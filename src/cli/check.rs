@@ -59,6 +59,11 @@ pub enum CheckFormat {
 
 pub async fn run(g: &Global, a: CheckArgs) -> Result<u8> {
     let mut env = build_env(g, &a.exports).await?;
+    let intro = a.amplify.as_deref().map(ModelIntrospection::load).transpose()?;
+    // Each model's primary key is checked to be unique as its table is read.
+    if let Some(intro) = &intro {
+        env.keys = intro.models.values().map(|m| (m.name.clone(), m.key_fields().into_iter().map(str::to_string).collect())).collect();
+    }
     let catalog = Catalog::new();
     let mut tables = Vec::new();
     for loaded in load_into(g, &a.exports, &mut env, &catalog).await? {
@@ -78,7 +83,6 @@ pub async fn run(g: &Global, a: CheckArgs) -> Result<u8> {
         }
     }
 
-    let intro = a.amplify.as_deref().map(ModelIntrospection::load).transpose()?;
     let check_files = files::from_dirs(&a.checks)?;
     let schemas: Vec<(String, TableSchema)> = tables.iter().map(|t| (t.name.clone(), t.schema.clone())).collect();
     let (checks, notes) = suite::collect(intro.as_ref(), &schemas, &check_files);

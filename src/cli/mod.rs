@@ -170,7 +170,7 @@ mod ddbsnap_env {
             Some(p) => Some(std::sync::Arc::new(Quarantine::create(&p.display().to_string())?)),
         };
         let concurrency = g.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).max(1);
-        Ok(LoadEnv { s3, read: ReadOptions { concurrency, strict: g.strict, quarantine, progress: None }, as_of })
+        Ok(LoadEnv { s3, read: ReadOptions { concurrency, strict: g.strict, quarantine, progress: None }, as_of, keys: Default::default() })
     }
 
     /// The S3 client of the standard AWS configuration, honouring `--region`

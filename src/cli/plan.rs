@@ -138,7 +138,7 @@ async fn make(g: &Global, a: MakeArgs) -> Result<u8> {
     };
     let transform = transform::load(spec, &a.params)?;
     let intro = a.amplify.as_deref().map(ModelIntrospection::load).transpose()?;
-    let keys = key_specs(&a.keys)?;
+    let keys = super::values::key_specs(&a.keys)?;
     let mut env = build_env(g, &a.exports).await?;
     let mut loaded = load_tables(g, &a.exports, &mut env).await?;
     let catalog = Catalog::new();
@@ -185,19 +185,6 @@ fn absent_candidates(table: &str, intro: Option<&ModelIntrospection>) -> Vec<Str
         names.extend(model.stored_fields().map(|f| f.name.clone()));
     }
     names.into_iter().collect()
-}
-
-fn key_specs(specs: &[String]) -> Result<BTreeMap<String, Vec<String>>> {
-    let mut out = BTreeMap::new();
-    for s in specs {
-        let (table, attrs) = super::values::pair("--key", "TABLE=PARTITION[,SORT]", s)?;
-        let attrs: Vec<String> = attrs.split(',').map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
-        if attrs.is_empty() || attrs.len() > 2 {
-            bail!("--key {s:?}: a key is one or two attributes");
-        }
-        out.insert(table.to_string(), attrs);
-    }
-    Ok(out)
 }
 
 /// Every table a transform may write to: the loaded ones, the new model's,

@@ -32,6 +32,10 @@ pub struct SqlArgs {
     pub file: Option<PathBuf>,
     /// The SQL to run (several statements separated by ';': the last one's result is printed).
     pub sql: Option<String>,
+    /// A table's primary key, checked to be unique when the table is read:
+    /// TABLE=PARTITION[,SORT]. Repeatable.
+    #[arg(long = "key", value_name = "TABLE=PK[,SK]")]
+    pub keys: Vec<String>,
 }
 
 pub async fn run(g: &Global, a: SqlArgs) -> Result<u8> {
@@ -49,6 +53,7 @@ pub async fn run(g: &Global, a: SqlArgs) -> Result<u8> {
         (None, None) => None,
     };
     let mut env = build_env(g, &a.exports).await?;
+    env.keys = super::values::key_specs(&a.keys)?;
     let catalog = Catalog::new();
     load_into(g, &a.exports, &mut env, &catalog).await?;
     for dir in &a.parquet {

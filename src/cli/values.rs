@@ -52,6 +52,20 @@ pub fn pair<'a>(flag: &str, shape: &str, s: &'a str) -> anyhow::Result<(&'a str,
     }
 }
 
+/// `--key TABLE=PARTITION[,SORT]` flags, by table.
+pub fn key_specs(specs: &[String]) -> anyhow::Result<std::collections::BTreeMap<String, Vec<String>>> {
+    let mut out = std::collections::BTreeMap::new();
+    for s in specs {
+        let (table, attrs) = pair("--key", "TABLE=PARTITION[,SORT]", s)?;
+        let attrs: Vec<String> = attrs.split(',').map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
+        if attrs.is_empty() || attrs.len() > 2 {
+            anyhow::bail!("--key {:?}: a key is one or two attributes", crate::error::brief(s, 120));
+        }
+        out.insert(table.to_string(), attrs);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -269,6 +269,9 @@ where
 struct FileState<S> {
     sink: S,
     matched: HashSet<String>,
+    /// Hashes of the full export's keys seen in this file, with the item's
+    /// position in the file (checked across files at the end).
+    keys: HashMap<u128, u64>,
     full_items: u64,
     items: u64,
     updated: u64,
@@ -289,7 +292,7 @@ pub async fn read_table<S: ItemSink>(table: &TableSnapshot, opts: &ReadOptions, 
         &files,
         opts,
         &mut report,
-        || FileState { sink: new_sink(), matched: HashSet::new(), full_items: 0, items: 0, updated: 0, deleted: 0 },
+        || FileState { sink: new_sink(), matched: HashSet::new(), keys: HashMap::new(), full_items: 0, items: 0, updated: 0, deleted: 0 },
         move |st: &mut FileState<S>, line| {
             let item = match line {
                 Line::Raw(raw) => {
@@ -315,6 +318,14 @@ pub async fn read_table<S: ItemSink>(table: &TableSnapshot, opts: &ReadOptions, 
                     ov.key_names
                 ))
             })?;
+            // The full export holds one item per key: the incrementals name it.
+            if let Some(first) = st.keys.insert(crate::plan::targets::key_hash(&key), st.full_items) {
+                return Err(Error::Invalid(format!(
+                    "the full export holds two items with the primary key {} (items {first} and {} of one data file); a table holds one item per key",
+                    crate::error::brief(&key, 200),
+                    st.full_items
+                )));
+            }
             let pushed = match ov.changes.get(&key) {
                 None => {
                     st.items += 1;
@@ -341,6 +352,17 @@ pub async fn read_table<S: ItemSink>(table: &TableSnapshot, opts: &ReadOptions, 
     .await?;
     let mut matched = HashSet::new();
     let mut sinks = Vec::with_capacity(states.len() + 1);
+    let mut keys: HashMap<u128, (&str, u64)> = HashMap::new();
+    for (file, st) in &states {
+        for (hash, at) in &st.keys {
+            if let Some((other, other_at)) = keys.insert(*hash, (file.as_str(), *at)) {
+                return Err(Error::Invalid(format!(
+                    "the full export holds two items with one primary key: item {other_at} of {other} and item {at} of {file}; a table holds one item per key"
+                )));
+            }
+        }
+    }
+    drop(keys);
     for (_, st) in states {
         report.full_items += st.full_items;
         report.items += st.items;

@@ -41,13 +41,36 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(ddbsnap::cli::run(args)) {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
+    report_panics_in_one_line();
+    let run = std::panic::AssertUnwindSafe(ddbsnap::cli::run(args));
+    match runtime.block_on(futures::FutureExt::catch_unwind(run)) {
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(e)) => {
             eprintln!("ddbsnap: error: {}", ddbsnap::error::for_terminal(&describe(&e), 2000));
             ExitCode::from(2)
         }
+        // A panic is a bug, never an answer: exit 2 like any other error
+        // (not Rust's 101), with nothing written past the failure.
+        Err(_) => ExitCode::from(2),
     }
+}
+
+/// Input must never reach a panic (the fuzz tests look for any), but if one
+/// does, in ddbsnap or a library it uses, the user gets one line saying so
+/// instead of a backtrace dump; RUST_BACKTRACE still gives the full report.
+fn report_panics_in_one_line() {
+    if std::env::var_os("RUST_BACKTRACE").is_some() {
+        return;
+    }
+    std::panic::set_hook(Box::new(|info| {
+        let what =
+            info.payload().downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| info.payload().downcast_ref::<String>().cloned());
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!(
+            "ddbsnap: error: internal error (a bug; please report it with the command that caused it): {}{at}",
+            ddbsnap::error::brief(&what.unwrap_or_else(|| "panic".into()), 300)
+        );
+    }));
 }
 
 /// The error and its causes, each shown once. ddbsnap's errors (and

@@ -1,6 +1,7 @@
 //! Issue 13, item 11: every mode checks a journal the same way, dry runs
-//! change no file, and a journal only claims what was written. These runs
-//! stop before any write, so they need no DynamoDB.
+//! change no file, and a journal only claims what was written. Every run
+//! first describes its target table (a dry run too), so these talk to
+//! DynamoDB Local, though none of them writes.
 
 mod common;
 
@@ -12,21 +13,27 @@ fn arg(p: &Path) -> String {
     p.to_str().expect("UTF-8 temp path").to_string()
 }
 
-/// A plan of one UPDATE per item of `testdata/contacts`, in a temp folder.
+/// A plan of one UPDATE per item of `testdata/contacts`, in a temp folder,
+/// and an empty table (keyed by `id`) to point it at.
 struct Planned {
     dir: tempfile::TempDir,
     plan: PathBuf,
     sha: String,
+    endpoint: String,
+    table: String,
 }
 
-fn planned() -> Planned {
+fn planned() -> Option<Planned> {
+    let endpoint = common::dynamo::endpoint()?;
+    let rt = common::dynamo::runtime();
+    let table = rt.block_on(async { common::dynamo::create_table(&common::dynamo::client(&endpoint).await, "Contact").await });
     let dir = tempfile::tempdir().expect("temp dir");
     let t = dir.path().join("t.sql");
     std::fs::write(&t, "SELECT id, 'x' AS nickname FROM Contact").expect("write transform");
     let plan = dir.path().join("plan");
     let run = ddbsnap(&["plan", "-t", &arg(&t), "testdata/contacts", "--out", &arg(&plan)]).ok();
     let sha = run.stdout.lines().next().and_then(|l| l.strip_prefix("plan ")).expect("plan <sha>").trim().to_string();
-    Planned { dir, plan, sha }
+    Some(Planned { dir, plan, sha, endpoint, table })
 }
 
 impl Planned {
@@ -45,7 +52,7 @@ impl Planned {
     fn apply(&self, extra: &[&str]) -> Run {
         let mut args = vec!["apply".to_string(), arg(&self.plan), "--approve".into(), self.sha.clone()];
         args.extend(extra.iter().map(|s| s.to_string()));
-        args.extend(["--endpoint-url".to_string(), "http://127.0.0.1:9".into()]);
+        args.extend(["--endpoint-url".to_string(), self.endpoint.clone(), "--table".into(), format!("Contact={}", self.table)]);
         ddbsnap(&args)
     }
 
@@ -57,7 +64,7 @@ impl Planned {
 
 #[test]
 fn every_mode_checks_the_journal_the_same_way() {
-    let p = planned();
+    let Some(p) = planned() else { return };
     let entry = |seq: i64| format!(r#"{{"seq":{seq},"outcome":"done"}}"#);
     let cases: Vec<(String, Vec<&str>)> = vec![
         ("garbage\n".into(), vec!["plan.journal:1", "not a ddbsnap journal"]),
@@ -80,7 +87,7 @@ fn every_mode_checks_the_journal_the_same_way() {
 
 #[test]
 fn a_dry_run_changes_no_file() {
-    let p = planned();
+    let Some(p) = planned() else { return };
     // A journal of zero bytes recorded nothing: no journal, in every mode.
     std::fs::write(p.journal(), "").expect("write journal");
     let before = p.files();
@@ -99,7 +106,8 @@ fn a_dry_run_changes_no_file() {
     assert!(run.stdout.contains("1 finished before"), "the dry run counts the journal's entry\n{}", run.show());
     assert_eq!(p.files(), before, "the dry run changed a file\n{}", run.show());
     // A rollback's dry run reads the apply journal and changes nothing either.
-    let run = ddbsnap(&["rollback", &arg(&p.journal()), "--dry-run", "--endpoint-url", "http://127.0.0.1:9"]);
+    let table = format!("Contact={}", p.table);
+    let run = ddbsnap(&["rollback", &arg(&p.journal()), "--dry-run", "--endpoint-url", &p.endpoint, "--table", &table]);
     assert_eq!(run.code, Some(0), "{}", run.show());
     assert_eq!(p.files(), before, "the rollback's dry run changed a file\n{}", run.show());
     // Without --resume, a dry run refuses as the real run would.
@@ -109,7 +117,7 @@ fn a_dry_run_changes_no_file() {
 
 #[test]
 fn a_run_that_fails_before_writing_leaves_no_journal() {
-    let p = planned();
+    let Some(p) = planned() else { return };
     // A plan whose target has no known DynamoDB table: --table is needed.
     let sha = common::plans::reseal(&p.plan, |m| {
         let start = m.find("\"physical\": \"").expect("physical");
@@ -117,9 +125,13 @@ fn a_run_that_fails_before_writing_leaves_no_journal() {
         format!("{}\"physical\": null{}", &m[..start], &m[end..])
     });
     let p = Planned { sha, ..p };
-    let run = p.apply(&[]);
+    let run = ddbsnap(&["apply", &arg(&p.plan), "--approve", &p.sha, "--endpoint-url", &p.endpoint]);
     assert_error(&run, &["no DynamoDB table for Contact", "--table Contact=NAME"]);
     assert!(!p.journal().exists(), "a journal was left by a run that wrote nothing");
-    let run = p.apply(&["--table", "Contact=Contact-x-NONE", "--dry-run"]);
+    // A table that does not exist is found before the journal is made, too.
+    let run = ddbsnap(&["apply", &arg(&p.plan), "--approve", &p.sha, "--endpoint-url", &p.endpoint, "--table", "Contact=no-such-table"]);
+    assert_error(&run, &["table no-such-table does not exist at", &p.endpoint]);
+    assert!(!p.journal().exists(), "a journal was left by a run that wrote nothing");
+    let run = p.apply(&["--dry-run"]);
     assert_eq!(run.code, Some(0), "{}", run.show());
 }

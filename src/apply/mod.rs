@@ -11,6 +11,7 @@
 
 pub mod expr;
 pub mod journal;
+pub mod preflight;
 pub mod rate;
 pub mod run;
 pub mod send;

@@ -141,8 +141,14 @@ async fn settings(g: &Global, plan: &PlanFile, w: &WriteArgs) -> Result<Settings
             bail!("no DynamoDB table for {}: give --table {}=NAME", t.name, t.name);
         }
     }
+    let client = client(g).await;
+    let where_ = crate::apply::preflight::describe_target(&client, g.endpoint_url.as_deref());
+    let writes = crate::apply::preflight::check_targets(&client, &where_, &plan.manifest, &tables).await?;
+    for (name, physical) in &writes {
+        eprintln!("ddbsnap: {} {name} to DynamoDB table {physical} at {where_}", if w.dry_run { "would write" } else { "writing" });
+    }
     Ok(Settings {
-        client: client(g).await,
+        client,
         tables,
         concurrency: w.concurrency.max(1),
         max_wcu_per_sec: w.max_wcu_per_sec,

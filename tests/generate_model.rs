@@ -10,6 +10,8 @@
 //! must reproduce the profile's presence, NULL and type rates, lengths and
 //! common values, with its type drift counted as wrong_type.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -40,17 +42,17 @@ impl Out {
 
 /// Runs the binary with a clean environment (and S3 test credentials).
 fn ddbsnap(args: &[&str]) -> Out {
-    let out = Command::new(env!("CARGO_BIN_EXE_ddbsnap"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .env_remove("DDBSNAP_ENDPOINT_URL")
-        .env_remove("DDBSNAP_THREADS")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .expect("run the ddbsnap binary");
+    let out = common::output_within(
+        Command::new(env!("CARGO_BIN_EXE_ddbsnap"))
+            .args(args)
+            .env_remove("RUST_LOG")
+            .env_remove("DDBSNAP_ENDPOINT_URL")
+            .env_remove("DDBSNAP_THREADS")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true"),
+    );
     Out {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -1,6 +1,8 @@
 //! The HTML integrity report in a real headless browser (Debian's chromium):
 //! it renders, shows the failing checks, and a screenshot is taken.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -13,13 +15,13 @@ fn chromium() -> Option<&'static str> {
 
 fn browser(args: &[&str], profile: &Path) -> std::process::Output {
     let exe = chromium().expect("checked by the caller");
-    Command::new(exe)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"])
-        .args(["--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .output()
-        .expect("chromium runs")
+    common::output_within(
+        Command::new(exe)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"])
+            .args(["--disable-background-networking", "--disable-component-update", "--disable-sync"])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .args(args),
+    )
 }
 
 #[test]
@@ -39,7 +41,8 @@ fn html_report_renders_in_a_browser_and_shows_failures() {
                   "age":{"name":"age","isArray":false,"type":"Int","isRequired":false,"attributes":[]}}}}}}}"#,
     )
     .unwrap();
-    let out = Command::new(BIN).args(["-q", "check", "--amplify", model.to_str().unwrap(), "--format", "html", CONTACTS]).output().unwrap();
+    let out =
+        common::output_within(Command::new(BIN).args(["-q", "check", "--amplify", model.to_str().unwrap(), "--format", "html", CONTACTS]));
     assert_eq!(out.status.code(), Some(1));
     let page = dir.path().join("report.html");
     std::fs::write(&page, &out.stdout).unwrap();

@@ -1,6 +1,8 @@
 //! `ddbsnap lint` on a schema pair over the Contact fixture: each change is
 //! classified and measured against the data.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::process::Command;
 
@@ -25,7 +27,7 @@ fn outputs(models: &[(&str, Vec<String>, &str)]) -> String {
 }
 
 fn sql_count(sql: &str) -> u64 {
-    let out = Command::new(BIN).args(["-q", "sql", "--format", "csv", "-e", CONTACTS, sql]).output().unwrap();
+    let out = common::output_within(Command::new(BIN).args(["-q", "sql", "--format", "csv", "-e", CONTACTS, sql]));
     String::from_utf8_lossy(&out.stdout).lines().nth(1).unwrap().parse().unwrap()
 }
 
@@ -64,10 +66,17 @@ fn schema_pair_is_classified_and_measured() {
     let (from, to) = (dir.path().join("old.json"), dir.path().join("new.json"));
     std::fs::write(&from, old).unwrap();
     std::fs::write(&to, new).unwrap();
-    let out = Command::new(BIN)
-        .args(["-q", "lint", "--from", from.to_str().unwrap(), "--to", to.to_str().unwrap(), "--format", "json", CONTACTS])
-        .output()
-        .unwrap();
+    let out = common::output_within(Command::new(BIN).args([
+        "-q",
+        "lint",
+        "--from",
+        from.to_str().unwrap(),
+        "--to",
+        to.to_str().unwrap(),
+        "--format",
+        "json",
+        CONTACTS,
+    ]));
     assert_eq!(out.status.code(), Some(1), "breaking changes meet data: {}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let got: BTreeMap<String, (String, Option<u64>)> = v["changes"]
@@ -94,7 +103,7 @@ fn schema_pair_is_classified_and_measured() {
     .collect();
     assert_eq!(got, expected);
     // without data nothing is measured and the exit code is 0
-    let out = Command::new(BIN).args(["-q", "lint", "--from", from.to_str().unwrap(), "--to", to.to_str().unwrap()]).output().unwrap();
+    let out = common::output_within(Command::new(BIN).args(["-q", "lint", "--from", from.to_str().unwrap(), "--to", to.to_str().unwrap()]));
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("DANGEROUS  model Note dropped"));
 }

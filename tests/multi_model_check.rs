@@ -2,6 +2,8 @@
 //! scalar kind, an enum, a custom type, an index, belongsTo and hasMany, and
 //! defects planted at known places: the report must name exactly those.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::process::Command;
 
@@ -136,10 +138,15 @@ fn check_reports_exactly_the_planted_defects() {
     let model = dir.path().join("amplify_outputs.json");
     std::fs::write(&model, MODEL).unwrap();
 
-    let out = Command::new(env!("CARGO_BIN_EXE_ddbsnap"))
-        .args(["-q", "check", "--amplify", model.to_str().unwrap(), "--format", "json", dir.path().join("exports").to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = common::output_within(Command::new(env!("CARGO_BIN_EXE_ddbsnap")).args([
+        "-q",
+        "check",
+        "--amplify",
+        model.to_str().unwrap(),
+        "--format",
+        "json",
+        dir.path().join("exports").to_str().unwrap(),
+    ]));
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let tables: BTreeMap<String, u64> =
@@ -181,10 +188,15 @@ fn check_reports_exactly_the_planted_defects() {
 
     // the same defects, and only they, in every other format
     let render = |format: &str| -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_ddbsnap"))
-            .args(["-q", "check", "--amplify", model.to_str().unwrap(), "--format", format, dir.path().join("exports").to_str().unwrap()])
-            .output()
-            .unwrap();
+        let out = common::output_within(Command::new(env!("CARGO_BIN_EXE_ddbsnap")).args([
+            "-q",
+            "check",
+            "--amplify",
+            model.to_str().unwrap(),
+            "--format",
+            format,
+            dir.path().join("exports").to_str().unwrap(),
+        ]));
         assert_eq!(out.status.code(), Some(1), "{format}");
         String::from_utf8(out.stdout).unwrap()
     };

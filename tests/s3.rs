@@ -30,21 +30,21 @@ async fn ddbsnap_s3(endpoint: &str, args: &[&str]) -> Run {
     let mut all: Vec<String> = vec!["--endpoint-url".into(), endpoint.into()];
     all.extend(args.iter().map(|a| a.to_string()));
     tokio::task::spawn_blocking(move || {
-        let out = Command::new(env!("CARGO_BIN_EXE_ddbsnap"))
-            .args(&all)
-            .current_dir(common::root())
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_ENDPOINT_URL")
-            .env_remove("DDBSNAP_ENDPOINT_URL")
-            .env_remove("DDBSNAP_THREADS")
-            .env_remove("RUST_LOG")
-            .output()
-            .expect("run the ddbsnap binary");
+        let out = common::output_within(
+            Command::new(env!("CARGO_BIN_EXE_ddbsnap"))
+                .args(&all)
+                .current_dir(common::root())
+                .env("AWS_ACCESS_KEY_ID", "test")
+                .env("AWS_SECRET_ACCESS_KEY", "test")
+                .env("AWS_REGION", "us-east-1")
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .env_remove("AWS_SESSION_TOKEN")
+                .env_remove("AWS_PROFILE")
+                .env_remove("AWS_ENDPOINT_URL")
+                .env_remove("DDBSNAP_ENDPOINT_URL")
+                .env_remove("DDBSNAP_THREADS")
+                .env_remove("RUST_LOG"),
+        );
         Run {
             args: all,
             code: out.status.code(),

@@ -180,7 +180,7 @@ impl Fixture {
 
 fn run(args: &[String]) -> common::Run {
     let out =
-        Command::new(env!("CARGO_BIN_EXE_ddbsnap")).args(args).env_remove("DDBSNAP_MASK_KEY").env_remove("RUST_LOG").output().unwrap();
+        common::output_within(Command::new(env!("CARGO_BIN_EXE_ddbsnap")).args(args).env_remove("DDBSNAP_MASK_KEY").env_remove("RUST_LOG"));
     common::Run {
         args: args.to_vec(),
         code: out.status.code(),

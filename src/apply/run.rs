@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::expr::{Stamp, Write, undo_write, write_for};
 use super::journal::{Entry, Journal, Outcome};
 use super::rate::RateLimit;
-use super::send::{Failure, Sent, send_batch, send_one};
+use super::send::{Cause, Failure, Sent, send_batch, send_one};
 use crate::error::{Error, Result};
 use crate::item::{Item, ddbjson, same_maybe_item};
 use crate::plan::file::{PlanFile, StoredOp};
@@ -39,7 +39,17 @@ pub struct Counters {
     pub conflicts: AtomicU64,
     pub failed: AtomicU64,
     pub retries: AtomicU64,
+    /// Retries by [`Cause`], in `Cause::ALL` order.
+    pub retries_by_cause: [AtomicU64; 5],
     pub consumed_milli: AtomicU64,
+}
+
+impl Counters {
+    fn retried(&self, cause: Cause) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+        let i = Cause::ALL.iter().position(|c| *c == cause).unwrap_or(0);
+        self.retries_by_cause[i].fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// The end of an apply.
@@ -54,6 +64,8 @@ pub struct Report {
     pub conflicts: u64,
     pub failed: u64,
     pub retries: u64,
+    /// Retries by cause: throttled, server_error, timeout, connection, unprocessed.
+    pub retries_by_cause: std::collections::BTreeMap<&'static str, u64>,
     pub consumed_write_units: f64,
     pub seconds: f64,
     /// The first conflicts: key and the item as DynamoDB holds it now.
@@ -194,6 +206,8 @@ pub async fn execute(work: &Work<'_>, mut report: Report, journal: &mut Journal,
         run_round(&ctx, round, &mut report, journal, s.concurrency).await?;
     }
     report.retries = counters.retries.load(Ordering::Relaxed);
+    report.retries_by_cause =
+        Cause::ALL.iter().zip(&counters.retries_by_cause).map(|(c, n)| (c.name(), n.load(Ordering::Relaxed))).collect();
     report.consumed_write_units = counters.consumed_milli.load(Ordering::Relaxed) as f64 / 1000.0;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
@@ -226,6 +240,7 @@ impl Report {
             conflicts: 0,
             failed: 0,
             retries: 0,
+            retries_by_cause: Default::default(),
             consumed_write_units: 0.0,
             seconds: 0.0,
             conflict_samples: Vec::new(),
@@ -347,12 +362,14 @@ impl Ctx<'_> {
                         Self::entry(job.seq, Outcome::Conflict, current.as_ref(), None)
                     }
                 }
-                Err(Failure::Retry { throttled, message }) => {
-                    if throttled && let Some(l) = self.limit {
+                Err(Failure::Retry { cause, message }) => {
+                    if cause == Cause::Throttled
+                        && let Some(l) = self.limit
+                    {
                         l.throttled();
                     }
                     if started.elapsed() < self.retry_for {
-                        self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                        self.counters.retried(cause);
                         self.backoff(attempt).await;
                         attempt += 1;
                         continue;
@@ -396,13 +413,15 @@ impl Ctx<'_> {
                     if pending.is_empty() {
                         break;
                     }
-                    "DynamoDB left items unprocessed".to_string()
+                    (Cause::Unprocessed, "DynamoDB left items unprocessed".to_string())
                 }
-                Err(Failure::Retry { throttled, message }) => {
-                    if throttled && let Some(l) = self.limit {
+                Err(Failure::Retry { cause, message }) => {
+                    if cause == Cause::Throttled
+                        && let Some(l) = self.limit
+                    {
                         l.throttled();
                     }
-                    message
+                    (cause, message)
                 }
                 Err(Failure::Final(message)) => {
                     for i in pending.drain(..) {
@@ -415,12 +434,16 @@ impl Ctx<'_> {
             if started.elapsed() >= self.retry_for {
                 for i in pending.drain(..) {
                     self.counters.failed.fetch_add(1, Ordering::Relaxed);
-                    outcomes[i] =
-                        Some(Self::entry(jobs[i].seq, Outcome::Failed, None, Some(format!("gave up after {attempt} retries: {failure}"))));
+                    outcomes[i] = Some(Self::entry(
+                        jobs[i].seq,
+                        Outcome::Failed,
+                        None,
+                        Some(format!("gave up after {attempt} retries: {}", failure.1)),
+                    ));
                 }
                 break;
             }
-            self.counters.retries.fetch_add(1, Ordering::Relaxed);
+            self.counters.retried(failure.0);
             self.backoff(attempt).await;
             attempt += 1;
         }

@@ -25,11 +25,41 @@ pub enum Sent {
     ConditionFailed(Option<Item>),
 }
 
+/// Why a call is tried again; the report counts retries by cause, so that
+/// each fault can be accounted for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// ProvisionedThroughputExceeded, Throttling and their kin.
+    Throttled,
+    /// A 5xx answer.
+    ServerError,
+    /// No answer within the attempt's time.
+    Timeout,
+    /// The connection failed, or was dropped, or the answer was cut short.
+    Connection,
+    /// BatchWriteItem left items unprocessed.
+    Unprocessed,
+}
+
+impl Cause {
+    pub const ALL: [Cause; 5] = [Cause::Throttled, Cause::ServerError, Cause::Timeout, Cause::Connection, Cause::Unprocessed];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Cause::Throttled => "throttled",
+            Cause::ServerError => "server_error",
+            Cause::Timeout => "timeout",
+            Cause::Connection => "connection",
+            Cause::Unprocessed => "unprocessed",
+        }
+    }
+}
+
 /// Why a call failed.
 #[derive(Debug)]
 pub enum Failure {
     /// Throttling, a 5xx, a timeout or a dropped connection: try again.
-    Retry { throttled: bool, message: String },
+    Retry { cause: Cause, message: String },
     /// Anything else (a validation error, missing table, access denied).
     Final(String),
 }
@@ -40,6 +70,15 @@ where
     V: Clone,
 {
     (!m.is_empty()).then(|| m.clone())
+}
+
+/// The innermost cause of an error, as one line (not the SDK's debug dump).
+fn innermost(e: &dyn std::error::Error) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    crate::error::brief(&cause.to_string(), 200)
 }
 
 /// Sorts an SDK error; `condition` extracts the current item from a
@@ -66,16 +105,27 @@ fn classify<E: ProvideErrorMetadata + std::fmt::Debug>(
                     | "TooManyRequestsException"
             );
             if throttled || status >= 500 || code == "InternalServerError" || code == "ServiceUnavailable" {
-                Err(Failure::Retry { throttled, message })
+                let cause = if throttled { Cause::Throttled } else { Cause::ServerError };
+                Err(Failure::Retry { cause, message })
             } else {
                 Err(Failure::Final(message))
             }
         }
-        SdkError::TimeoutError(_) => Err(Failure::Retry { throttled: false, message: "the request timed out".into() }),
-        SdkError::DispatchFailure(e) => Err(Failure::Retry { throttled: false, message: format!("the connection failed: {e:?}") }),
-        SdkError::ResponseError(e) => {
-            Err(Failure::Retry { throttled: false, message: format!("the response was cut short or unreadable: {e:?}") })
+        SdkError::TimeoutError(_) => Err(Failure::Retry { cause: Cause::Timeout, message: "the request timed out".into() }),
+        SdkError::DispatchFailure(e) if e.is_timeout() => {
+            Err(Failure::Retry { cause: Cause::Timeout, message: "the connection timed out".into() })
         }
+        SdkError::DispatchFailure(e) => Err(Failure::Retry {
+            cause: Cause::Connection,
+            message: format!(
+                "the connection failed: {}",
+                e.as_connector_error().map(|c| innermost(c)).unwrap_or_else(|| crate::error::brief(&format!("{e:?}"), 200))
+            ),
+        }),
+        SdkError::ResponseError(e) => Err(Failure::Retry {
+            cause: Cause::Connection,
+            message: format!("the response was cut short or unreadable: {}", crate::error::brief(&format!("{e:?}"), 200)),
+        }),
         other => Err(Failure::Final(format!("{other:?}"))),
     }
 }

@@ -365,9 +365,27 @@ impl PlanFile {
     /// A reader of the operations file. The Arrow schema a Parquet file
     /// may embed is not decoded: a plan's columns are fixed ([`ops_schema`],
     /// checked on open), and arrow-ipc panics on some crafted schemas.
+    ///
+    /// Every column chunk must lie inside the file: the parquet crate
+    /// asserts (panics) on a negative offset or length in a crafted footer.
     fn reader(&self) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+        let file = self.open_ops()?;
+        let len = file.metadata().map_err(|e| Error::io_path(&self.dir.join(&self.manifest.ops_file.name), e))?.len();
         let options = parquet::arrow::arrow_reader::ArrowReaderOptions::new().with_skip_arrow_metadata(true);
-        Ok(ParquetRecordBatchReaderBuilder::try_new_with_options(self.open_ops()?, options)?)
+        let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)?;
+        for (g, group) in builder.metadata().row_groups().iter().enumerate() {
+            for c in group.columns() {
+                let start = c.dictionary_page_offset().unwrap_or(c.data_page_offset());
+                let size = c.compressed_size();
+                if start < 0 || size < 0 || (start as u64).saturating_add(size as u64) > len {
+                    return Err(Error::Invalid(format!(
+                        "{}: row group {g} places a column at bytes {start} to {start}+{size}, outside the file ({len} bytes); the plan is refused",
+                        self.dir.join(&self.manifest.ops_file.name).display()
+                    )));
+                }
+            }
+        }
+        Ok(builder)
     }
 
     fn open_ops(&self) -> Result<File> {

@@ -51,21 +51,58 @@ impl Run {
 /// variables the binary reads.
 pub fn ddbsnap<S: AsRef<str>>(args: &[S]) -> Run {
     let args: Vec<String> = args.iter().map(|a| a.as_ref().to_string()).collect();
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_ddbsnap"))
-        .args(&args)
-        .current_dir(root())
-        .env_remove("RUST_LOG")
-        .env_remove("DDBSNAP_ENDPOINT_URL")
-        .env_remove("DDBSNAP_THREADS")
-        .env_remove("DDBSNAP_MEMORY_LIMIT")
-        .output()
-        .expect("run the ddbsnap binary");
+    let out: Output = output_within(
+        Command::new(env!("CARGO_BIN_EXE_ddbsnap"))
+            .args(&args)
+            .current_dir(root())
+            .env_remove("RUST_LOG")
+            .env_remove("DDBSNAP_ENDPOINT_URL")
+            .env_remove("DDBSNAP_THREADS")
+            .env_remove("DDBSNAP_MEMORY_LIMIT"),
+    );
     Run {
         args,
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// Runs `cmd` to the end, as `Command::output` does, but kills it and fails
+/// the test when it runs longer than `DDBSNAP_TEST_TIMEOUT` seconds (900 by
+/// default): a hung server or browser fails one test instead of hanging the
+/// suite. The limit is a backstop far above any run's time, not a timing
+/// assertion.
+pub fn output_within(cmd: &mut Command) -> Output {
+    use std::io::Read;
+    use std::process::Stdio;
+    let limit = std::env::var("DDBSNAP_TEST_TIMEOUT").ok().and_then(|v| v.parse().ok()).unwrap_or(900u64);
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let mut out_pipe = child.stdout.take().expect("piped stdout");
+    let mut err_pipe = child.stderr.take().expect("piped stderr");
+    let out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out_pipe.read_to_end(&mut v);
+        v
+    });
+    let err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err_pipe.read_to_end(&mut v);
+        v
+    });
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break status;
+        }
+        if started.elapsed().as_secs() >= limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} ran longer than {limit} s (DDBSNAP_TEST_TIMEOUT) and was killed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Output { status, stdout: out.join().expect("stdout reader"), stderr: err.join().expect("stderr reader") }
 }
 
 /// The ground truth `generate` wrote beside an export.

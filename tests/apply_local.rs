@@ -14,7 +14,7 @@ use std::path::Path;
 
 use common::ddbsnap;
 use common::dynamo::{
-    SplitContacts, apply_args, assert_table, by_id, expected_after, id_of, journal_path, journal_stamp, load, report, scan,
+    SplitContacts, apply_args, assert_table, by_id, expected_after, id_of, journal_path, journal_stamps, load, report, scan, stamps_by_id,
 };
 use ddbsnap::item::{AttrValue, Item};
 use ddbsnap::plan::file::PlanFile;
@@ -43,7 +43,7 @@ fn apply_verify_and_rollback_leave_exactly_the_expected_table() {
     assert_eq!(run.code, Some(0), "{}", run.show());
     let ops = PlanFile::open(&plan).unwrap().manifest.ops_file.rows;
     assert_eq!(report(&run)["written"], ops);
-    let stamp = journal_stamp(&plan);
+    let stamp = journal_stamps(&plan);
     assert_table(&rt.block_on(scan(&c, &table)), &expected_after(&plan, &original, &stamp, &[]), "after the apply");
 
     let v = ddbsnap(&["verify", plan.to_str().unwrap(), "--endpoint-url", &ep, "--table", &format!("Contact={table}"), "--format", "json"]);
@@ -96,7 +96,7 @@ fn items_changed_after_the_snapshot_are_conflicts_and_stay_as_they_are() {
     conflicted.sort();
     changed.sort();
     assert_eq!(conflicted, changed);
-    let stamp = journal_stamp(&plan);
+    let stamp = journal_stamps(&plan);
     let mut want = expected_after(&plan, &original, &stamp, &changed);
     for it in live.iter().filter(|i| changed.contains(&id_of(i))) {
         want.insert(id_of(it), it.clone());
@@ -123,7 +123,7 @@ fn a_lost_journal_tail_is_resumed_without_losing_or_doubling_a_write() {
     assert_eq!(r["already_journaled"], (keep - 1) as u64);
     assert_eq!(r["written"], 0, "every write had landed: the conditions recognise them");
     assert_eq!(r["already_applied"].as_u64().unwrap() + r["already_journaled"].as_u64().unwrap(), r["operations"].as_u64().unwrap());
-    assert_table(&rt.block_on(scan(&c, &table)), &expected_after(&plan, &original, &journal_stamp(&plan), &[]), "after the resume");
+    assert_table(&rt.block_on(scan(&c, &table)), &expected_after(&plan, &original, &journal_stamps(&plan), &[]), "after the resume");
 }
 
 #[test]
@@ -169,11 +169,11 @@ fn deletes_and_puts_over_existing_items_are_conditional_and_roll_back() {
     for id in &deleted[1..] {
         want.remove(id);
     }
-    let stamp = journal_stamp(&put);
+    let stamps = stamps_by_id(&put);
     for id in replaced {
         let it = want.get_mut(id).unwrap();
         it.insert("nickname".into(), AttrValue::S("nick".into()));
-        it.insert("updatedAt".into(), AttrValue::S(stamp.clone()));
+        it.insert("updatedAt".into(), AttrValue::S(stamps[id].clone()));
     }
     assert_table(&rt.block_on(scan(&c, &table)), &want, "after the deletes and puts");
 
@@ -228,9 +228,16 @@ fn split_name_leaves_what_the_rule_says_worked_out_without_the_planner() {
     let Some(SplitContacts { ep, rt, c, original, table, plan, sha, _tmp }) = SplitContacts::start() else { return };
     let run = apply(&ep, &plan, &sha, &table, &["--allow-failing-checks"]);
     assert_eq!(run.code, Some(0), "{}", run.show());
-    let stamp = journal_stamp(&plan);
-    let want: std::collections::HashMap<String, Item> = original.iter().map(|it| (id_of(it), split_name_by_hand(it, &stamp))).collect();
-    let changed = original.iter().filter(|it| split_name_by_hand(it, &stamp) != **it).count() as u64;
+    // Each write carries the time it was sent, as the journal records it:
+    // never before the apply started (its header's time).
+    let stamps = stamps_by_id(&plan);
+    let header: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(journal_path(&plan)).unwrap().lines().next().unwrap()).unwrap();
+    let started = header["stamp_now"].as_str().unwrap().to_string();
+    assert!(stamps.values().all(|s| *s >= started), "a write stamped before the apply started: {started} {stamps:?}");
+    let by_hand = |it: &Item| split_name_by_hand(it, stamps.get(&id_of(it)).map_or("", String::as_str));
+    let want: std::collections::HashMap<String, Item> = original.iter().map(|it| (id_of(it), by_hand(it))).collect();
+    let changed = original.iter().filter(|it| by_hand(it) != **it).count() as u64;
     assert!(changed > 150, "the fixture has names to split: {changed}");
     assert_eq!(report(&run)["written"].as_u64(), Some(changed), "{}", run.show());
     assert_table(&rt.block_on(scan(&c, &table)), &want, "split_name by hand");

@@ -31,15 +31,83 @@ pub struct Write {
     pub values: HashMap<String, Av>,
     /// The item as this write leaves it (None: deleted).
     pub expected: Option<Item>,
+    /// The time stamps this write sets (`updatedAt`, `_lastChangedAt`),
+    /// each with the placeholder of its value in an UPDATE expression:
+    /// [`Write::restamp`] sets them to the time of each attempt.
+    pub stamps: Vec<(&'static str, Option<String>)>,
 }
 
-/// What the apply adds to each write, the same on every run of one apply.
+/// The time an apply stamps on an item: when the write is sent.
 #[derive(Debug, Clone)]
 pub struct Stamp {
     /// ISO 8601 time written to `updatedAt`.
     pub now: String,
     /// The same time in epoch milliseconds, for `_lastChangedAt`.
     pub now_ms: i64,
+}
+
+impl Stamp {
+    /// The stamp of the time `ms` (epoch milliseconds).
+    pub fn at(ms: i64) -> Stamp {
+        let t = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+        Stamp { now: t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(), now_ms: ms }
+    }
+
+    /// The stamp of this moment.
+    pub fn now() -> Stamp {
+        Stamp::at(chrono::Utc::now().timestamp_millis())
+    }
+
+    /// The time an item carries in `updatedAt` (or `_lastChangedAt`), if any.
+    pub fn of_item(item: &Item) -> Option<Stamp> {
+        if let Some(AttrValue::S(s)) = item.get("updatedAt")
+            && let Ok(t) = chrono::DateTime::parse_from_rfc3339(s)
+        {
+            return Some(Stamp::at(t.timestamp_millis()));
+        }
+        match item.get("_lastChangedAt") {
+            Some(AttrValue::N(n)) => n.to_i64().map(Stamp::at),
+            _ => None,
+        }
+    }
+}
+
+impl Write {
+    /// Sets the time stamps this write carries to `stamp`, in what it sends
+    /// and in the item it expects to leave.
+    pub fn restamp(&mut self, stamp: &Stamp) {
+        for (attr, placeholder) in &self.stamps {
+            let v = stamp_value(attr, stamp);
+            if let Some(e) = self.expected.as_mut() {
+                e.insert(attr.to_string(), v.clone());
+            }
+            if let Some(i) = self.item.as_mut() {
+                i.insert(attr.to_string(), v.clone());
+            }
+            if let Some(p) = placeholder {
+                self.values.insert(p.clone(), to_sdk(&v));
+            }
+        }
+    }
+}
+
+fn stamp_value(attr: &str, stamp: &Stamp) -> AttrValue {
+    if attr == "updatedAt" { AttrValue::S(stamp.now.clone()) } else { AttrValue::N(Number::from_i64(stamp.now_ms)) }
+}
+
+/// Whether `current` is what a write expecting `expected` left, allowing
+/// its time stamps to be those of any attempt of this apply: an attempt
+/// whose answer was lost landed with the time it was sent.
+pub fn same_but_stamps(current: Option<&Item>, expected: Option<&Item>, stamps: &[(&'static str, Option<String>)]) -> bool {
+    match (current, expected) {
+        (Some(c), Some(e)) if !stamps.is_empty() => {
+            let strip = |i: &Item| -> Item {
+                i.iter().filter(|(k, _)| !stamps.iter().any(|(s, _)| s == k)).map(|(k, v)| (k.clone(), v.clone())).collect()
+            };
+            stamps.iter().all(|(s, _)| c.contains_key(*s)) && crate::item::same_item(&strip(c), &strip(e))
+        }
+        _ => crate::item::same_maybe_item(current, expected),
+    }
 }
 
 struct Placeholders {
@@ -92,6 +160,11 @@ pub fn write_for(op: &StoredOp, key_names: &[String], reads: &BTreeSet<String>, 
     if let Some(after) = expected.as_mut() {
         stamp_item(op.before.as_ref(), after, stamp);
     }
+    let mut stamps: Vec<(&'static str, Option<String>)> = ["updatedAt", "_lastChangedAt"]
+        .into_iter()
+        .filter(|a| expected.as_ref().is_some_and(|e| e.contains_key(*a)))
+        .map(|a| (a, None))
+        .collect();
     let mut conds = Vec::new();
     let mut touched: BTreeSet<String> = BTreeSet::new();
     let (update, item) = match op.kind {
@@ -103,6 +176,9 @@ pub fn write_for(op: &StoredOp, key_names: &[String], reads: &BTreeSet<String>, 
             for (k, v) in after {
                 if !key_names.contains(k) && before.get(k) != Some(v) {
                     let (n, val) = (p.name(k), p.value(v));
+                    if let Some(s) = stamps.iter_mut().find(|(a, _)| a == k) {
+                        s.1 = Some(val.clone());
+                    }
                     sets.push(format!("{n} = {val}"));
                     touched.insert(k.clone());
                 }
@@ -156,7 +232,11 @@ pub fn write_for(op: &StoredOp, key_names: &[String], reads: &BTreeSet<String>, 
             Some(conds.join(" AND "))
         }
     };
-    Write { kind: op.kind, key: op.key.clone(), update, item, condition, names: p.names, values: p.values, expected }
+    // An UPDATE that leaves a stamp as it was does not set it: nothing to restamp.
+    if op.kind == OpKind::Update {
+        stamps.retain(|(_, p)| p.is_some());
+    }
+    Write { kind: op.kind, key: op.key.clone(), update, item, condition, names: p.names, values: p.values, expected, stamps }
 }
 
 /// The write that undoes an applied operation: put back the before-image
@@ -191,5 +271,6 @@ pub fn undo_write(op: &StoredOp, applied: Option<&Item>, key_names: &[String]) -
         names: p.names,
         values: p.values,
         expected: op.before.clone(),
+        stamps: Vec::new(),
     }
 }

@@ -62,6 +62,10 @@ pub struct Entry {
     pub current: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The time stamped on the item (epoch ms): when the write that landed
+    /// was sent. Absent for writes that stamp nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamp_ms: Option<i64>,
 }
 
 /// An open journal, appending.

@@ -10,12 +10,12 @@ use aws_sdk_dynamodb::Client;
 use futures::StreamExt;
 use serde::Serialize;
 
-use super::expr::{Stamp, Write, undo_write, write_for};
+use super::expr::{Stamp, Write, same_but_stamps, undo_write, write_for};
 use super::journal::{Entry, Journal, Outcome};
 use super::rate::RateLimit;
 use super::send::{Cause, Failure, Sent, send_batch, send_one};
 use crate::error::{Error, Result};
-use crate::item::{Item, ddbjson, same_maybe_item};
+use crate::item::{Item, ddbjson};
 use crate::plan::file::{PlanFile, StoredOp};
 use crate::plan::rows::OpKind;
 
@@ -86,6 +86,9 @@ pub struct Job {
 /// transform reads (part of every condition) and each table's key.
 struct Writes<'p> {
     stamp: Stamp,
+    /// The time each written operation stamped (from a journal), by sequence
+    /// number; others are expected with `stamp`.
+    by_seq: HashMap<u64, i64>,
     reads: BTreeSet<String>,
     targets: HashMap<&'p str, (&'p [String], bool)>,
 }
@@ -94,17 +97,21 @@ impl<'p> Writes<'p> {
     fn new(plan: &'p PlanFile, stamp: Stamp) -> Writes<'p> {
         let reads = crate::catalog::referenced_names(&plan.manifest.transform.sql).unwrap_or_default();
         let targets = plan.manifest.targets.iter().map(|t| (t.name.as_str(), (t.key.as_slice(), t.in_snapshot))).collect();
-        Writes { stamp, reads, targets }
+        Writes { stamp, by_seq: HashMap::new(), reads, targets }
     }
 
     fn keys(&self, table: &str) -> (&[String], bool) {
         self.targets.get(table).copied().unwrap_or((&[], true))
     }
 
-    /// The write that applies `op`.
+    /// The write that applies `op`, with the time stamp its journal entry
+    /// records (else the run's own, replaced when it is sent).
     fn write(&self, op: &StoredOp) -> Write {
         let (keys, in_snapshot) = self.keys(&op.table);
-        write_for(op, keys, &self.reads, in_snapshot, &self.stamp)
+        match self.by_seq.get(&op.seq) {
+            Some(ms) => write_for(op, keys, &self.reads, in_snapshot, &Stamp::at(*ms)),
+            None => write_for(op, keys, &self.reads, in_snapshot, &self.stamp),
+        }
     }
 }
 
@@ -141,9 +148,12 @@ impl<'p> Work<'p> {
         Work { plan, writes: Writes::new(plan, stamp_of(journal)), undo_of: None }
     }
 
-    /// The rollback of what `applied` (an apply journal) wrote.
+    /// The rollback of what `applied` (an apply journal) wrote: each undo's
+    /// condition is the item with the time stamp the apply wrote.
     pub fn rollback(plan: &'p PlanFile, applied: &'p Journal) -> Work<'p> {
-        Work { plan, writes: Writes::new(plan, stamp_of(applied)), undo_of: Some(applied) }
+        let mut writes = Writes::new(plan, stamp_of(applied));
+        writes.by_seq = stamps_of(&applied.entries);
+        Work { plan, writes, undo_of: Some(applied) }
     }
 
     fn includes(&self, seq: u64) -> bool {
@@ -332,10 +342,15 @@ impl Ctx<'_> {
     }
 
     fn entry(seq: u64, outcome: Outcome, current: Option<&Item>, error: Option<String>) -> Entry {
-        Entry { seq, outcome, current: current.map(ddbjson::item_to_string), error }
+        Entry { seq, outcome, current: current.map(ddbjson::item_to_string), error, stamp_ms: None }
     }
 
-    async fn run_one(&self, job: Job) -> Vec<(Job, Entry)> {
+    /// A finished write's entry, with the time its item carries.
+    fn landed(seq: u64, outcome: Outcome, stamp: Option<&Stamp>) -> Entry {
+        Entry { stamp_ms: stamp.map(|s| s.now_ms), ..Self::entry(seq, outcome, None, None) }
+    }
+
+    async fn run_one(&self, mut job: Job) -> Vec<(Job, Entry)> {
         if self.dry_run {
             let e = Self::entry(job.seq, Outcome::Done, None, None);
             return vec![(job, e)];
@@ -346,17 +361,23 @@ impl Ctx<'_> {
             if let Some(l) = self.limit {
                 l.acquire(job.units).await;
             }
+            // updatedAt and _lastChangedAt carry the time of this attempt.
+            let stamp = (!job.write.stamps.is_empty()).then(Stamp::now);
+            if let Some(s) = &stamp {
+                job.write.restamp(s);
+            }
             let result = send_one(self.client, &job.table, &job.write).await;
             let entry = match result {
                 Ok(Sent::Written(units)) => {
                     self.settle(job.units, units);
                     self.counters.done.fetch_add(1, Ordering::Relaxed);
-                    Self::entry(job.seq, Outcome::Done, None, None)
+                    Self::landed(job.seq, Outcome::Done, stamp.as_ref())
                 }
                 Ok(Sent::ConditionFailed(current)) => {
-                    if same_maybe_item(current.as_ref(), job.write.expected.as_ref()) {
+                    if same_but_stamps(current.as_ref(), job.write.expected.as_ref(), &job.write.stamps) {
                         self.counters.done.fetch_add(1, Ordering::Relaxed);
-                        Self::entry(job.seq, Outcome::Already, None, None)
+                        let landed = current.as_ref().and_then(Stamp::of_item);
+                        Self::landed(job.seq, Outcome::Already, landed.as_ref().filter(|_| stamp.is_some()))
                     } else {
                         self.counters.conflicts.fetch_add(1, Ordering::Relaxed);
                         Self::entry(job.seq, Outcome::Conflict, current.as_ref(), None)
@@ -386,7 +407,7 @@ impl Ctx<'_> {
         }
     }
 
-    async fn run_batch(&self, jobs: Vec<Job>) -> Vec<(Job, Entry)> {
+    async fn run_batch(&self, mut jobs: Vec<Job>) -> Vec<(Job, Entry)> {
         if self.dry_run {
             return jobs.into_iter().map(|j| (Self::entry(j.seq, Outcome::Done, None, None), j)).map(|(e, j)| (j, e)).collect();
         }
@@ -400,6 +421,10 @@ impl Ctx<'_> {
             if let Some(l) = self.limit {
                 l.acquire(units).await;
             }
+            let stamp = Stamp::now();
+            for i in &pending {
+                jobs[*i].write.restamp(&stamp);
+            }
             let items: Vec<&Item> = pending.iter().map(|i| jobs[*i].write.item.as_ref().expect("a PUT has an item")).collect();
             let failure = match send_batch(self.client, &table, &items).await {
                 Ok((used, left)) => {
@@ -407,7 +432,8 @@ impl Ctx<'_> {
                     let left: Vec<usize> = left.into_iter().map(|i| pending[i]).collect();
                     for i in pending.iter().filter(|i| !left.contains(i)) {
                         self.counters.done.fetch_add(1, Ordering::Relaxed);
-                        outcomes[*i] = Some(Self::entry(jobs[*i].seq, Outcome::Done, None, None));
+                        let stamped = (!jobs[*i].write.stamps.is_empty()).then_some(&stamp);
+                        outcomes[*i] = Some(Self::landed(jobs[*i].seq, Outcome::Done, stamped));
                     }
                     pending = left;
                     if pending.is_empty() {
@@ -484,10 +510,21 @@ pub struct Mismatch {
     pub actual: Option<String>,
 }
 
-/// Each operation with the item it is expected to leave, as the apply
-/// stamped `stamp` writes it, in plan order and streamed.
-pub fn expected_ops<'p>(plan: &'p PlanFile, stamp: &Stamp) -> Result<impl Iterator<Item = Result<(StoredOp, Option<Item>)>> + 'p> {
-    let writes = Writes::new(plan, stamp.clone());
+/// The time stamp each finished operation of a journal left on its item.
+pub fn stamps_of(entries: &HashMap<u64, Entry>) -> HashMap<u64, i64> {
+    entries.values().filter(|e| e.outcome.is_final()).filter_map(|e| Some((e.seq, e.stamp_ms?))).collect()
+}
+
+/// Each operation with the item it is expected to leave, as an apply whose
+/// journal holds `entries` (and header stamp `stamp`, for entries without
+/// one) wrote it, in plan order and streamed.
+pub fn expected_ops<'p>(
+    plan: &'p PlanFile,
+    stamp: &Stamp,
+    entries: &HashMap<u64, Entry>,
+) -> Result<impl Iterator<Item = Result<(StoredOp, Option<Item>)>> + 'p> {
+    let mut writes = Writes::new(plan, stamp.clone());
+    writes.by_seq = stamps_of(entries);
     Ok(plan.ops()?.map(move |op| {
         let op = op?;
         let expected = writes.write(&op).expected;

@@ -24,11 +24,17 @@ const IN_FLIGHT: usize = 8;
 /// Each operation's key and the item it should leave, by DynamoDB table.
 type Round = BTreeMap<String, Vec<(Item, Option<Item>)>>;
 
-/// Items that differ from what the plan (applied with `stamp`) leaves.
-pub async fn verify(client: &Client, plan: &PlanFile, stamp: &Stamp, tables: &HashMap<String, String>) -> Result<(u64, Vec<Mismatch>)> {
+/// Items that differ from what the plan leaves, as the apply whose journal
+/// holds `entries` stamped them (`stamp` for entries without a time).
+pub async fn verify(
+    client: &Client,
+    plan: &PlanFile,
+    (stamp, entries): (&Stamp, &HashMap<u64, crate::apply::journal::Entry>),
+    tables: &HashMap<String, String>,
+) -> Result<(u64, Vec<Mismatch>)> {
     let (mut round, mut in_round, mut checked) = (Round::new(), 0, 0u64);
     let mut mismatches = Vec::new();
-    for expected in expected_ops(plan, stamp)? {
+    for expected in expected_ops(plan, stamp, entries)? {
         let (op, expected) = expected?;
         let physical = tables.get(&op.table).cloned().ok_or_else(|| Error::Invalid(format!("no DynamoDB table for {}", op.table)))?;
         round.entry(physical).or_default().push((op.key, expected));

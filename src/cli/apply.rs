@@ -206,10 +206,11 @@ pub async fn rollback(g: &Global, a: RollbackArgs) -> Result<u8> {
 pub async fn verify(g: &Global, a: VerifyArgs) -> Result<u8> {
     let plan = PlanFile::open(&a.plan)?;
     let path = a.journal.clone().unwrap_or_else(|| Journal::path_for(&a.plan, "apply"));
-    let (header, _) = journal::read(&path).with_context(|| "verify compares with the items as the apply wrote them: give its --journal")?;
+    let (header, entries) =
+        journal::read(&path).with_context(|| "verify compares with the items as the apply wrote them: give its --journal")?;
     let stamp = Stamp { now: header.stamp_now, now_ms: header.stamp_now_ms };
     let tables = table_map(&plan, &a.tables)?;
-    let (checked, mismatches) = crate::apply::verify::verify(&client(g).await, &plan, &stamp, &tables).await?;
+    let (checked, mismatches) = crate::apply::verify::verify(&client(g).await, &plan, (&stamp, &entries), &tables).await?;
     match a.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({"checked": checked, "mismatches": mismatches}))?),
         Format::Text => {

@@ -88,10 +88,10 @@ pub async fn step_verify(cx: &Ctx<'_>, s: &mut Step) -> Result<()> {
     s.lines.push(format!("verify: {} items read back, {mismatches} do not hold the planned state", verify["checked"]));
 
     let plan = PlanFile::open(&cx.plan_dir)?;
-    let (header, _) = journal::read(&Journal::path_for(&cx.plan_dir, "apply"))?;
+    let (header, entries) = journal::read(&Journal::path_for(&cx.plan_dir, "apply"))?;
     let stamp = Stamp { now: header.stamp_now, now_ms: header.stamp_now_ms };
     let mut planned: BTreeMap<String, Vec<(Item, Option<Item>)>> = BTreeMap::new();
-    for expected in expected_ops(&plan, &stamp)? {
+    for expected in expected_ops(&plan, &stamp, &entries)? {
         let (op, item) = expected?;
         planned.entry(op.table.clone()).or_default().push((op.key, item));
     }

@@ -339,6 +339,29 @@ fn a_resealed_plan_is_validated_operation_by_operation() {
     refused(&c, &sha, &["plan operation 0", "write units"]);
 }
 
+/// What a reviewer reads must be what the operations do: a DELETE or an
+/// extra attribute hidden behind a summary of UPDATEs, or a sample that
+/// shows other values, is refused (found by the adversarial review).
+#[test]
+fn a_resealed_plan_must_show_what_its_operations_do() {
+    let keep = |m: String| m;
+    // (Row 5 is not among the manifest's 5 samples, which are checked too.)
+    let (c, sha) = crafted(|b| set_text(set_text(b, "op", 5, Some("DELETE")), "set", 5, None), keep);
+    refused(&c, &sha, &["operation counts do not match its operations"]);
+    let (c, sha) = crafted(|b| set_text(set_text(b, "op", 0, Some("DELETE")), "set", 0, None), keep);
+    refused(&c, &sha, &["plan operation 0", "sample of this item shows other changes"]);
+    let (c, sha) = crafted(
+        |b| {
+            let set = text_at(&b, "set", 5).replacen('{', r#"{"isAdmin":{"BOOL":true},"#, 1);
+            set_text(b, "set", 5, Some(&set))
+        },
+        keep,
+    );
+    refused(&c, &sha, &["attribute changes do not match its operations"]);
+    let (c, sha) = crafted(|b| b, |m| m.replacen(r#"{\"S\":\"x\"}"#, r#"{\"S\":\"harmless\"}"#, 1));
+    refused(&c, &sha, &["sample of this item shows other changes"]);
+}
+
 #[test]
 fn a_resealed_plan_with_a_wrong_file_or_manifest_is_refused() {
     let keep = |m: String| m;

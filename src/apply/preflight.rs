@@ -32,17 +32,28 @@ pub fn describe_target(client: &Client, endpoint: Option<&str>) -> String {
 /// plan table, that will be written.
 pub async fn check_targets(
     client: &Client,
-    where_: &str,
+    (where_, endpoint): (&str, Option<&str>),
     manifest: &PlanManifest,
     tables: &HashMap<String, String>,
 ) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
+    // Against AWS itself (no endpoint given), the region written to must be
+    // the one the export came from, unless the user named a table.
+    let region = client.config().region().map(|r| r.to_string());
     for t in &manifest.targets {
         if manifest.summary.operations.get(&t.name).is_none_or(|k| k.is_empty()) {
             continue;
         }
         let physical =
             tables.get(&t.name).ok_or_else(|| Error::Invalid(format!("no DynamoDB table for {}: give --table {}=NAME", t.name, t.name)))?;
+        if endpoint.is_none()
+            && t.physical.as_ref() == Some(physical)
+            && let Some(source) = manifest.sources.iter().find(|s| s.table == t.name)
+            && let Some(e) = source.exports.first()
+            && let Some(msg) = region_mismatch(&e.table_arn, region.as_deref())
+        {
+            return Err(Error::Invalid(format!("table {physical}: {msg}")));
+        }
         let described = client.describe_table().table_name(physical).send().await.map_err(|e| reach_error(e, physical, where_))?;
         let schema = described.table().map(|d| d.key_schema()).unwrap_or_default();
         let mut hash = schema.iter().filter(|k| k.key_type() == &KeyType::Hash).map(|k| k.attribute_name().to_string());
@@ -61,6 +72,34 @@ pub async fn check_targets(
         out.push((t.name.clone(), physical.clone()));
     }
     Ok(out)
+}
+
+/// Why writing in `region` would miss the table of `table_arn` (None: no
+/// mismatch, or nothing to compare).
+pub fn region_mismatch(table_arn: &str, region: Option<&str>) -> Option<String> {
+    let arn_region = table_arn.split(':').nth(3).filter(|r| !r.is_empty())?;
+    match region {
+        Some(r) if r == arn_region => None,
+        Some(r) => Some(format!(
+            "the export came from region {arn_region} ({}), but writes would go to region {r}: give --region {arn_region}, or --table to name another table",
+            brief(table_arn, 200)
+        )),
+        None => Some(format!("no region is set; the export came from region {arn_region}: give --region {arn_region}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::region_mismatch;
+
+    #[test]
+    fn the_export_region_must_be_the_target_region() {
+        let arn = "arn:aws:dynamodb:eu-west-1:111122223333:table/Contact-abc-NONE";
+        assert_eq!(region_mismatch(arn, Some("eu-west-1")), None);
+        assert!(region_mismatch(arn, Some("us-east-1")).unwrap().contains("--region eu-west-1"));
+        assert!(region_mismatch(arn, None).unwrap().contains("no region is set"));
+        assert_eq!(region_mismatch("not-an-arn", Some("us-east-1")), None);
+    }
 }
 
 /// One line for a failed DescribeTable: what could not be reached and why.

@@ -143,7 +143,7 @@ async fn settings(g: &Global, plan: &PlanFile, w: &WriteArgs) -> Result<Settings
     }
     let client = client(g).await;
     let where_ = crate::apply::preflight::describe_target(&client, g.endpoint_url.as_deref());
-    let writes = crate::apply::preflight::check_targets(&client, &where_, &plan.manifest, &tables).await?;
+    let writes = crate::apply::preflight::check_targets(&client, (&where_, g.endpoint_url.as_deref()), &plan.manifest, &tables).await?;
     for (name, physical) in &writes {
         eprintln!("ddbsnap: {} {name} to DynamoDB table {physical} at {where_}", if w.dry_run { "would write" } else { "writing" });
     }

@@ -327,11 +327,13 @@ impl PlanFile {
         for op in self.ops()? {
             checker.check(&op?)?;
         }
-        if checker.count() != self.manifest.ops_file.rows {
+        let count = checker.count();
+        checker.finish()?;
+        if count != self.manifest.ops_file.rows {
             return Err(Error::Invalid(format!(
                 "{}: {} operations were read, the plan records {}; the plan is refused",
                 path.display(),
-                checker.count(),
+                count,
                 self.manifest.ops_file.rows
             )));
         }

@@ -263,7 +263,7 @@ pub fn canonical_json(item: &Item) -> String {
     if item_has_sets(item) { item_to_string(&canonical(item)) } else { item_to_string(item) }
 }
 
-fn changes_between(before: &Item, after: &Item) -> Vec<Change> {
+pub(crate) fn changes_between(before: &Item, after: &Item) -> Vec<Change> {
     let names: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     names
         .into_iter()

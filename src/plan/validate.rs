@@ -11,13 +11,14 @@
 //! 400 KB limit, the before-image's fingerprint and the write units. A
 //! failure names the operation's number and stops the command (exit 2).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use sha2::{Digest, Sha256};
 
+use super::build::plain_json;
 use super::file::{OPS_FILE, StoredOp};
-use super::manifest::{FORMAT, PlanManifest, TargetTable};
-use super::op::{MAX_ITEM_BYTES, validate as validate_value};
+use super::manifest::{AttrChange, DiffSample, FORMAT, PlanManifest, TargetTable};
+use super::op::{MAX_ITEM_BYTES, changes_between, diff_items, transition, validate as validate_value};
 use super::rows::OpKind;
 use super::targets::key_hash;
 use crate::error::{Error, Result, brief};
@@ -56,17 +57,109 @@ pub fn manifest(m: &PlanManifest, path: &str) -> Result<()> {
     Ok(())
 }
 
-/// Checks operations one by one, in plan order.
+/// Checks operations one by one, in plan order, and at the end that the
+/// manifest says what they do: what a reviewer reads (counts per kind, what
+/// happens to each attribute, the sample diffs, the cost) must be what the
+/// operations file holds, or a re-sealed plan could show UPDATEs and DELETE.
 pub struct OpChecker<'a> {
+    manifest: &'a PlanManifest,
     targets: HashMap<&'a str, &'a TargetTable>,
     /// (target position, key hash) of every operation so far.
     seen: HashSet<(usize, u128)>,
     next_seq: u64,
+    /// The summary and cost as the operations make them.
+    operations: BTreeMap<String, BTreeMap<OpKind, u64>>,
+    attributes: BTreeMap<String, BTreeMap<String, AttrChange>>,
+    write_units: u64,
+    /// The manifest's samples not yet found among the operations.
+    samples: Vec<&'a DiffSample>,
 }
 
 impl<'a> OpChecker<'a> {
     pub fn new(m: &'a PlanManifest) -> OpChecker<'a> {
-        OpChecker { targets: m.targets.iter().map(|t| (t.name.as_str(), t)).collect(), seen: HashSet::new(), next_seq: 0 }
+        OpChecker {
+            manifest: m,
+            targets: m.targets.iter().map(|t| (t.name.as_str(), t)).collect(),
+            seen: HashSet::new(),
+            next_seq: 0,
+            operations: BTreeMap::new(),
+            attributes: BTreeMap::new(),
+            write_units: 0,
+            samples: m.samples.iter().collect(),
+        }
+    }
+
+    /// After the last operation: the manifest's counts, attribute changes,
+    /// samples and cost must be the operations'.
+    pub fn finish(self) -> Result<()> {
+        let bad = |what: &str| Error::Invalid(format!("the plan's {what} do not match its operations; the plan is refused"));
+        let s = &self.manifest.summary;
+        if s.operations != self.operations {
+            return Err(bad("operation counts"));
+        }
+        let same_attrs = s.attributes.len() == self.attributes.len()
+            && s.attributes.iter().zip(&self.attributes).all(|((t1, a1), (t2, a2))| {
+                t1 == t2
+                    && a1.len() == a2.len()
+                    && a1.iter().zip(a2).all(|((n1, c1), (n2, c2))| {
+                        n1 == n2 && (c1.added, c1.changed, c1.removed, &c1.types) == (c2.added, c2.changed, c2.removed, &c2.types)
+                    })
+            });
+        if !same_attrs {
+            return Err(bad("attribute changes"));
+        }
+        if let Some(sample) = self.samples.first() {
+            return Err(Error::Invalid(format!(
+                "the plan shows a sample {} of {} {} that no operation does; the plan is refused",
+                sample.op.name(),
+                brief(&sample.table, 80),
+                brief(&sample.key.to_string(), 200)
+            )));
+        }
+        if self.manifest.cost.write_units != self.write_units {
+            return Err(bad("write units"));
+        }
+        Ok(())
+    }
+
+    /// Counts what `op` does, as the planner counts it, and matches it with
+    /// the manifest's sample of its item, if any.
+    fn account(&mut self, op: &StoredOp, after: Option<&Item>) -> Result<()> {
+        let empty = Item::new();
+        let before = op.before.as_ref().unwrap_or(&empty);
+        let after_item = after.unwrap_or(&empty);
+        *self.operations.entry(op.table.clone()).or_default().entry(op.kind).or_default() += 1;
+        let attrs = self.attributes.entry(op.table.clone()).or_default();
+        for c in changes_between(before, after_item) {
+            let a = attrs.entry(c.attribute.clone()).or_default();
+            match (c.before, c.after) {
+                (None, Some(_)) => a.added += 1,
+                (Some(_), None) => a.removed += 1,
+                _ => a.changed += 1,
+            }
+            *a.types.entry(transition(c.before, c.after)).or_default() += 1;
+        }
+        self.attributes.retain(|_, a| !a.is_empty());
+        self.write_units += op.write_units as u64;
+        let key = plain_json(&op.key);
+        if let Some(i) = self.samples.iter().position(|s| s.table == op.table && s.key == key) {
+            let sample = self.samples.remove(i);
+            let diffs = diff_items(before, after_item);
+            let same = sample.op == op.kind
+                && sample.changes.len() == diffs.len()
+                && sample
+                    .changes
+                    .iter()
+                    .zip(&diffs)
+                    .all(|(a, b)| (&a.attribute, &a.before, &a.after) == (&b.attribute, &b.before, &b.after));
+            if !same {
+                return Err(Error::Invalid(format!(
+                    "plan operation {}: the plan's sample of this item shows other changes than the operation makes; the plan is refused",
+                    op.seq
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// How many operations were checked.
@@ -99,6 +192,7 @@ impl<'a> OpChecker<'a> {
         }
         check_fingerprint(op).map_err(&bad)?;
         let after = op.after();
+        self.account(op, after.as_ref())?;
         let after_size = after.as_ref().map(item_size).unwrap_or(0);
         if after_size > MAX_ITEM_BYTES {
             return Err(bad(format!("the item would be {after_size} bytes; DynamoDB's limit is {MAX_ITEM_BYTES}")));

@@ -88,20 +88,6 @@ pub fn region_mismatch(table_arn: &str, region: Option<&str>) -> Option<String> 
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::region_mismatch;
-
-    #[test]
-    fn the_export_region_must_be_the_target_region() {
-        let arn = "arn:aws:dynamodb:eu-west-1:111122223333:table/Contact-abc-NONE";
-        assert_eq!(region_mismatch(arn, Some("eu-west-1")), None);
-        assert!(region_mismatch(arn, Some("us-east-1")).unwrap().contains("--region eu-west-1"));
-        assert!(region_mismatch(arn, None).unwrap().contains("no region is set"));
-        assert_eq!(region_mismatch("not-an-arn", Some("us-east-1")), None);
-    }
-}
-
 /// One line for a failed DescribeTable: what could not be reached and why.
 fn reach_error<E: ProvideErrorMetadata + std::error::Error + 'static>(e: SdkError<E, HttpResponse>, table: &str, where_: &str) -> Error {
     let text = match &e {
@@ -150,4 +136,18 @@ fn credentials_missing<E: std::error::Error + 'static>(e: &E) -> bool {
         cause = c.source();
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::region_mismatch;
+
+    #[test]
+    fn the_export_region_must_be_the_target_region() {
+        let arn = "arn:aws:dynamodb:eu-west-1:111122223333:table/Contact-abc-NONE";
+        assert_eq!(region_mismatch(arn, Some("eu-west-1")), None);
+        assert!(region_mismatch(arn, Some("us-east-1")).unwrap().contains("--region eu-west-1"));
+        assert!(region_mismatch(arn, None).unwrap().contains("no region is set"));
+        assert_eq!(region_mismatch("not-an-arn", Some("us-east-1")), None);
+    }
 }

@@ -61,6 +61,30 @@ impl Error {
     }
 }
 
+/// Characters that change how a terminal or an editor shows text: control
+/// characters (escape sequences, line breaks, bell) and the Unicode
+/// direction marks that reorder what a reviewer reads (U+202E and kin).
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` with every [`is_unsafe_char`] escaped (`\n`, `\u{1b}`), whole: data
+/// shown to a reviewer (attribute names, keys, reasons) goes through this.
+pub fn escape_unsafe(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(is_unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' | '\t' | '\r' => out.extend(c.escape_default()),
+            c if is_unsafe_char(c) => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// A piece of input fit to quote in a message: control characters escaped
 /// (`\n`, `\u{1b}`), and at most `max` characters, with how much was left
 /// out. Errors quote bad values with this, never whole: an 800 KB attribute
@@ -73,8 +97,8 @@ pub fn brief(s: &str, max: usize) -> String {
             out.push_str(&format!("... ({rest} more characters)"));
             break;
         }
-        if c.is_control() {
-            out.extend(c.escape_default());
+        if is_unsafe_char(c) {
+            out.push_str(&escape_unsafe(c.encode_utf8(&mut [0; 4])));
         } else {
             out.push(c);
         }
@@ -86,7 +110,11 @@ pub fn brief(s: &str, max: usize) -> String {
 /// other than line breaks escaped, each line at most `max_line` characters.
 /// The last defence when a message quotes input without [`brief`].
 pub fn for_terminal(text: &str, max_line: usize) -> String {
-    text.split('\n').map(|line| brief(line, max_line)).collect::<Vec<_>>().join("\n")
+    // Tabs are harmless, and libraries' messages use them to indent.
+    text.split('\n')
+        .map(|line| line.split('\t').map(|part| brief(part, max_line)).collect::<Vec<_>>().join("\t"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -98,6 +126,8 @@ mod tests {
         assert_eq!(brief("a\nb\u{1b}[2J", 100), "a\\nb\\u{1b}[2J");
         assert_eq!(brief("abcdef", 3), "abc... (3 more characters)");
         assert_eq!(brief("abc", 3), "abc");
-        assert_eq!(for_terminal("x\ty\nz", 10), "x\\ty\nz");
+        assert_eq!(for_terminal("x\ty\nz", 10), "x\ty\nz");
+        assert_eq!(escape_unsafe("a\u{202e}b\n"), "a\\u{202e}b\\n");
+        assert_eq!(escape_unsafe("plain"), "plain");
     }
 }

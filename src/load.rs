@@ -59,6 +59,11 @@ pub async fn locate(args: &[String], env: &LoadEnv) -> Result<Vec<TableSnapshot>
         exports.extend(found);
     }
     let tables = snapshot::plan_tables(exports, env.as_of, env.read.strict)?;
+    // A key for a table that is not there is a typo, not a key to skip.
+    if let Some(name) = env.keys.keys().find(|k| !tables.iter().any(|t| &t.name == *k)) {
+        let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+        return Err(Error::Locate(format!("--key names table {name:?}, which is not among the tables read ({})", names.join(", "))));
+    }
     let mut seen = std::collections::HashSet::new();
     for t in &tables {
         if !seen.insert(t.name.to_lowercase()) {

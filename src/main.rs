@@ -77,7 +77,11 @@ fn report_panics_in_one_line() {
 /// DataFusion's) already include their source in their own message, so
 /// anyhow's `{:#}` alone would print a cause two or more times.
 fn describe(e: &anyhow::Error) -> String {
-    let mut text = e.to_string();
+    // DataFusion appends an invitation to report its own bug to messages
+    // that are about the user's SQL (a function without a matching
+    // signature): it is noise here.
+    const BOILERPLATE: &str = "\nThis issue was likely caused by a bug in DataFusion's code. Please help us to resolve this by filing a bug report in our issue tracker: https://github.com/apache/datafusion/issues";
+    let mut text = e.to_string().replace(BOILERPLATE, "");
     for cause in e.chain().skip(1) {
         let cause = cause.to_string();
         if !text.contains(&cause) {

@@ -81,3 +81,28 @@ fn a_dry_run_checks_the_target_tables() {
     assert_eq!(run.code, Some(0), "{}", run.show());
     assert!(run.stderr.contains(&format!("would write Contact to DynamoDB table {table} at {ep}")), "{}", run.show());
 }
+
+/// Found by the review: `--table contact=X` (a typo of the model) was
+/// ignored, so the write went to the export's own table.
+#[test]
+fn a_table_flag_for_a_model_the_plan_does_not_write_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (plan, sha) = plan(dir.path());
+    let run =
+        ddbsnap(&["apply", &plan, "--approve", &sha, "--table", "contact=staging", "--dry-run", "--endpoint-url", "http://127.0.0.1:9"]);
+    assert_error(&run, &["--table contact=staging", "no table \"contact\"", "Contact"]);
+    let run = ddbsnap(&[
+        "apply",
+        &plan,
+        "--approve",
+        &sha,
+        "--table",
+        "Contact=a",
+        "--table",
+        "Contact=b",
+        "--dry-run",
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+    ]);
+    assert_error(&run, &["Contact is given twice"]);
+}

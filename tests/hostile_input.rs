@@ -98,6 +98,7 @@ fn nonsense_flag_values_are_usage_errors() {
         (vec!["apply", plan, "--approve", "12345678", "--max-wcu-per-sec=-1"], "--max-wcu-per-sec"),
         (vec!["apply", plan, "--approve", "12345678", "--max-wcu-per-sec", "NaN"], "--max-wcu-per-sec"),
         (vec!["apply", plan, "--approve", "12345678", "--concurrency", "0"], "--concurrency"),
+        (vec!["apply", plan, "--approve", "12345678", "--max-wcu-per-sec", "1e-300"], "--max-wcu-per-sec"),
         (vec!["inspect", "testdata/contacts", "--threads", "0"], "--threads"),
         (vec!["generate", "--out", "x", "--drift-rate", "1.5"], "--drift-rate"),
         (vec!["generate", "--out", "x", "--drift-rate", "NaN"], "--drift-rate"),
@@ -390,4 +391,44 @@ fn duplicate_keys_are_found_by_the_keys_incrementals_name() {
     w.finish(Some((from, to))).expect("finish");
     let run = ddbsnap(&["inspect", &arg(dir.path())]);
     assert_error(&run, &["two items with the primary key", r#"{"id":{"S":"dup"}}"#, "items 1 and 2"]);
+}
+
+/// Found by the review: raw control characters from data reached the
+/// terminal (an attribute name in `inspect`, values and names in `sql`).
+#[test]
+fn control_characters_in_data_are_shown_escaped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let e = export(dir.path(), 0, 1);
+    let line = "{\"Item\":{\"id\":{\"S\":\"k\\u001b[2J\\nx\"},\"na\\u001b[2Jme\\u202e\":{\"S\":\"v\\u0007\"}}}\n";
+    replace_first_data_file(dir.path(), &e, &gzip(line.as_bytes()), 1);
+    let root = arg(dir.path());
+    let run = ddbsnap(&["inspect", &root]).ok();
+    assert!(run.stdout.contains("na\\u{1b}[2Jme\\u{202e}"), "{}", run.show());
+    let run = ddbsnap(&["sql", "-e", &root, "SELECT * FROM Contact WHERE id LIKE 'k%'"]).ok();
+    for out in [&run.stdout] {
+        assert!(!out.contains('\u{1b}') && !out.contains('\u{7}') && !out.contains('\u{202e}'), "raw control characters:\n{}", run.show());
+    }
+    assert!(run.stdout.contains("k\\u{1b}[2J\\nx"), "{}", run.show());
+}
+
+/// Found by the review: a `--key` or `--table` naming a table that is not
+/// there was ignored; a plan made from an export with quarantined lines
+/// counted the table as whole; an empty quarantine file blocked the next run.
+#[test]
+fn typos_and_partial_reads_are_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let e = export(dir.path(), 0, 1);
+    let root = arg(dir.path());
+    assert_error(&ddbsnap(&["sql", "-e", &root, "--key", "Contat=id", "SELECT 1"]), &["--key names table \"Contat\"", "Contact"]);
+    let q = dir.path().join("q.jsonl");
+    let run = ddbsnap(&["inspect", &root, "--quarantine", &arg(&q)]).ok();
+    assert!(!q.exists(), "an empty quarantine file was left\n{}", run.show());
+    let text = "{\"Item\":{\"id\":{\"S\":\"a\"}}}\nnot json\n";
+    replace_first_data_file(dir.path(), &e, &gzip(text.as_bytes()), 2);
+    let out = dir.path().join("plan");
+    let t = dir.path().join("t.sql");
+    std::fs::write(&t, "SELECT id, 'x' AS nickname FROM Contact").expect("write");
+    let run = ddbsnap(&["plan", "-t", &arg(&t), &root, "--out", &arg(&out), "--quarantine", &arg(&q)]);
+    assert_error(&run, &["1 lines of the export could not be read", "whole export"]);
+    assert!(!out.exists());
 }

@@ -98,6 +98,23 @@ fn data_never_chooses_the_operation() {
     }
 }
 
+/// Found by the review: a column cast to text, and a field no item has
+/// asked about by name (backfill_required's main use), plan as expected;
+/// `plan show` names the DynamoDB table each target is written to.
+#[test]
+fn casts_and_absent_fields_plan_and_targets_are_shown() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let exports = export(&dir.path().join("export"), &[item("a", &[("name", s("Ada"))]), item("b", &[])]);
+    let (run, out) = plan(dir.path(), &exports, "SELECT id, CAST(name AS VARCHAR) AS name2 FROM Contact WHERE name IS NOT NULL", &[]);
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    assert_eq!(kinds(&out), serde_json::json!({"UPDATE": 1}));
+    assert!(run.stdout.contains("target Contact -> DynamoDB table Contact-hostile-NONE, key id"), "{}", run.show());
+    let out = dir.path().join("bf");
+    let run = ddbsnap(&["plan", "-t", "backfill_required", &exports, "--out", &arg(&out)]);
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    assert_eq!(kinds(&out), serde_json::json!({"UPDATE": 2}), "both items lack status");
+}
+
 #[test]
 fn an_explicit_control_column_still_works() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -391,6 +408,9 @@ fn a_resealed_plan_with_a_wrong_file_or_manifest_is_refused() {
     // An operations file outside the folder.
     let (c, sha) = crafted(|b| b, |m| m.replace("\"name\": \"ops.parquet\"", "\"name\": \"../elsewhere/ops.parquet\""));
     refused(&c, &sha, &["../elsewhere/ops.parquet", "in its folder"]);
+    // A target written elsewhere than where its snapshot came from.
+    let (c, sha) = crafted(|b| b, |m| m.replace("\"physical\": \"Contact-hostile-NONE\"", "\"physical\": \"victim-table\""));
+    refused(&c, &sha, &["target Contact writes to table victim-table", "Contact-hostile-NONE"]);
     // Counts that disagree: the summary says one more operation.
     let (c, sha) = crafted(|b| b, |m| m.replace(&format!("\"UPDATE\": {ITEMS}"), &format!("\"UPDATE\": {}", ITEMS + 1)));
     refused(&c, &sha, &["counts 7 operations", "records 6"]);

@@ -270,14 +270,17 @@ impl Report {
                     self.conflicts += 1;
                     if self.conflict_samples.len() < 20 {
                         self.conflict_samples
-                            .push(serde_json::json!({"table": job.table, "key": key_text(&job.write.key), "current": e.current}));
+                            // The item as it is now, cut to 300 characters: the
+                            // journal keeps it whole, a report must not flood.
+                            .push(serde_json::json!({"table": job.table, "key": key_text(&job.write.key),
+                                "current": e.current.as_deref().map(|c| crate::error::brief(c, 300))}));
                     }
                 }
                 Outcome::Failed => {
                     self.failed += 1;
                     if self.failure_samples.len() < 20 {
-                        self.failure_samples
-                            .push(serde_json::json!({"table": job.table, "key": key_text(&job.write.key), "error": e.error}));
+                        self.failure_samples.push(serde_json::json!({"table": job.table, "key": key_text(&job.write.key),
+                                "error": e.error.as_deref().map(|c| crate::error::brief(c, 300))}));
                     }
                 }
             }

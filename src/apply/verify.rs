@@ -66,8 +66,8 @@ async fn check_chunk(client: &Client, table: &str, chunk: &[(Item, Option<Item>)
             out.push(Mismatch {
                 table: table.to_string(),
                 key: ddbjson::item_to_string(key),
-                expected: expected.as_ref().map(ddbjson::item_to_string),
-                actual: actual.map(ddbjson::item_to_string),
+                expected: expected.as_ref().map(|i| crate::error::brief(&ddbjson::item_to_string(i), 300)),
+                actual: actual.map(|i| crate::error::brief(&ddbjson::item_to_string(&i), 300)),
             });
         }
     }

@@ -26,7 +26,7 @@ mod rewrite;
 mod typed;
 mod udf;
 
-pub use rewrite::referenced_names;
+pub use rewrite::{macro_arguments, referenced_names};
 pub use typed::value_type;
 
 use std::path::Path;

@@ -55,6 +55,39 @@ pub fn referenced_names(sql: &str) -> Result<std::collections::BTreeSet<String>>
     Ok(names)
 }
 
+/// The attribute names given to `ddb_type`, `ddb_missing`, `ddb_attr` and
+/// `ddb_text`: names of attributes by definition, which a transform may ask
+/// about before any item has them (a field becoming required).
+pub fn macro_arguments(sql: &str) -> Result<std::collections::BTreeSet<String>> {
+    let statements = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})?;
+    let mut names = std::collections::BTreeSet::new();
+    for stmt in &statements {
+        if let Statement::Statement(inner) = stmt {
+            let _ = datafusion::sql::sqlparser::ast::visit_expressions(inner.as_ref(), |expr| {
+                if let Expr::Function(f) = expr
+                    && matches!(f.name.to_string().to_ascii_lowercase().as_str(), "ddb_type" | "ddb_missing" | "ddb_attr" | "ddb_text")
+                    && let FunctionArguments::List(list) = &f.args
+                    && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_slice()
+                {
+                    match arg {
+                        Expr::Identifier(id) => {
+                            names.insert(id.value.clone());
+                        }
+                        Expr::CompoundIdentifier(ids) => {
+                            if let Some(last) = ids.last() {
+                                names.insert(last.value.clone());
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                ControlFlow::<()>::Continue(())
+            });
+        }
+    }
+    Ok(names)
+}
+
 fn expand<V: datafusion::sql::sqlparser::ast::VisitMut>(node: &mut V) -> Result<()> {
     let flow = visit_expressions_mut(node, |expr| {
         let Expr::Function(f) = expr else { return ControlFlow::Continue(()) };

@@ -46,7 +46,7 @@ pub struct WriteArgs {
     #[arg(long = "table", value_name = "MODEL=TABLE")]
     pub tables: Vec<String>,
     /// Write units per second at most (a token bucket fed by the capacity DynamoDB reports; halves on throttling).
-    #[arg(long, value_name = "N", value_parser = super::values::positive)]
+    #[arg(long, value_name = "N", value_parser = super::values::rate_limit)]
     pub max_wcu_per_sec: Option<f64>,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 4, value_parser = super::values::at_least_one)]
@@ -125,8 +125,22 @@ pub(super) async fn dynamodb_client(g: &Global, endpoint: Option<&str>, whole_ta
 
 fn table_map(plan: &PlanFile, given: &[String]) -> Result<HashMap<String, String>> {
     let mut m: HashMap<String, String> = plan.manifest.targets.iter().filter_map(|t| Some((t.name.clone(), t.physical.clone()?))).collect();
+    let mut seen = std::collections::HashSet::new();
     for g in given {
         let (model, table) = super::values::pair("--table", "MODEL=TABLE", g)?;
+        // A typo must not leave the write going to the export's own table.
+        if !plan.manifest.targets.iter().any(|t| t.name == model) {
+            let names: Vec<&str> = plan.manifest.targets.iter().map(|t| t.name.as_str()).collect();
+            bail!(
+                "--table {}: the plan writes to no table {:?} (its tables: {})",
+                crate::error::brief(g, 120),
+                crate::error::brief(model, 80),
+                names.join(", ")
+            );
+        }
+        if !seen.insert(model) {
+            bail!("--table {}: {model} is given twice", crate::error::brief(g, 120));
+        }
         m.insert(model.to_string(), table.to_string());
     }
     Ok(m)
@@ -220,8 +234,8 @@ pub async fn verify(g: &Global, a: VerifyArgs) -> Result<u8> {
                     "  {} {}\n    expected {}\n    actual   {}",
                     m.table,
                     m.key,
-                    m.expected.as_deref().unwrap_or("(no item)"),
-                    m.actual.as_deref().unwrap_or("(no item)")
+                    m.expected.as_deref().map_or("(no item)".into(), |t| crate::error::brief(t, 300)),
+                    m.actual.as_deref().map_or("(no item)".into(), |t| crate::error::brief(t, 300))
                 );
             }
         }

@@ -60,13 +60,14 @@ pub enum CheckFormat {
 pub async fn run(g: &Global, a: CheckArgs) -> Result<u8> {
     let mut env = build_env(g, &a.exports).await?;
     let intro = a.amplify.as_deref().map(ModelIntrospection::load).transpose()?;
-    // Each model's primary key is checked to be unique as its table is read.
-    if let Some(intro) = &intro {
-        env.keys = intro.models.values().map(|m| (m.name.clone(), m.key_fields().into_iter().map(str::to_string).collect())).collect();
-    }
     let catalog = Catalog::new();
     let mut tables = Vec::new();
     for loaded in load_into(g, &a.exports, &mut env, &catalog).await? {
+        // Each model's primary key holds one item per key.
+        if let Some(model) = intro.as_ref().and_then(|i| i.models.get(loaded.name())) {
+            let keys: Vec<String> = model.key_fields().into_iter().map(str::to_string).collect();
+            crate::load::check_unique_keys(&loaded, &keys)?;
+        }
         let profile = TableProfile::from_stats(loaded.name(), loaded.report.items, &loaded.stats);
         tables.push(Checked { name: loaded.name().to_string(), schema: loaded.schema, profile });
     }

@@ -194,7 +194,8 @@ fn describe(t: &TableSnapshot, stats: &TableStats, r: &ReadReport) -> TableInfo 
 }
 
 fn print_text(i: &TableInfo) {
-    println!("table {}  ({})", i.name, i.table_arn);
+    let esc = crate::error::escape_unsafe;
+    println!("table {}  ({})", esc(&i.name), esc(&i.table_arn));
     let f = &i.full_export;
     if i.manifest_verified {
         println!("  full export   {}  {}  {}  {} items", f.export_id, f.format, f.time.as_deref().unwrap_or("?"), f.item_count);
@@ -246,10 +247,10 @@ fn print_text(i: &TableInfo) {
     println!("  {:width$}  {:>7}  types", "attribute", "present");
     for a in &i.attributes {
         let types: Vec<String> = a.types.iter().map(|(t, c)| format!("{t} {:.1}%", 100.0 * *c as f64 / a.present.max(1) as f64)).collect();
-        println!("  {:width$}  {:>6.1}%  {}", a.name, a.present_pct, types.join(", "));
+        println!("  {:width$}  {:>6.1}%  {}", esc(&a.name), a.present_pct, types.join(", "));
     }
     for w in &i.warnings {
-        println!("  warning: {w}");
+        println!("  warning: {}", esc(w));
     }
     println!();
 }

@@ -229,6 +229,10 @@ pub fn finish_quarantine(env: &crate::load::LoadEnv) -> Result<()> {
         q.flush()?;
         if q.count() > 0 {
             eprintln!("ddbsnap: WARNING: {} undecodable lines were quarantined to {} and are NOT in the results", q.count(), q.path);
+        } else {
+            // Nothing was quarantined: the file this run created goes, so
+            // that the next run with the same path is not refused.
+            let _ = std::fs::remove_file(&q.path);
         }
     }
     Ok(())

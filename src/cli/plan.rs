@@ -141,11 +141,35 @@ async fn make(g: &Global, a: MakeArgs) -> Result<u8> {
     let keys = super::values::key_specs(&a.keys)?;
     let mut env = build_env(g, &a.exports).await?;
     let mut loaded = load_tables(g, &a.exports, &mut env).await?;
+    // A plan is made from whole data: items in quarantined lines would be
+    // left out of it while it counts the table as whole.
+    if let Some(q) = env.read.quarantine.as_ref().filter(|q| q.count() > 0) {
+        bail!(
+            "{} lines of the export could not be read (quarantined to {}): a plan is made only from a whole export; repair them and plan again",
+            q.count(),
+            q.path
+        );
+    }
     let catalog = Catalog::new();
     let before_schemas = loaded.iter().map(|l| (l.name().to_string(), l.schema.clone())).collect();
     let used = crate::catalog::referenced_names(&transform.sql)?;
+    // Attributes the transform asks about by name (ddb_missing(status)) may
+    // be ones no item has yet: they read as missing, as the model's do.
+    let asked = crate::catalog::macro_arguments(&transform.sql)?;
     for l in loaded.iter_mut() {
-        let absent: Vec<String> = absent_candidates(l.name(), intro.as_ref()).into_iter().filter(|n| used.contains(n)).collect();
+        let control = |n: &String| {
+            crate::plan::rows::RESERVED.contains(&n.as_str())
+                || n.starts_with(crate::plan::rows::OVERRIDE)
+                || n == crate::convert::TYPES_COLUMN
+        };
+        let absent: Vec<String> = absent_candidates(l.name(), intro.as_ref())
+            .into_iter()
+            .filter(|n| used.contains(n))
+            .chain(asked.iter().cloned())
+            .filter(|n| !control(n))
+            .collect::<BTreeSet<String>>()
+            .into_iter()
+            .collect();
         l.add_absent_columns(&absent)?;
         catalog.add_loaded(l)?;
     }

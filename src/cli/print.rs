@@ -17,14 +17,69 @@ pub enum Format {
     Csv,
 }
 
+/// A batch whose text (column names and string values) has its control
+/// characters and direction marks escaped: a table on a terminal shows
+/// data, never runs it (a key holding ESC [2J would clear the screen).
+fn escaped_for_table(b: &RecordBatch) -> Result<RecordBatch> {
+    use std::sync::Arc;
+
+    use arrow::array::{Array, ArrayRef, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    let esc = crate::error::escape_unsafe;
+    let mut fields = Vec::with_capacity(b.num_columns());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(b.num_columns());
+    for (f, c) in b.schema().fields().iter().zip(b.columns()) {
+        let text: Option<ArrayRef> = match c.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Some(arrow::compute::cast(c, &DataType::Utf8)?),
+            // Nested values show their fields' names and strings: rendered
+            // as text first, then escaped like any string.
+            DataType::Struct(_)
+            | DataType::List(_)
+            | DataType::LargeList(_)
+            | DataType::FixedSizeList(..)
+            | DataType::Map(..)
+            | DataType::Dictionary(..)
+            | DataType::Union(..) => {
+                let f = arrow::util::display::ArrayFormatter::try_new(c.as_ref(), &arrow::util::display::FormatOptions::default())?;
+                let rendered: StringArray = (0..c.len()).map(|i| (!c.is_null(i)).then(|| f.value(i).to_string())).collect();
+                Some(Arc::new(rendered))
+            }
+            _ => None,
+        };
+        match text {
+            Some(t) => {
+                let t = t
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .map(|s| s.iter().map(|v| v.map(|v| esc(v).into_owned())).collect::<StringArray>());
+                fields.push(Field::new(esc(f.name()).into_owned(), DataType::Utf8, true));
+                columns.push(match t {
+                    Some(t) => Arc::new(t),
+                    None => c.clone(),
+                });
+            }
+            None => {
+                fields.push(f.as_ref().clone().with_name(esc(f.name()).into_owned()));
+                columns.push(c.clone());
+            }
+        }
+    }
+    Ok(RecordBatch::try_new_with_options(
+        Arc::new(Schema::new(fields)),
+        columns,
+        &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(b.num_rows())),
+    )?)
+}
+
 pub fn print_result(result: &QueryResult, format: Format, out: &mut dyn Write) -> Result<()> {
     let batches: Vec<&RecordBatch> = result.batches.iter().collect();
     match format {
         Format::Table => {
             let text = if batches.is_empty() {
-                arrow::util::pretty::pretty_format_batches(&[RecordBatch::new_empty(result.schema.clone())])?
+                arrow::util::pretty::pretty_format_batches(&[escaped_for_table(&RecordBatch::new_empty(result.schema.clone()))?])?
             } else {
-                arrow::util::pretty::pretty_format_batches(&result.batches)?
+                let escaped = result.batches.iter().map(escaped_for_table).collect::<Result<Vec<_>>>()?;
+                arrow::util::pretty::pretty_format_batches(&escaped)?
             };
             writeln!(out, "{text}")?;
         }

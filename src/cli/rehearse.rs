@@ -61,7 +61,7 @@ pub struct RehearseArgs {
     #[arg(long, default_value_t = 8, value_parser = super::values::at_least_one)]
     pub load_concurrency: usize,
     /// The apply's write-unit limit per second, as production will use it.
-    #[arg(long, value_name = "N", value_parser = super::values::positive)]
+    #[arg(long, value_name = "N", value_parser = super::values::rate_limit)]
     pub max_wcu_per_sec: Option<f64>,
     /// The apply's requests in flight.
     #[arg(long, default_value_t = 4, value_parser = super::values::at_least_one)]

@@ -11,6 +11,16 @@ pub fn positive(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A write rate: at least 1 write unit per second (below that a single
+/// write would wait longer than a second for its unit, and 1e-300 would
+/// wait forever).
+pub fn rate_limit(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(f) if f.is_finite() && f >= 1.0 => Ok(f),
+        _ => Err(format!("{s:?} is not a rate of at least 1 write unit per second")),
+    }
+}
+
 /// A finite number of at least 0 (prices).
 pub fn non_negative(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
@@ -84,6 +94,10 @@ mod tests {
             assert!(open_fraction(bad).is_err(), "{bad}");
         }
         assert!(rate("1.01").is_err() && rate("NaN").is_err() && rate("1").is_ok());
+        for bad in ["1e-300", "0.0001", "0.99", "0", "NaN", "inf"] {
+            assert!(rate_limit(bad).is_err(), "{bad}");
+        }
+        assert_eq!(rate_limit("1"), Ok(1.0));
         assert!(pair("--table", "MODEL=TABLE", "Contact=").is_err());
         assert!(pair("--table", "MODEL=TABLE", "=t").is_err());
         assert!(pair("--table", "MODEL=TABLE", "Contact").is_err());

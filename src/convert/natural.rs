@@ -51,7 +51,7 @@ type Tagged<'a> = (&'a DictionaryArray<Int8Type>, Vec<Option<DdbType>>, Kind);
 
 impl<'a> ValueColumn<'a> {
     pub fn new(values: &'a ArrayRef, field: &'a Field, tags: Option<&'a DictionaryArray<Int8Type>>) -> Result<ValueColumn<'a>, String> {
-        let kind = field.metadata().get(KIND_KEY).and_then(|k| Kind::parse(k, field.data_type()));
+        let kind = stored_kind(field);
         let tagged = match (tags, kind) {
             (Some(t), Some(kind)) => Some((t, tag_names(t)?, kind)),
             _ => None,
@@ -72,12 +72,21 @@ impl<'a> ValueColumn<'a> {
     }
 }
 
+/// The kind a ddbsnap column's metadata records, when the column still has
+/// that kind's Arrow type. An expression can keep a column's metadata and
+/// change its type (`CAST(name AS VARCHAR)` gives Utf8View): such a result
+/// is read by its SQL type, as any computed column.
+fn stored_kind(field: &Field) -> Option<Kind> {
+    let kind = field.metadata().get(KIND_KEY).and_then(|k| Kind::parse(k, field.data_type()))?;
+    kind.data_type().equals_datatype(field.data_type()).then_some(kind)
+}
+
 /// The DynamoDB value of `array[row]`, or None for SQL NULL.
 pub fn natural_value(array: &ArrayRef, field: &Field, row: usize) -> Result<Option<AttrValue>, String> {
     if array.is_null(row) {
         return Ok(None);
     }
-    if let Some(kind) = field.metadata().get(KIND_KEY).and_then(|k| Kind::parse(k, field.data_type())) {
+    if let Some(kind) = stored_kind(field) {
         return stored_value(array, kind, row).map(Some);
     }
     value_at(array, row).map(Some)

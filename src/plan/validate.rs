@@ -50,6 +50,20 @@ pub fn manifest(m: &PlanManifest, path: &str) -> Result<()> {
             return Err(bad(format!("target table {}: key {:?} is not one or two distinct attribute names", brief(&t.name, 80), t.key)));
         }
     }
+    // A target the snapshot holds is written where the snapshot came from
+    // (`--table` names another table at apply time, visibly).
+    for t in m.targets.iter().filter(|t| t.in_snapshot) {
+        let (Some(physical), Some(source)) = (&t.physical, m.sources.iter().find(|s| s.table == t.name)) else { continue };
+        let arns: Vec<&str> = source.exports.iter().map(|e| e.table_arn.as_str()).filter(|a| !a.is_empty()).collect();
+        if !arns.is_empty() && !arns.iter().any(|a| a.rsplit_once("table/").is_some_and(|(_, name)| name == physical)) {
+            return Err(bad(format!(
+                "target {} writes to table {}, but its snapshot came from {}",
+                brief(&t.name, 80),
+                brief(physical, 120),
+                brief(arns[0], 200)
+            )));
+        }
+    }
     let counted = m.summary.total_ops();
     if counted != m.ops_file.rows {
         return Err(bad(format!("the summary counts {counted} operations, the operations file records {}", m.ops_file.rows)));

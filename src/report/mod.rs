@@ -45,7 +45,13 @@ impl TableProfile {
 }
 
 pub(crate) fn md(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    crate::error::escape_unsafe(s).replace('|', "\\|")
+}
+
+/// Data shown as text: control characters and direction marks escaped, so a
+/// crafted attribute name or key cannot redraw a reviewer's terminal.
+pub(crate) fn esc(s: &str) -> std::borrow::Cow<'_, str> {
+    crate::error::escape_unsafe(s)
 }
 
 /// Markdown for pull-request comments: a summary line, a table of checks
@@ -83,7 +89,7 @@ pub fn markdown(results: &[CheckResult], tables: &[TableProfile], notes: &[Strin
 }
 
 pub(crate) fn xml(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    crate::error::escape_unsafe(s).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// JUnit XML: one testcase per check, for CI systems.

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{md, xml};
+use super::{esc, md, xml};
 use crate::checks::generate::Severity;
 use crate::checks::run::Status;
 use crate::plan::manifest::{CheckComparison, CheckOutcome, PlanManifest};
@@ -38,7 +38,9 @@ fn op_counts(m: &PlanManifest) -> Vec<String> {
     m.summary
         .operations
         .iter()
-        .map(|(t, ops)| format!("{t}: {}", ops.iter().map(|(k, c)| format!("{} {}", k.name(), n(*c))).collect::<Vec<_>>().join(", ")))
+        .map(|(t, ops)| {
+            format!("{}: {}", esc(t), ops.iter().map(|(k, c)| format!("{} {}", k.name(), n(*c))).collect::<Vec<_>>().join(", "))
+        })
         .collect()
 }
 
@@ -63,11 +65,16 @@ fn cost_line(m: &PlanManifest) -> String {
 pub fn text(m: &PlanManifest) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "plan {}", m.sha256.as_deref().unwrap_or("(not yet hashed)"));
-    let _ = writeln!(o, "transform {} ({}) {}", m.transform.name, m.transform.origin, params(m));
+    let _ = writeln!(o, "transform {} ({}) {}", esc(&m.transform.name), esc(&m.transform.origin), esc(&params(m)));
     for s in &m.sources {
         let ex: Vec<String> =
             s.exports.iter().map(|e| format!("{} {} as of {}", e.export_id, e.kind, e.as_of.as_deref().unwrap_or("?"))).collect();
-        let _ = writeln!(o, "source {}: {} items from {}", s.table, n(s.items), ex.join(", "));
+        let _ = writeln!(o, "source {}: {} items from {}", esc(&s.table), n(s.items), esc(&ex.join(", ")));
+    }
+    // Where the plan writes: what a reviewer approves, not only what changes.
+    for t in &m.targets {
+        let physical = t.physical.as_deref().map(esc).unwrap_or_else(|| "(no table known: apply needs --table)".into());
+        let _ = writeln!(o, "target {} -> DynamoDB table {physical}, key {}", esc(&t.name), esc(&t.key.join(", ")));
     }
     let _ = writeln!(
         o,
@@ -83,16 +90,16 @@ pub fn text(m: &PlanManifest) -> String {
     for (table, attrs) in &m.summary.attributes {
         for (a, c) in attrs {
             let types: Vec<String> = c.types.iter().map(|(t, k)| format!("{t}: {}", n(*k))).collect();
-            let _ = writeln!(o, "  {table}.{a}: +{} ~{} -{}  [{}]", n(c.added), n(c.changed), n(c.removed), types.join(", "));
+            let _ = writeln!(o, "  {}.{}: +{} ~{} -{}  [{}]", esc(table), esc(a), n(c.added), n(c.changed), n(c.removed), types.join(", "));
         }
     }
     let _ = writeln!(o, "cost: {}", cost_line(m));
     if !m.checks.is_empty() {
         let _ = writeln!(o, "\nchecks (before -> after):");
         for c in &m.checks {
-            let _ = writeln!(o, "  {:<7} {}: {}", format!("{:?}", c.severity).to_lowercase(), c.name, before_after(c));
+            let _ = writeln!(o, "  {:<7} {}: {}", format!("{:?}", c.severity).to_lowercase(), esc(&c.name), before_after(c));
             if let Some(e) = &c.after.error {
-                let _ = writeln!(o, "          {e}");
+                let _ = writeln!(o, "          {}", esc(e));
             }
         }
         let verdict = if after_checks_pass(m) { "pass" } else { "FAIL" };
@@ -101,7 +108,7 @@ pub fn text(m: &PlanManifest) -> String {
     if !m.samples.is_empty() {
         let _ = writeln!(o, "\nsample changes:");
         for s in &m.samples {
-            let _ = writeln!(o, "  {} {} {}", s.op.name(), s.table, s.key);
+            let _ = writeln!(o, "  {} {} {}", s.op.name(), esc(&s.table), esc(&s.key.to_string()));
             for d in &s.changes {
                 let line = match (&d.before, &d.after) {
                     (None, Some(a)) => format!("+ {}: {a}", d.attribute),
@@ -109,14 +116,14 @@ pub fn text(m: &PlanManifest) -> String {
                     (Some(b), Some(a)) => format!("~ {}: {b} -> {a}", d.attribute),
                     (None, None) => continue,
                 };
-                let _ = writeln!(o, "      {line}");
+                let _ = writeln!(o, "      {}", crate::error::brief(&line, 300));
             }
         }
     }
     if !m.skipped.is_empty() {
         let _ = writeln!(o, "\nskipped rows (not planned):");
         for s in &m.skipped {
-            let _ = writeln!(o, "  row {} {} {}: {}", s.row, s.table, s.key, s.reason);
+            let _ = writeln!(o, "  row {} {} {}: {}", s.row, esc(&s.table), esc(&s.key.to_string()), esc(&s.reason));
         }
     }
     o

@@ -67,7 +67,7 @@ async fn check_chunk(client: &Client, table: &str, chunk: &[(Item, Option<Item>)
                 table: table.to_string(),
                 key: ddbjson::item_to_string(key),
                 expected: expected.as_ref().map(|i| crate::error::brief(&ddbjson::item_to_string(i), 300)),
-                actual: actual.map(|i| crate::error::brief(&ddbjson::item_to_string(&i), 300)),
+                actual: actual.map(|i| crate::error::brief(&ddbjson::item_to_string(i), 300)),
             });
         }
     }

@@ -32,54 +32,50 @@ pub fn parse(sql: &str) -> Result<VecDeque<Statement>> {
 /// Every plain name the SQL uses as a column (`x`, the `x` of `t.x`, and the
 /// arguments of the `ddb_*` macros), before expansion.
 pub fn referenced_names(sql: &str) -> Result<std::collections::BTreeSet<String>> {
-    let statements = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})?;
-    let mut names = std::collections::BTreeSet::new();
-    for stmt in &statements {
-        if let Statement::Statement(inner) = stmt {
-            let _ = datafusion::sql::sqlparser::ast::visit_expressions(inner.as_ref(), |expr| {
-                match expr {
-                    Expr::Identifier(id) => {
-                        names.insert(id.value.clone());
-                    }
-                    Expr::CompoundIdentifier(ids) => {
-                        if let Some(last) = ids.last() {
-                            names.insert(last.value.clone());
-                        }
-                    }
-                    _ => {}
-                }
-                ControlFlow::<()>::Continue(())
-            });
-        }
+    fn any(e: &Expr) -> Option<&Expr> {
+        Some(e)
     }
-    Ok(names)
+    names_in(sql, any)
 }
 
 /// The attribute names given to `ddb_type`, `ddb_missing`, `ddb_attr` and
 /// `ddb_text`: names of attributes by definition, which a transform may ask
 /// about before any item has them (a field becoming required).
 pub fn macro_arguments(sql: &str) -> Result<std::collections::BTreeSet<String>> {
+    names_in(sql, |expr| match expr {
+        Expr::Function(f)
+            if matches!(f.name.to_string().to_ascii_lowercase().as_str(), "ddb_type" | "ddb_missing" | "ddb_attr" | "ddb_text") =>
+        {
+            match &f.args {
+                FunctionArguments::List(list) => match list.args.as_slice() {
+                    [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] => Some(arg),
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+        _ => None,
+    })
+}
+
+/// The last part of every identifier that `pick` finds in an expression of
+/// `sql` (it returns the identifier expression to take, if any).
+fn names_in(sql: &str, pick: impl Fn(&Expr) -> Option<&Expr>) -> Result<std::collections::BTreeSet<String>> {
     let statements = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})?;
     let mut names = std::collections::BTreeSet::new();
     for stmt in &statements {
         if let Statement::Statement(inner) = stmt {
             let _ = datafusion::sql::sqlparser::ast::visit_expressions(inner.as_ref(), |expr| {
-                if let Expr::Function(f) = expr
-                    && matches!(f.name.to_string().to_ascii_lowercase().as_str(), "ddb_type" | "ddb_missing" | "ddb_attr" | "ddb_text")
-                    && let FunctionArguments::List(list) = &f.args
-                    && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_slice()
-                {
-                    match arg {
-                        Expr::Identifier(id) => {
-                            names.insert(id.value.clone());
-                        }
-                        Expr::CompoundIdentifier(ids) => {
-                            if let Some(last) = ids.last() {
-                                names.insert(last.value.clone());
-                            }
-                        }
-                        _ => {}
+                match pick(expr) {
+                    Some(Expr::Identifier(id)) => {
+                        names.insert(id.value.clone());
                     }
+                    Some(Expr::CompoundIdentifier(ids)) => {
+                        if let Some(last) = ids.last() {
+                            names.insert(last.value.clone());
+                        }
+                    }
+                    _ => {}
                 }
                 ControlFlow::<()>::Continue(())
             });

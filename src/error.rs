@@ -131,3 +131,31 @@ mod tests {
         assert_eq!(escape_unsafe("plain"), "plain");
     }
 }
+
+thread_local! {
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic inside it into an error naming `what`. Some
+/// libraries ddbsnap reads files with (the parquet and arrow crates) assert
+/// on malformed input instead of returning an error; a plan read back is
+/// untrusted input, so its decoding runs under this guard. While it runs,
+/// the binary's panic hook stays quiet ([`panic_is_guarded`]).
+pub fn guard<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let was = GUARDED.with(|g| g.replace(true));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(was));
+    outcome.unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a decoding library failed".into());
+        Err(Error::Invalid(format!("{what}: cannot be decoded ({}): the file is corrupt", brief(&message, 200))))
+    })
+}
+
+/// Whether this thread is inside [`guard`] (its panics are errors).
+pub fn panic_is_guarded() -> bool {
+    GUARDED.with(|g| g.get())
+}

@@ -63,6 +63,9 @@ fn report_panics_in_one_line() {
         return;
     }
     std::panic::set_hook(Box::new(|info| {
+        if ddbsnap::error::panic_is_guarded() {
+            return;
+        }
         let what =
             info.payload().downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| info.payload().downcast_ref::<String>().cloned());
         let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();

@@ -248,9 +248,11 @@ fn resealed_plans_never_panic() {
 /// Found by `resealed_plans_never_panic`: an operations file whose embedded
 /// Arrow schema is corrupt made arrow-ipc panic ("Type NONE not supported";
 /// another input, "Int type with bit width of 0"), and one whose footer
-/// places a column at a negative offset made the parquet crate assert.
-/// Plans are now read without decoding that schema, and their footers are
-/// checked first; both are refused with an error.
+/// places a column at a negative offset made the parquet crate assert, and
+/// one whose definition levels run past their page made arrow-buffer
+/// assert. Plans are now read without decoding that schema, their footers
+/// are checked first, and their pages are decoded under a guard that turns
+/// a library's panic into an error; all are refused.
 #[test]
 fn regression_corrupt_embedded_arrow_schema_in_a_plan() {
     let (_dir, plan) = plan_once();
@@ -258,7 +260,7 @@ fn regression_corrupt_embedded_arrow_schema_in_a_plan() {
     let copy = work.path().join("plan");
     std::fs::create_dir(&copy).expect("mkdir");
     std::fs::copy(plan.join("plan.json"), copy.join("plan.json")).expect("copy");
-    for found in ["ops-arrow-schema-type-none.parquet", "ops-negative-column-offset.parquet"] {
+    for found in ["ops-arrow-schema-type-none.parquet", "ops-negative-column-offset.parquet", "ops-def-levels-out-of-bounds.parquet"] {
         std::fs::copy(common::testdata(&format!("regressions/{found}")), copy.join("ops.parquet")).expect("copy");
         common::plans::reseal(&copy, |t| t);
         let Err(e) = ddbsnap::plan::file::PlanFile::open(&copy) else { panic!("{found}: a corrupt plan was accepted") };

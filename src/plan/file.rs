@@ -360,8 +360,29 @@ impl PlanFile {
     pub fn ops_in(&self, rows: std::ops::Range<usize>) -> Result<impl Iterator<Item = Result<StoredOp>>> {
         use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
         let selection = RowSelection::from(vec![RowSelector::skip(rows.start), RowSelector::select(rows.len())]);
-        let reader = self.reader()?.with_row_selection(selection).with_batch_size(1024).build()?;
-        Ok(decoded(reader.map(|b| b.map_err(Error::from))))
+        let builder = self.reader()?.with_row_selection(selection).with_batch_size(1024);
+        Ok(decoded(self.guarded(builder)?))
+    }
+
+    /// The batches of `builder`'s reader, each decoded under
+    /// [`crate::error::guard`]: the parquet crate asserts on some malformed
+    /// pages, and a plan is untrusted input until read.
+    fn guarded(&self, builder: ParquetRecordBatchReaderBuilder<File>) -> Result<impl Iterator<Item = Result<RecordBatch>> + use<>> {
+        let what = self.dir.join(&self.manifest.ops_file.name).display().to_string();
+        let mut reader = crate::error::guard(&what, || Ok(builder.build()?))?;
+        let mut failed = false;
+        Ok(std::iter::from_fn(move || {
+            if failed {
+                return None;
+            }
+            match crate::error::guard(&what, || Ok(reader.next())) {
+                Ok(next) => next.map(|b| b.map_err(Error::from)),
+                Err(e) => {
+                    failed = true;
+                    Some(Err(e))
+                }
+            }
+        }))
     }
 
     /// A reader of the operations file. The Arrow schema a Parquet file
@@ -371,6 +392,11 @@ impl PlanFile {
     /// Every column chunk must lie inside the file: the parquet crate
     /// asserts (panics) on a negative offset or length in a crafted footer.
     fn reader(&self) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+        let what = self.dir.join(&self.manifest.ops_file.name).display().to_string();
+        crate::error::guard(&what, || self.reader_unguarded())
+    }
+
+    fn reader_unguarded(&self) -> Result<ParquetRecordBatchReaderBuilder<File>> {
         let file = self.open_ops()?;
         let len = file.metadata().map_err(|e| Error::io_path(&self.dir.join(&self.manifest.ops_file.name), e))?.len();
         let options = parquet::arrow::arrow_reader::ArrowReaderOptions::new().with_skip_arrow_metadata(true);
@@ -401,20 +427,19 @@ impl PlanFile {
         use arrow::array::AsArray;
         let builder = self.reader()?;
         let mask = parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), ["seq"]);
-        let reader = builder.with_projection(mask).with_batch_size(BATCH).build()?;
+        let reader = self.guarded(builder.with_projection(mask).with_batch_size(BATCH))?;
         Ok(reader.flat_map(|b| match b {
             Ok(b) => match b.column(0).as_primitive_opt::<arrow::datatypes::UInt64Type>() {
                 Some(seq) => seq.values().iter().map(|v| Ok(*v)).collect::<Vec<_>>(),
                 None => vec![Err(Error::Invalid("the plan's seq column is not UInt64".into()))],
             },
-            Err(e) => vec![Err(Error::from(e))],
+            Err(e) => vec![Err(e)],
         }))
     }
 
     /// The operations, in batches of [`ops_schema`].
     pub fn batches(&self) -> Result<impl Iterator<Item = Result<RecordBatch>>> {
-        let reader = self.reader()?.with_batch_size(BATCH).build()?;
-        Ok(reader.map(|b| b.map_err(Error::from)))
+        self.guarded(self.reader()?.with_batch_size(BATCH))
     }
 }
 

@@ -100,9 +100,10 @@ fn batch_puts_into_a_new_table_survive_unprocessed_items_and_throttling() {
     assert!(seen.unprocessed_items > 0 && seen.throttled > 0, "{context}");
     assert_eq!(
         seen.operations.keys().collect::<Vec<_>>(),
-        ["BatchWriteItem", "DescribeTable"],
-        "the copy goes through BatchWriteItem (after one DescribeTable)\n{context}"
+        ["BatchWriteItem", "DescribeTable", "Scan"],
+        "the copy goes through BatchWriteItem (after one DescribeTable, and one Scan finding the new table empty)\n{context}"
     );
+    assert_eq!((seen.operations["DescribeTable"], seen.operations["Scan"]), (1, 1), "{context}");
     // Each throttled call and each call with items left unprocessed is one
     // retry of the batch (of what is left of it), counted by its cause; a
     // timeout is counted apart.

@@ -106,3 +106,60 @@ fn a_table_flag_for_a_model_the_plan_does_not_write_is_refused() {
     ]);
     assert_error(&run, &["Contact is given twice"]);
 }
+
+/// Found by the second review: a copy into a new model's table overwrote
+/// the live table it was pointed at (BatchWriteItem PUTs cannot be
+/// conditional), two models were written to one table, and a table keyed
+/// by a number passed the check for a plan keyed by strings.
+#[test]
+fn copies_never_write_over_items_and_key_types_must_match() {
+    let Some(ep) = endpoint() else { return };
+    let rt = runtime();
+    let c = rt.block_on(client(&ep));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let copy = dir.path().join("copy");
+    let run = ddbsnap(&[
+        "plan",
+        "-t",
+        "blue_green_copy",
+        "testdata/contacts",
+        "--amplify",
+        "testdata/models/contact-v2.json",
+        "--out",
+        &arg(&copy),
+    ]);
+    assert_eq!(run.code, Some(1), "the v2 checks fail on the old data, the plan is written\n{}", run.show());
+    let sha = run.stdout.lines().next().and_then(|l| l.strip_prefix("plan ")).expect("plan <sha>").trim().to_string();
+    let apply = |extra: &[&str]| {
+        let mut args = vec!["apply", copy.to_str().expect("utf-8"), "--approve", &sha, "--endpoint-url", &ep, "--allow-failing-checks"];
+        args.extend_from_slice(extra);
+        ddbsnap(&args)
+    };
+    // The source table itself as the copy's target.
+    let run = apply(&["--table", "ContactV2=Contact-p6qz5sznpokqw3z5b2f3eoc2px-NONE", "--dry-run"]);
+    assert_error(&run, &["ContactV2 is a new table of the plan", "a copy never writes over its source"]);
+    // A table that already holds items.
+    let live = rt.block_on(create_table(&c, "ContactV2"));
+    let item = ddbsnap::item::ddbjson::item_from_str(r#"{"id":{"S":"someone"}}"#).expect("item");
+    rt.block_on(common::dynamo::load(&c, &live, &[item]));
+    let map = format!("ContactV2={live}");
+    let run = apply(&["--table", &map]);
+    assert_error(&run, &[&format!("table {live} (new model ContactV2) already holds items")]);
+    assert!(!dir.path().join("copy.journal").exists());
+    // A table keyed by a number for string keys.
+    let numeric = format!("Numeric-{}", std::process::id());
+    rt.block_on(async {
+        c.create_table()
+            .table_name(&numeric)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder().attribute_name("id").attribute_type(ScalarAttributeType::N).build().expect("def"),
+            )
+            .key_schema(KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().expect("key"))
+            .send()
+            .await
+            .expect("create table")
+    });
+    let run = apply(&["--table", &format!("ContactV2={numeric}"), "--dry-run"]);
+    assert_error(&run, &[&format!("table {numeric}"), "keys id as N", "hold S"]);
+}

@@ -408,6 +408,25 @@ fn control_characters_in_data_are_shown_escaped() {
     let out = &run.stdout;
     assert!(!out.contains('\u{1b}') && !out.contains('\u{7}') && !out.contains('\u{202e}'), "raw control characters:\n{}", run.show());
     assert!(run.stdout.contains("k\\u{1b}[2J\\nx"), "{}", run.show());
+    // Check reports too (a check that lists whole items, names and all).
+    let checks = dir.path().join("checks");
+    std::fs::create_dir(&checks).expect("mkdir");
+    std::fs::write(checks.join("all.sql"), "-- table: Contact\nSELECT * FROM Contact WHERE id LIKE 'k%'\n").expect("write check");
+    let run = ddbsnap(&["check", "--checks", &arg(&checks), "--show-values", &root]);
+    assert_eq!(run.code, Some(1), "{}", run.show());
+    assert!(!run.stdout.contains('\u{1b}') && !run.stdout.contains('\u{202e}'), "raw control characters:\n{}", run.show());
+}
+
+/// Found by the second review: a Parquet table folder named with glob
+/// characters was read as a pattern (its siblings' rows too).
+#[test]
+fn parquet_folders_are_never_patterns() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("pq");
+    ddbsnap(&["convert", "testdata/contacts", "--to", &arg(&out)]).ok();
+    std::fs::rename(out.join("Contact"), out.join("C*")).expect("rename");
+    let run = ddbsnap(&["sql", "--parquet", &arg(&out), "SELECT count(*) FROM \"C*\""]);
+    assert_error(&run, &["may not hold * ? [ ] { }", "C*"]);
 }
 
 /// Found by the review: a `--key` or `--table` naming a table that is not

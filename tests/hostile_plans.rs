@@ -163,6 +163,11 @@ fn numbers_are_written_only_from_exact_values() {
         assert_eq!(set_value(&out, "v"), want, "{expr}");
         std::fs::remove_dir_all(&out).expect("remove plan");
     }
+    // A decimal result past 38 digits (DataFusion's decimal kernels wrap)
+    // is refused, not written as another number (found by the second review).
+    let (run, out) = plan(dir.path(), &exports, "SELECT id, 99999999999999999999999999999999999999 + 1 AS v FROM Contact", &[]);
+    assert_error(&run, &["decimal overflow", "38 digits"]);
+    assert!(!out.exists());
     // A floating-point rounding error is refused, with the exact ways named.
     let (run, out) = plan(dir.path(), &exports, "SELECT id, CAST(0.1 AS DOUBLE) + CAST(0.2 AS DOUBLE) AS v FROM Contact", &[]);
     assert_error(&run, &["0.30000000000000004", "not an exact decimal", "ddb_number"]);

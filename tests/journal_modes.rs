@@ -73,6 +73,10 @@ fn every_mode_checks_the_journal_the_same_way() {
         (format!("{}\n", p.header("rollback", &p.sha)), vec!["journal of a rollback, not of an apply"]),
         (format!("{}\n{}\n{}\n", p.header("apply", &p.sha), entry(0), entry(-1)), vec!["plan.journal:3", "not a journal entry"]),
         (format!("{}\n{}\n", p.header("apply", &p.sha), entry(5000)), vec!["records operation 5000", "199 operations"]),
+        (
+            format!("{}\n{{\"seq\":1,\"outcome\":\"{}\"}}\n", p.header("apply", &p.sha), "x".repeat(100_000)),
+            vec!["plan.journal:2", "not a journal entry"],
+        ),
     ];
     for (text, words) in cases {
         std::fs::write(p.journal(), &text).expect("write journal");
@@ -134,4 +138,24 @@ fn a_run_that_fails_before_writing_leaves_no_journal() {
     assert!(!p.journal().exists(), "a journal was left by a run that wrote nothing");
     let run = p.apply(&["--dry-run"]);
     assert_eq!(run.code, Some(0), "{}", run.show());
+}
+
+/// Found by the second review: a resumed run reported journaled conflicts
+/// as clean (exit 0), and verify took another plan's or a rollback's journal.
+#[test]
+fn journaled_conflicts_count_and_verify_checks_its_journal() {
+    let Some(p) = planned() else { return };
+    let text = format!("{}\n{}\n", p.header("apply", &p.sha), r#"{"seq":0,"outcome":"conflict","current":"{}"}"#);
+    std::fs::write(p.journal(), &text).expect("write journal");
+    let run = p.apply(&["--resume", "--dry-run", "--format", "json"]);
+    assert_eq!(run.code, Some(1), "a journaled conflict is still a conflict\n{}", run.show());
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&run.stdout).expect("json")["conflicts"], 1, "{}", run.show());
+    // verify takes only this plan's apply journal.
+    let table = format!("Contact={}", p.table);
+    std::fs::write(p.journal(), format!("{}\n", p.header("apply", &"0".repeat(64)))).expect("write journal");
+    let run = ddbsnap(&["verify", &arg(&p.plan), "--endpoint-url", &p.endpoint, "--table", &table]);
+    assert_error(&run, &["belongs to plan"]);
+    std::fs::write(p.journal(), format!("{}\n", p.header("rollback", &p.sha))).expect("write journal");
+    let run = ddbsnap(&["verify", &arg(&p.plan), "--endpoint-url", &p.endpoint, "--table", &table]);
+    assert_error(&run, &["journal of a rollback"]);
 }

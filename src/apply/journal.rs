@@ -179,7 +179,7 @@ impl Journal {
 pub fn read(path: &Path) -> Result<(Header, HashMap<u64, Entry>)> {
     let file = path.display().to_string();
     if !path.exists() {
-        return Err(Error::Invalid(format!("{file}: no journal, so nothing to resume: run without --resume")));
+        return Err(Error::Invalid(format!("{file}: no such journal")));
     }
     let f = File::open(path).map_err(|e| Error::io_path(path, e))?;
     let mut reader = BufReader::new(f);
@@ -199,14 +199,16 @@ pub fn read(path: &Path) -> Result<(Header, HashMap<u64, Entry>)> {
         let text = std::str::from_utf8(&line).map_err(|e| bad(format!("not UTF-8: {e}")))?;
         match &header {
             None => {
-                let h: Header = serde_json::from_str(text).map_err(|e| bad(format!("not a ddbsnap journal's header: {e}")))?;
+                let h: Header = serde_json::from_str(text)
+                    .map_err(|e| bad(format!("not a ddbsnap journal's header: {}", crate::error::brief(&e.to_string(), 200))))?;
                 if h.format != FORMAT {
                     return Err(bad(format!("not a ddbsnap journal ({})", crate::error::brief(&h.format, 60))));
                 }
                 header = Some(h);
             }
             Some(_) => {
-                let e: Entry = serde_json::from_str(text).map_err(|e| bad(format!("not a journal entry: {e}")))?;
+                let e: Entry = serde_json::from_str(text)
+                    .map_err(|e| bad(format!("not a journal entry: {}", crate::error::brief(&e.to_string(), 200))))?;
                 entries.insert(e.seq, e);
             }
         }

@@ -16,7 +16,8 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::KeyType;
 
 use crate::error::{Error, Result, brief};
-use crate::plan::manifest::PlanManifest;
+use crate::item::AttrValue;
+use crate::plan::file::PlanFile;
 
 /// Where writes go, as the user should see it in every message: the
 /// endpoint given, else the region's own.
@@ -30,13 +31,24 @@ pub fn describe_target(client: &Client, endpoint: Option<&str>) -> String {
 
 /// Checks every table the plan writes to; returns the DynamoDB names, by
 /// plan table, that will be written.
+///
+/// Also: two plan tables never share one DynamoDB table, a new model's
+/// table is never a table the snapshot came from, and (on a fresh `apply`)
+/// a new model's table is empty, since its PUTs go through BatchWriteItem,
+/// which cannot be conditional; and each key attribute has the type the
+/// plan's keys have.
 pub async fn check_targets(
     client: &Client,
     (where_, endpoint): (&str, Option<&str>),
-    manifest: &PlanManifest,
+    plan: &PlanFile,
     tables: &HashMap<String, String>,
+    fresh_apply: bool,
 ) -> Result<Vec<(String, String)>> {
+    let manifest = &plan.manifest;
     let mut out = Vec::new();
+    let sources: Vec<&str> =
+        manifest.sources.iter().flat_map(|s| s.exports.iter().filter_map(|e| e.table_arn.rsplit_once("table/").map(|(_, n)| n))).collect();
+    let key_types = key_types(plan)?;
     // Against AWS itself (no endpoint given), the region written to must be
     // the one the export came from, unless the user named a table.
     let region = client.config().region().map(|r| r.to_string());
@@ -54,7 +66,41 @@ pub async fn check_targets(
         {
             return Err(Error::Invalid(format!("table {physical}: {msg}")));
         }
+        if let Some((other, _)) = out.iter().find(|(_, p): &&(String, String)| p == physical) {
+            return Err(Error::Invalid(format!(
+                "{} and {other} would both be written to table {physical}: each plan table needs a DynamoDB table of its own",
+                t.name
+            )));
+        }
+        if !t.in_snapshot && sources.contains(&physical.as_str()) {
+            return Err(Error::Invalid(format!(
+                "{} is a new table of the plan, but {physical} is a table its snapshot came from: a copy never writes over its source",
+                t.name
+            )));
+        }
         let described = client.describe_table().table_name(physical).send().await.map_err(|e| reach_error(e, physical, where_))?;
+        if let Some(types) = key_types.get(&t.name) {
+            for d in described.table().map(|d| d.attribute_definitions()).unwrap_or_default() {
+                if let Some(want) = types.get(d.attribute_name())
+                    && d.attribute_type().as_str() != *want
+                {
+                    return Err(Error::Invalid(format!(
+                        "table {physical} at {where_} keys {} as {}, but the plan's keys hold {want}: the wrong table?",
+                        d.attribute_name(),
+                        d.attribute_type().as_str()
+                    )));
+                }
+            }
+        }
+        if fresh_apply && !t.in_snapshot {
+            let scan = client.scan().table_name(physical).limit(1).send().await.map_err(|e| reach_error(e, physical, where_))?;
+            if scan.count() > 0 {
+                return Err(Error::Invalid(format!(
+                    "table {physical} (new model {}) already holds items: a copy writes only into an empty table, since its PUTs cannot be conditional",
+                    t.name
+                )));
+            }
+        }
         let schema = described.table().map(|d| d.key_schema()).unwrap_or_default();
         let mut hash = schema.iter().filter(|k| k.key_type() == &KeyType::Hash).map(|k| k.attribute_name().to_string());
         let mut range = schema.iter().filter(|k| k.key_type() == &KeyType::Range).map(|k| k.attribute_name().to_string());
@@ -70,6 +116,36 @@ pub async fn check_targets(
             )));
         }
         out.push((t.name.clone(), physical.clone()));
+    }
+    Ok(out)
+}
+
+/// The DynamoDB type (`S`, `N`, `B`) of each key attribute, by plan table,
+/// as the plan's first operation on that table holds it.
+fn key_types(plan: &PlanFile) -> Result<HashMap<String, HashMap<String, &'static str>>> {
+    let mut out: HashMap<String, HashMap<String, &'static str>> = HashMap::new();
+    let wanted = plan.manifest.targets.len();
+    for op in plan.ops()? {
+        let op = op?;
+        if out.contains_key(&op.table) {
+            continue;
+        }
+        let types = op
+            .key
+            .iter()
+            .map(|(k, v)| {
+                let t = match v {
+                    AttrValue::N(_) => "N",
+                    AttrValue::B(_) => "B",
+                    _ => "S",
+                };
+                (k.clone(), t)
+            })
+            .collect();
+        out.insert(op.table.clone(), types);
+        if out.len() == wanted {
+            break;
+        }
     }
     Ok(out)
 }

@@ -178,6 +178,9 @@ impl<'p> Work<'p> {
             if self.includes(seq) {
                 report.operations += 1;
                 report.already_journaled += journal.is_finished(seq) as u64;
+                // A conflict journaled by an earlier run is still a conflict:
+                // a resumed run must not report the apply as clean.
+                report.conflicts += journal.entries.get(&seq).is_some_and(|e| e.outcome == Outcome::Conflict) as u64;
             }
         }
         let left = report.operations - report.already_journaled;

@@ -109,7 +109,18 @@ impl Catalog {
                 continue;
             }
             let path = folder.to_str().ok_or_else(|| Error::Invalid(format!("{} is not UTF-8", folder.display())))?;
-            self.ctx.register_parquet(TableReference::bare(name.as_str()), path, ParquetReadOptions::default()).await?;
+            // DataFusion reads a path with glob characters as a pattern: a
+            // folder named `C*` would read its siblings' files too.
+            if path.contains(['*', '?', '[', ']', '{', '}']) {
+                return Err(Error::Invalid(format!(
+                    "{}: a table folder's path may not hold * ? [ ] {{ }} (it would be read as a pattern); rename it",
+                    crate::error::brief(path, 200)
+                )));
+            }
+            self.ctx
+                .register_parquet(TableReference::bare(name.as_str()), path, ParquetReadOptions::default())
+                .await
+                .map_err(|e| Error::Invalid(format!("{}: {}", crate::error::brief(path, 200), crate::error::brief(&e.to_string(), 500))))?;
             names.push(name);
         }
         if names.is_empty() {

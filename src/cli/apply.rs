@@ -148,7 +148,7 @@ fn table_map(plan: &PlanFile, given: &[String]) -> Result<HashMap<String, String
 
 /// Everything a run needs, checked before any journal exists: a journal
 /// only ever claims what was written.
-async fn settings(g: &Global, plan: &PlanFile, w: &WriteArgs) -> Result<Settings> {
+async fn settings(g: &Global, plan: &PlanFile, w: &WriteArgs, fresh_apply: bool) -> Result<Settings> {
     let tables = table_map(plan, &w.tables)?;
     for t in plan.manifest.targets.iter().filter(|t| plan.manifest.summary.operations.get(&t.name).is_some_and(|k| !k.is_empty())) {
         if !tables.contains_key(&t.name) {
@@ -157,7 +157,7 @@ async fn settings(g: &Global, plan: &PlanFile, w: &WriteArgs) -> Result<Settings
     }
     let client = client(g).await;
     let where_ = crate::apply::preflight::describe_target(&client, g.endpoint_url.as_deref());
-    let writes = crate::apply::preflight::check_targets(&client, (&where_, g.endpoint_url.as_deref()), &plan.manifest, &tables).await?;
+    let writes = crate::apply::preflight::check_targets(&client, (&where_, g.endpoint_url.as_deref()), plan, &tables, fresh_apply).await?;
     for (name, physical) in &writes {
         eprintln!("ddbsnap: {} {name} to DynamoDB table {physical} at {where_}", if w.dry_run { "would write" } else { "writing" });
     }
@@ -181,7 +181,7 @@ pub async fn apply(g: &Global, a: ApplyArgs) -> Result<u8> {
     if !after_checks_pass(&plan.manifest) && !a.allow_failing_checks {
         bail!("checks fail on the data as it would be after this plan (see `ddbsnap plan show`); apply anyway with --allow-failing-checks");
     }
-    let s = settings(g, &plan, &a.write).await?;
+    let s = settings(g, &plan, &a.write, !a.resume).await?;
     let ops = plan.manifest.ops_file.rows;
     let (mut journal, _tmp) = open_journal(&a.plan, "apply", (&sha, ops), a.resume, a.write.dry_run, None)?;
     let counters = Arc::new(Counters::default());
@@ -206,7 +206,7 @@ pub async fn rollback(g: &Global, a: RollbackArgs) -> Result<u8> {
     }
     let ops = plan.manifest.ops_file.rows;
     applied.check("apply", plan.sha256(), ops)?;
-    let s = settings(g, &plan, &a.write).await?;
+    let s = settings(g, &plan, &a.write, false).await?;
     let undoes = a.journal.display().to_string();
     let (mut journal, _tmp) = open_journal(&plan_dir, "rollback", (&header.plan_sha256, ops), a.resume, a.write.dry_run, Some(undoes))?;
     let counters = Arc::new(Counters::default());
@@ -220,8 +220,11 @@ pub async fn rollback(g: &Global, a: RollbackArgs) -> Result<u8> {
 pub async fn verify(g: &Global, a: VerifyArgs) -> Result<u8> {
     let plan = PlanFile::open(&a.plan)?;
     let path = a.journal.clone().unwrap_or_else(|| Journal::path_for(&a.plan, "apply"));
-    let (header, entries) =
-        journal::read(&path).with_context(|| "verify compares with the items as the apply wrote them: give its --journal")?;
+    // The journal of this plan's apply, checked as every mode checks one.
+    let applied =
+        Journal::open_read_only(&path).with_context(|| "verify compares with the items as the apply wrote them: give its --journal")?;
+    applied.check("apply", plan.sha256(), plan.manifest.ops_file.rows)?;
+    let (header, entries) = (applied.header.clone(), applied.entries.clone());
     let stamp = Stamp { now: header.stamp_now, now_ms: header.stamp_now_ms };
     let tables = table_map(&plan, &a.tables)?;
     let (checked, mismatches) = crate::apply::verify::verify(&client(g).await, &plan, (&stamp, &entries), &tables).await?;
@@ -232,8 +235,8 @@ pub async fn verify(g: &Global, a: VerifyArgs) -> Result<u8> {
             for m in mismatches.iter().take(50) {
                 println!(
                     "  {} {}\n    expected {}\n    actual   {}",
-                    m.table,
-                    m.key,
+                    crate::error::escape_unsafe(&m.table),
+                    crate::error::brief(&m.key, 300),
                     m.expected.as_deref().map_or("(no item)".into(), |t| crate::error::brief(t, 300)),
                     m.actual.as_deref().map_or("(no item)".into(), |t| crate::error::brief(t, 300))
                 );
@@ -256,6 +259,9 @@ fn open_journal(
     undoes: Option<String>,
 ) -> Result<(Journal, Option<TempFile>)> {
     let real = Journal::path_for(plan, kind);
+    if resume && !real.exists() {
+        bail!("{}: no journal, so nothing to resume: run without --resume", real.display());
+    }
     // A journal of zero bytes recorded nothing: ddbsnap links a journal into
     // place only with its header, and sends no write before that. It is
     // taken as no journal in every mode (a real run removes it).
@@ -386,10 +392,12 @@ fn finish(r: &Report, format: Format, journal: &Path, dry_run: bool) -> Result<u
                 if dry_run { " (dry run: nothing was written)" } else { "" }
             );
             for c in &r.conflict_samples {
-                println!("  conflict {} {}: now {}", c["table"], c["key"], c["current"]);
+                let esc = |v: &serde_json::Value| crate::error::escape_unsafe(&v.to_string()).into_owned();
+                println!("  conflict {} {}: now {}", esc(&c["table"]), esc(&c["key"]), esc(&c["current"]));
             }
             for f in &r.failure_samples {
-                println!("  failed {} {}: {}", f["table"], f["key"], f["error"]);
+                let esc = |v: &serde_json::Value| crate::error::escape_unsafe(&v.to_string()).into_owned();
+                println!("  failed {} {}: {}", esc(&f["table"]), esc(&f["key"]), esc(&f["error"]));
             }
             if !dry_run {
                 eprintln!("journal: {}", journal.display());

@@ -145,16 +145,17 @@ fn print_text(results: &[CheckResult], notes: &[String]) {
             Status::Error => ("ERROR", "35;1"),
         };
         let status = if colour { format!("\x1b[{code}m{status:5}\x1b[0m") } else { format!("{status:5}") };
-        println!("{status}  {:40}  {:>8}  {}", r.name, r.violations, r.description);
+        let esc = crate::error::escape_unsafe;
+        println!("{status}  {:40}  {:>8}  {}", esc(&r.name), r.violations, esc(&r.description));
         if let Some(e) = &r.error {
-            println!("       {e}");
+            println!("       {}", crate::error::brief(e, 300));
         }
         for row in &r.sample {
-            println!("       {row}");
+            println!("       {}", crate::error::brief(&row.to_string(), 300));
         }
     }
     for n in notes {
-        println!("note   {n}");
+        println!("note   {}", crate::error::escape_unsafe(n));
     }
     let count = |s: Status| results.iter().filter(|r| r.status == s).count();
     println!(

@@ -21,7 +21,7 @@
 //! DynamoDB NULL: that is `ddb('{"NULL":true}')`.
 
 use arrow::array::{Array, ArrayRef, AsArray, DictionaryArray};
-use arrow::datatypes::{DataType, Field, Int8Type, TimeUnit};
+use arrow::datatypes::{DataType, DecimalType as _, Field, Int8Type, TimeUnit};
 
 use super::from_arrow::{ColumnReader, tag_names};
 use super::schema::{KIND_KEY, Kind};
@@ -125,6 +125,24 @@ fn value_at(a: &ArrayRef, row: usize) -> Result<AttrValue, String> {
         D::Binary => AttrValue::B(a.as_binary::<i32>().value(row).to_vec()),
         D::LargeBinary => AttrValue::B(a.as_binary::<i64>().value(row).to_vec()),
         D::BinaryView => AttrValue::B(a.as_binary_view().value(row).to_vec()),
+        // A decimal past its own precision is the wrapped result of an
+        // overflow (DataFusion's decimal kernels wrap): never a number to write.
+        D::Decimal128(p, _)
+            if !arrow::datatypes::Decimal128Type::is_valid_decimal_precision(
+                a.as_primitive::<arrow::datatypes::Decimal128Type>().value(row),
+                *p,
+            ) =>
+        {
+            return Err(format!("decimal overflow: the result does not fit in {} digits", p));
+        }
+        D::Decimal256(p, _)
+            if !arrow::datatypes::Decimal256Type::is_valid_decimal_precision(
+                a.as_primitive::<arrow::datatypes::Decimal256Type>().value(row),
+                *p,
+            ) =>
+        {
+            return Err(format!("decimal overflow: the result does not fit in {} digits", p));
+        }
         D::Int8 | D::Int16 | D::Int32 | D::Int64 | D::UInt8 | D::UInt16 | D::UInt32 | D::UInt64 | D::Decimal128(..) | D::Decimal256(..) => {
             num(arrow::util::display::array_value_to_string(a, row).map_err(|e| e.to_string())?)?
         }

@@ -136,6 +136,17 @@ fn integer_overflow_is_an_error() {
         assert_error(&run, &["integer overflow", "DECIMAL(38, 0)"]);
         assert!(!out.exists(), "{}", run.show());
     }
+    // sum() of integers, in an aggregate or a window, too (found by the
+    // second review: it wrapped).
+    for sql in [
+        "SELECT id, (SELECT sum(n) FROM Contact) AS n FROM Contact",
+        "SELECT id, sum(n) OVER () AS n FROM Contact",
+        "SELECT id, sum(n) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS n FROM Contact",
+    ] {
+        let (run, out) = plan(dir.path(), &exports, sql, &[]);
+        assert_error(&run, &["integer overflow", "sum"]);
+        assert!(!out.exists(), "{}", run.show());
+    }
     // Computed in decimals, the exact result is planned.
     let (run, out) = plan(dir.path(), &exports, "SELECT id, CAST(n AS DECIMAL(38, 0)) + 1 AS n FROM Contact WHERE id = 'a'", &[]);
     assert_eq!(run.code, Some(0), "{}", run.show());
@@ -419,4 +430,26 @@ fn a_resealed_plan_with_a_wrong_file_or_manifest_is_refused() {
     // Counts that disagree: the summary says one more operation.
     let (c, sha) = crafted(|b| b, |m| m.replace(&format!("\"UPDATE\": {ITEMS}"), &format!("\"UPDATE\": {}", ITEMS + 1)));
     refused(&c, &sha, &["counts 7 operations", "records 6"]);
+}
+
+/// The checked sum() gives what sum() gives wherever it does not overflow:
+/// totals, groups, windows, empty input (NULL), unsigned values.
+#[test]
+fn ordinary_sums_are_unchanged() {
+    let e = ["testdata/contacts"];
+    assert_eq!(common::scalar(&e, "SELECT sum(x) FROM (SELECT 1 AS x UNION ALL SELECT 2 UNION ALL SELECT NULL)"), "3");
+    assert_eq!(common::scalar(&e, "SELECT sum(x) FROM (SELECT 1 AS x) WHERE x > 5"), "\"\"", "NULL, as CSV writes it");
+    assert_eq!(
+        common::scalar(&e, "SELECT sum(CAST(x AS BIGINT UNSIGNED)) FROM (SELECT 18446744073709551614 AS x UNION ALL SELECT 1)"),
+        "18446744073709551615"
+    );
+    assert_eq!(common::scalar(&e, "SELECT count(*) FROM (SELECT sum(1) OVER (PARTITION BY id) AS s FROM Contact) WHERE s = 1"), "199");
+    assert_eq!(
+        common::scalar(
+            &e,
+            "SELECT max(s) FROM (SELECT sum(1) OVER (ORDER BY id ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS s FROM Contact)"
+        ),
+        "3"
+    );
+    assert_eq!(common::scalar(&e, "SELECT sum(x) FROM (SELECT 1.5 AS x UNION ALL SELECT 2.25)"), "3.75");
 }

@@ -24,7 +24,7 @@ use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::utils::merge_schema;
 use datafusion::logical_expr::{
     BinaryExpr, ColumnarValue, Expr, ExprSchemable, LogicalPlan, Operator, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
-    Volatility,
+    Volatility, WindowFunctionDefinition,
 };
 use datafusion::optimizer::AnalyzerRule;
 use datafusion::physical_expr_common::datum::apply;
@@ -57,11 +57,17 @@ struct Fns {
     add: Arc<ScalarUDF>,
     sub: Arc<ScalarUDF>,
     mul: Arc<ScalarUDF>,
+    sum: Arc<datafusion::logical_expr::AggregateUDF>,
 }
 
 impl Fns {
     fn new() -> Fns {
-        Fns { add: Arc::new(checked_udf(Op::Add)), sub: Arc::new(checked_udf(Op::Sub)), mul: Arc::new(checked_udf(Op::Mul)) }
+        Fns {
+            add: Arc::new(checked_udf(Op::Add)),
+            sub: Arc::new(checked_udf(Op::Sub)),
+            mul: Arc::new(checked_udf(Op::Mul)),
+            sum: Arc::new(checked_sum_udaf()),
+        }
     }
 
     fn rewrite(&self, e: Expr, schema: &datafusion::common::DFSchema) -> DfResult<Transformed<Expr>> {
@@ -78,6 +84,18 @@ impl Fns {
                 };
                 Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(f.clone(), vec![*left, *right]))))
             }
+            // sum() of integers wraps in DataFusion 55: summed with checks.
+            Expr::AggregateFunction(mut af) if af.func.name() == "sum" && !af.params.distinct && wide_integer(&af.params.args, schema)? => {
+                af.func = self.sum.clone();
+                Ok(Transformed::yes(Expr::AggregateFunction(af)))
+            }
+            Expr::WindowFunction(mut wf)
+                if matches!(&wf.fun, WindowFunctionDefinition::AggregateUDF(f) if f.name() == "sum")
+                    && wide_integer(&wf.params.args, schema)? =>
+            {
+                wf.fun = WindowFunctionDefinition::AggregateUDF(self.sum.clone());
+                Ok(Transformed::yes(Expr::WindowFunction(wf)))
+            }
             Expr::Negative(inner) if is_integer(&inner.get_type(schema)?) => {
                 let zero = ScalarValue::new_zero(&inner.get_type(schema)?)?;
                 Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(
@@ -92,6 +110,11 @@ impl Fns {
 
 fn is_integer(t: &DataType) -> bool {
     t.is_integer()
+}
+
+/// One argument of type Int64 or UInt64 (what sum() coerces integers to).
+fn wide_integer(args: &[Expr], schema: &datafusion::common::DFSchema) -> DfResult<bool> {
+    Ok(matches!(args, [a] if matches!(a.get_type(schema)?, DataType::Int64 | DataType::UInt64)))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -157,5 +180,105 @@ fn overflow_error(e: DataFusionError, t: &DataType) -> DataFusionError {
             ))
         }
         other => DataFusionError::ArrowError(Box::new(other), trace),
+    }
+}
+
+/// `sum()` of 64-bit integers that fails on overflow (DataFusion 55's sum
+/// wraps): same input and output types, so the rule can put it in place of
+/// `sum` without changing any schema. Used for sums without DISTINCT, in
+/// aggregates and windows (sliding frames retract, checked too).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct CheckedSum {
+    signature: Signature,
+}
+
+fn checked_sum_udaf() -> datafusion::logical_expr::AggregateUDF {
+    datafusion::logical_expr::AggregateUDF::from(CheckedSum {
+        signature: Signature::uniform(1, vec![DataType::Int64, DataType::UInt64], Volatility::Immutable),
+    })
+}
+
+impl datafusion::logical_expr::AggregateUDFImpl for CheckedSum {
+    fn name(&self) -> &str {
+        "ddb_checked_sum"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, args: &[DataType]) -> DfResult<DataType> {
+        Ok(args[0].clone())
+    }
+    fn accumulator(
+        &self,
+        args: datafusion::logical_expr::function::AccumulatorArgs,
+    ) -> DfResult<Box<dyn datafusion::logical_expr::Accumulator>> {
+        Ok(Box::new(SumAcc { unsigned: args.return_field.data_type() == &DataType::UInt64, sum: 0, seen: 0 }))
+    }
+}
+
+/// A running sum in i128 (any sum of i64 or u64 values checked step by step
+/// fits), refused when it leaves the output type's range.
+#[derive(Debug)]
+struct SumAcc {
+    unsigned: bool,
+    sum: i128,
+    /// Values summed (none: the sum is NULL, as SQL's).
+    seen: u64,
+}
+
+impl SumAcc {
+    fn add(&mut self, values: &ArrayRefDyn, sign: i128) -> DfResult<()> {
+        use arrow::array::AsArray;
+        let overflow = |s: i128| {
+            DataFusionError::Execution(format!(
+                "integer overflow: sum() reaches {s}, which does not fit in {}; sum in decimals instead, for example sum(CAST(n AS DECIMAL(38, 0)))",
+                if self.unsigned { "UInt64" } else { "Int64" }
+            ))
+        };
+        let items: Vec<i128> = if self.unsigned {
+            values.as_primitive::<arrow::datatypes::UInt64Type>().iter().flatten().map(i128::from).collect()
+        } else {
+            values.as_primitive::<arrow::datatypes::Int64Type>().iter().flatten().map(i128::from).collect()
+        };
+        for v in items {
+            self.sum = self.sum.checked_add(sign * v).ok_or_else(|| overflow(self.sum))?;
+            self.seen = if sign > 0 { self.seen + 1 } else { self.seen.saturating_sub(1) };
+            let fits = if self.unsigned { u64::try_from(self.sum).is_ok() } else { i64::try_from(self.sum).is_ok() };
+            // Retracting (sliding windows) may pass through any value; only
+            // a sum that is evaluated must fit, and adding checks each step.
+            if sign > 0 && !fits {
+                return Err(overflow(self.sum));
+            }
+        }
+        Ok(())
+    }
+}
+
+type ArrayRefDyn = dyn arrow::array::Array;
+
+impl datafusion::logical_expr::Accumulator for SumAcc {
+    fn update_batch(&mut self, values: &[arrow::array::ArrayRef]) -> DfResult<()> {
+        self.add(values[0].as_ref(), 1)
+    }
+    fn retract_batch(&mut self, values: &[arrow::array::ArrayRef]) -> DfResult<()> {
+        self.add(values[0].as_ref(), -1)
+    }
+    fn supports_retract_batch(&self) -> bool {
+        true
+    }
+    fn merge_batch(&mut self, states: &[arrow::array::ArrayRef]) -> DfResult<()> {
+        self.add(states[0].as_ref(), 1)
+    }
+    fn state(&mut self) -> DfResult<Vec<ScalarValue>> {
+        Ok(vec![self.evaluate()?])
+    }
+    fn evaluate(&mut self) -> DfResult<ScalarValue> {
+        if self.seen == 0 {
+            return Ok(if self.unsigned { ScalarValue::UInt64(None) } else { ScalarValue::Int64(None) });
+        }
+        Ok(if self.unsigned { ScalarValue::UInt64(u64::try_from(self.sum).ok()) } else { ScalarValue::Int64(i64::try_from(self.sum).ok()) })
+    }
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self)
     }
 }

@@ -131,7 +131,12 @@ fn an_explicit_control_column_still_works() {
 fn integer_overflow_is_an_error() {
     let dir = tempfile::tempdir().expect("temp dir");
     let exports = export(&dir.path().join("export"), &[item("a", &[("n", n("9223372036854775807"))]), item("b", &[("n", n("1"))])]);
-    for sql in ["SELECT id, n + 1 AS n FROM Contact", "SELECT id, n * 2 AS n FROM Contact", "SELECT id, -(n) - 2 AS n FROM Contact"] {
+    for sql in [
+        "SELECT id, n + 1 AS n FROM Contact",
+        "SELECT id, n * 2 AS n FROM Contact",
+        "SELECT id, -(n) - 2 AS n FROM Contact",
+        "SELECT id, n << 1 AS n FROM Contact",
+    ] {
         let (run, out) = plan(dir.path(), &exports, sql, &[]);
         assert_error(&run, &["integer overflow", "DECIMAL(38, 0)"]);
         assert!(!out.exists(), "{}", run.show());

@@ -5,8 +5,10 @@
 //! `-9223372036854775808`, silently. A plan that writes such a value to
 //! DynamoDB would corrupt data with exit 0, and a check counting with it
 //! would count wrong. This analyzer rule runs after type coercion and
-//! replaces each integer `a + b`, `a - b`, `a * b` and `-a` by a call to
-//! `ddb_checked_add`/`_sub`/`_mul` (Arrow's checked kernels, same types), so
+//! replaces each integer `a + b`, `a - b`, `a * b`, `-a` and (on 64-bit
+//! integers) `a << b` by a call to `ddb_checked_add`/`_sub`/`_mul`/`_shl`
+//! (Arrow's checked kernels, same types), and `sum()` of integers by
+//! `ddb_checked_sum`, so
 //! an overflow stops the query with the operands and a way to compute
 //! exactly. Names are preserved, so result columns keep their names.
 //! Division and remainder already use checked kernels.
@@ -57,6 +59,7 @@ struct Fns {
     add: Arc<ScalarUDF>,
     sub: Arc<ScalarUDF>,
     mul: Arc<ScalarUDF>,
+    shl: Arc<ScalarUDF>,
     sum: Arc<datafusion::logical_expr::AggregateUDF>,
 }
 
@@ -66,6 +69,7 @@ impl Fns {
             add: Arc::new(checked_udf(Op::Add)),
             sub: Arc::new(checked_udf(Op::Sub)),
             mul: Arc::new(checked_udf(Op::Mul)),
+            shl: Arc::new(checked_udf(Op::Shl)),
             sum: Arc::new(checked_sum_udaf()),
         }
     }
@@ -83,6 +87,12 @@ impl Fns {
                     _ => &self.mul,
                 };
                 Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(f.clone(), vec![*left, *right]))))
+            }
+            // `<<` on 64-bit integers shifts bits out silently.
+            Expr::BinaryExpr(BinaryExpr { left, op: Operator::BitwiseShiftLeft, right })
+                if left.get_type(schema)? == DataType::Int64 && right.get_type(schema)? == DataType::Int64 =>
+            {
+                Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(self.shl.clone(), vec![*left, *right]))))
             }
             // sum() of integers wraps in DataFusion 55: summed with checks.
             Expr::AggregateFunction(mut af) if af.func.name() == "sum" && !af.params.distinct && wide_integer(&af.params.args, schema)? => {
@@ -122,6 +132,7 @@ enum Op {
     Add,
     Sub,
     Mul,
+    Shl,
 }
 
 impl Op {
@@ -130,6 +141,7 @@ impl Op {
             Op::Add => "ddb_checked_add",
             Op::Sub => "ddb_checked_sub",
             Op::Mul => "ddb_checked_mul",
+            Op::Shl => "ddb_checked_shl",
         }
     }
 }
@@ -163,9 +175,44 @@ impl ScalarUDFImpl for Checked {
             Op::Add => arrow::compute::kernels::numeric::add(a, b),
             Op::Sub => arrow::compute::kernels::numeric::sub(a, b),
             Op::Mul => arrow::compute::kernels::numeric::mul(a, b),
+            Op::Shl => shl_checked(a, b),
         };
         apply(l, r, kernel).map_err(|e| overflow_error(e, &l.data_type()))
     }
+}
+
+/// `a << b` on Int64, refused when a bit set in `a` would be shifted out
+/// (or the sign change), or `b` is not 0 to 62.
+fn shl_checked(a: &dyn Datum, b: &dyn Datum) -> Result<arrow::array::ArrayRef, ArrowError> {
+    use arrow::array::{Array, AsArray, Int64Builder};
+    let ((la, ls), (ra, rs)) = (a.get(), b.get());
+    let not_int = || ArrowError::InvalidArgumentError("<< takes 64-bit integers".into());
+    let (la, ra) = (
+        la.as_primitive_opt::<arrow::datatypes::Int64Type>().ok_or_else(not_int)?,
+        ra.as_primitive_opt::<arrow::datatypes::Int64Type>().ok_or_else(not_int)?,
+    );
+    let n = if ls && rs {
+        1
+    } else if ls {
+        ra.len()
+    } else {
+        la.len()
+    };
+    let mut out = Int64Builder::with_capacity(n);
+    for i in 0..n {
+        let (x, y) = (if ls { 0 } else { i }, if rs { 0 } else { i });
+        if la.is_null(x) || ra.is_null(y) {
+            out.append_null();
+            continue;
+        }
+        let (v, s) = (la.value(x), ra.value(y));
+        let r = if (0..63).contains(&s) { Some(v << s) } else { None };
+        match r.filter(|r| r >> s == v) {
+            Some(r) => out.append_value(r),
+            None => return Err(ArrowError::ArithmeticOverflow(format!("Overflow happened on: {v} << {s}"))),
+        }
+    }
+    Ok(Arc::new(out.finish()))
 }
 
 /// Arrow's "Overflow happened on: a + b", with what to do about it.

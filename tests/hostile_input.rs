@@ -450,3 +450,39 @@ fn typos_and_partial_reads_are_refused() {
     assert_error(&run, &["1 lines of the export could not be read", "whole export"]);
     assert!(!out.exists());
 }
+
+/// Found by the third review: a custom type that requires itself made
+/// `generate` overflow its stack (exit 134), and a field named `_ddb` made
+/// an export ddbsnap itself could not read.
+#[test]
+fn models_that_no_item_can_satisfy_are_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("testdata/models/contact-v2.json").expect("model")).expect("json");
+    let mi = &mut model["data"]["model_introspection"];
+    mi["nonModels"]["N1"] = serde_json::json!({"name":"N1","fields":{"n1":{"name":"n1","isArray":false,"type":{"nonModel":"N1"},"isRequired":true,"attributes":[]}}});
+    mi["models"]["Contact"]["fields"]["nn"] =
+        serde_json::json!({"name":"nn","isArray":false,"type":{"nonModel":"N1"},"isRequired":false,"attributes":[]});
+    let path = dir.path().join("self.json");
+    std::fs::write(&path, model.to_string()).expect("write model");
+    let out = dir.path().join("gen");
+    assert_error(
+        &ddbsnap(&["generate", "--amplify", &arg(&path), "--out", &arg(&out), "--items", "1"]),
+        &["custom type N1 requires itself"],
+    );
+    // A tree (the type holds itself through an optional list) generates.
+    let mi = &mut model["data"]["model_introspection"];
+    mi["nonModels"]["N1"]["fields"]["n1"] =
+        serde_json::json!({"name":"n1","isArray":true,"type":{"nonModel":"N1"},"isRequired":true,"isArrayNullable":true,"attributes":[]});
+    std::fs::write(&path, model.to_string()).expect("write model");
+    ddbsnap(&["generate", "--amplify", &arg(&path), "--out", &arg(&out), "--items", "20"]).ok();
+    // A field ddbsnap reserves.
+    let mi = &mut model["data"]["model_introspection"];
+    mi["models"]["Contact"]["fields"]["_ddb"] =
+        serde_json::json!({"name":"_ddb","isArray":false,"type":"String","isRequired":false,"attributes":[]});
+    std::fs::write(&path, model.to_string()).expect("write model");
+    assert_error(
+        &ddbsnap(&["generate", "--amplify", &arg(&path), "--out", &arg(&dir.path().join("g2")), "--items", "1"]),
+        &["Contact._ddb", "reserves"],
+    );
+}

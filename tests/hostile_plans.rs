@@ -458,3 +458,19 @@ fn ordinary_sums_are_unchanged() {
     );
     assert_eq!(common::scalar(&e, "SELECT sum(x) FROM (SELECT 1.5 AS x UNION ALL SELECT 2.25)"), "3.75");
 }
+
+/// Found by the third review: an attribute name holding a code fence closed
+/// the Markdown preview's diff block, putting markup in a pull request.
+#[test]
+fn markdown_previews_keep_names_inside_their_block() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let exports = export(&dir.path().join("export"), &[item("a", &[])]);
+    let sql = "SELECT id, 'x' AS \"```\n\n<img src=x onerror=alert(1)>\n\n```\u{1b}[2J\" FROM Contact";
+    let (run, out) = plan(dir.path(), &exports, sql, &[]);
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    let md = ddbsnap(&["plan", "show", &arg(&out), "--format", "markdown"]).ok().stdout;
+    assert!(!md.contains('\u{1b}') && !md.contains("```\n\n<img"), "{md}");
+    let block = md.split("````diff\n").nth(1).and_then(|rest| rest.split("\n````\n").next()).expect("a fenced diff block");
+    assert!(block.contains("<img src=x onerror=alert(1)>"), "the name stays inside the block: {md}");
+    assert!(block.lines().all(|l| l.starts_with("@@") || l.starts_with("+ ") || l.starts_with("- ")), "{block}");
+}

@@ -195,9 +195,42 @@ impl ModelIntrospection {
         };
         for m in self.models.values() {
             m.fields.values().try_for_each(|f| check(&m.name, f))?;
+            if m.fields.contains_key(crate::convert::TYPES_COLUMN) {
+                return Err(Error::manifest(
+                    file,
+                    format!("{}.{}: ddbsnap reserves this name for its type tags; rename the field", m.name, crate::convert::TYPES_COLUMN),
+                ));
+            }
         }
         for n in self.non_models.values() {
             n.fields.values().try_for_each(|f| check(&n.name, f))?;
+        }
+        // A custom type may contain itself through optional fields or lists
+        // (a tree), but not through required single fields: no finite item
+        // holds it, and generating one would never end.
+        for start in self.non_models.keys() {
+            let mut path = vec![start.as_str()];
+            let mut at = start.as_str();
+            loop {
+                let next = self.non_models.get(at).and_then(|n| {
+                    n.fields.values().find_map(|f| match &f.ty {
+                        FieldType::NonModel { name } if f.is_required && !f.is_array => Some((name.as_str(), f.name.as_str())),
+                        _ => None,
+                    })
+                });
+                let Some((name, field)) = next else { break };
+                if name == start {
+                    return Err(Error::manifest(
+                        file,
+                        format!("custom type {start} requires itself ({}.{field} -> {start}): no item can hold it", path.join(" -> ")),
+                    ));
+                }
+                if path.contains(&name) {
+                    break;
+                }
+                path.push(name);
+                at = name;
+            }
         }
         Ok(())
     }

@@ -131,7 +131,10 @@ pub fn field(intro: &ModelIntrospection, f: &Field, rng: &mut Rng, len: Option<u
     if !f.is_array {
         return element(intro, &f.ty, rng, len, depth);
     }
-    let count = len.unwrap_or_else(|| rng.below(4) as usize);
+    // Lists of a custom type that holds such lists (a tree) stop growing
+    // at MAX_DEPTH, as optional nested fields do.
+    let deep = matches!(f.ty, FieldType::NonModel { .. }) && depth >= MAX_DEPTH;
+    let count = if deep { 0 } else { len.unwrap_or_else(|| rng.below(4) as usize) };
     AttrValue::L((0..count).map(|_| element(intro, &f.ty, rng, None, depth)).collect())
 }
 

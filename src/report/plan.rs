@@ -157,19 +157,24 @@ pub fn markdown(m: &PlanManifest) -> String {
         o.push('\n');
     }
     if !m.samples.is_empty() {
-        let _ = writeln!(o, "<details><summary>Sample changes</summary>\n\n```diff");
+        // Names and values are data: escaped (a newline in a name would
+        // forge a diff line), and fenced by more backticks than they hold,
+        // so that no name can close the block and put markup in the review.
+        let mut body = String::new();
         for s in &m.samples {
-            let _ = writeln!(o, "@@ {} {} {} @@", s.op.name(), s.table, s.key);
+            let _ = writeln!(body, "@@ {} {} {} @@", s.op.name(), esc(&s.table), esc(&s.key.to_string()));
             for d in &s.changes {
                 if let Some(b) = &d.before {
-                    let _ = writeln!(o, "- {}: {b}", d.attribute);
+                    let _ = writeln!(body, "- {}: {}", esc(&d.attribute), crate::error::brief(b, 300));
                 }
                 if let Some(a) = &d.after {
-                    let _ = writeln!(o, "+ {}: {a}", d.attribute);
+                    let _ = writeln!(body, "+ {}: {}", esc(&d.attribute), crate::error::brief(a, 300));
                 }
             }
         }
-        let _ = writeln!(o, "```\n</details>");
+        let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+        let fence = "`".repeat(longest.max(2) + 1);
+        let _ = writeln!(o, "<details><summary>Sample changes</summary>\n\n{fence}diff\n{body}{fence}\n</details>");
     }
     o
 }

@@ -486,3 +486,40 @@ fn models_that_no_item_can_satisfy_are_refused() {
         &["Contact._ddb", "reserves"],
     );
 }
+
+/// Found by the third review: a Parquet column whose ddbsnap tag does not
+/// fit its type (a tampered `convert` output: numbers tagged as strings)
+/// was read as if the tag were true.
+#[test]
+fn parquet_columns_must_hold_the_type_their_tag_names() {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Int64Array, RecordBatch};
+    use arrow::datatypes::{Field, Schema};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("pq");
+    ddbsnap(&["convert", "testdata/contacts", "--to", &arg(&out)]).ok();
+    let file = common::files_under(&out.join("Contact")).into_iter().find(|f| arg(f).ends_with(".parquet")).expect("a parquet file");
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&file).expect("open"))
+        .expect("parquet")
+        .build()
+        .expect("reader");
+    let batches: Vec<RecordBatch> = reader.map(|b| b.expect("batch")).collect();
+    let schema = batches[0].schema();
+    let i = schema.index_of("email").expect("email column");
+    let tag = schema.field(i).metadata().clone();
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields[i] = Field::new("email", arrow::datatypes::DataType::Int64, true).with_metadata(tag);
+    let tampered = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    std::fs::remove_file(&file).expect("remove");
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&file).expect("create"), tampered.clone(), None).expect("writer");
+    for b in &batches {
+        let mut columns = b.columns().to_vec();
+        columns[i] = Arc::new(Int64Array::from(vec![1i64; b.num_rows()])) as ArrayRef;
+        w.write(&RecordBatch::try_new(tampered.clone(), columns).expect("batch")).expect("write");
+    }
+    w.close().expect("close");
+    let run = ddbsnap(&["check", "--parquet", &arg(&out)]);
+    assert_error(&run, &["\"email\"", "carries no ddbsnap type information"]);
+}

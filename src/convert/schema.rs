@@ -111,6 +111,34 @@ impl Kind {
                 _ => return None,
             },
         })
+        .filter(|k| k.fits(dt))
+    }
+
+    /// Whether a column of Arrow type `dt` can hold this kind (string and
+    /// binary columns in any of their Arrow layouts): a tag on a column of
+    /// another type (a tampered file) is no tag at all.
+    fn fits(&self, dt: &DataType) -> bool {
+        use DataType as D;
+        let text = |t: &D| matches!(t, D::Utf8 | D::LargeUtf8 | D::Utf8View);
+        let bytes = |t: &D| matches!(t, D::Binary | D::LargeBinary | D::BinaryView);
+        let list_of = |t: &D, item: &dyn Fn(&D) -> bool| match t {
+            D::List(f) | D::LargeList(f) => item(f.data_type()),
+            _ => false,
+        };
+        let num = |n: &NumKind, t: &D| match n {
+            NumKind::Int64 => t == &D::Int64,
+            NumKind::Decimal(s) => matches!(t, D::Decimal128(_, ts) if ts == s),
+            NumKind::Text => text(t),
+        };
+        match self {
+            Kind::Str | Kind::Json | Kind::Mixed | Kind::Empty => text(dt),
+            Kind::Num(n) => num(n, dt),
+            Kind::Binary => bytes(dt),
+            Kind::Bool => dt == &D::Boolean,
+            Kind::StrSet => list_of(dt, &text),
+            Kind::NumSet(n) => list_of(dt, &|t: &D| num(n, t)),
+            Kind::BinSet => list_of(dt, &bytes),
+        }
     }
 
     pub fn data_type(&self) -> DataType {

@@ -85,6 +85,17 @@ pub fn escape_unsafe(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// The text of the deepest error in `e`'s source chain: for an SDK dispatch
+/// failure that is the connector's own words ("Connection refused"), where
+/// the outer layers only say "dispatch failure".
+pub fn innermost_cause(e: &dyn std::error::Error) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
 /// A piece of input fit to quote in a message: control characters escaped
 /// (`\n`, `\u{1b}`), and at most `max` characters, with how much was left
 /// out. Errors quote bad values with this, never whole: an 800 KB attribute

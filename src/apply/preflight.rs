@@ -179,28 +179,19 @@ fn reach_error<E: ProvideErrorMetadata + std::error::Error + 'static>(e: SdkErro
             }
         }
         SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => {
-            format!("cannot connect to DynamoDB at {where_}: {}", brief(&connector_cause(&e), 200))
+            format!("cannot connect to DynamoDB at {where_}: {}", brief(&crate::error::innermost_cause(&e), 200))
         }
         SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) if credentials_missing(&e) => {
             format!("no AWS credentials for DynamoDB at {where_}; {CREDENTIALS}")
         }
         SdkError::TimeoutError(_) => format!("DynamoDB at {where_} did not answer in time"),
-        _ => format!("cannot reach DynamoDB at {where_}: {}", brief(&connector_cause(&e), 200)),
+        _ => format!("cannot reach DynamoDB at {where_}: {}", brief(&crate::error::innermost_cause(&e), 200)),
     };
     Error::Invalid(text)
 }
 
 const CREDENTIALS: &str = "ddbsnap uses the standard AWS chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, \
 SSO, instance roles); for DynamoDB Local any key works, e.g. AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local";
-
-/// The innermost cause of an SDK error, without its debug dump.
-fn connector_cause<E: std::error::Error + 'static>(e: &E) -> String {
-    let mut cause: &dyn std::error::Error = e;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
-}
 
 fn credentials_missing<E: std::error::Error + 'static>(e: &E) -> bool {
     let mut cause: Option<&dyn std::error::Error> = Some(e);

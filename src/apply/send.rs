@@ -72,15 +72,6 @@ where
     (!m.is_empty()).then(|| m.clone())
 }
 
-/// The innermost cause of an error, as one line (not the SDK's debug dump).
-fn innermost(e: &dyn std::error::Error) -> String {
-    let mut cause = e;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    crate::error::brief(&cause.to_string(), 200)
-}
-
 /// Sorts an SDK error; `condition` extracts the current item from a
 /// failed-condition error of this operation.
 fn classify<E: ProvideErrorMetadata + std::fmt::Debug>(
@@ -119,7 +110,9 @@ fn classify<E: ProvideErrorMetadata + std::fmt::Debug>(
             cause: Cause::Connection,
             message: format!(
                 "the connection failed: {}",
-                e.as_connector_error().map(|c| innermost(c)).unwrap_or_else(|| crate::error::brief(&format!("{e:?}"), 200))
+                e.as_connector_error()
+                    .map(|c| crate::error::brief(&crate::error::innermost_cause(c), 200))
+                    .unwrap_or_else(|| crate::error::brief(&format!("{e:?}"), 200))
             ),
         }),
         SdkError::ResponseError(e) => Err(Failure::Retry {

@@ -133,11 +133,7 @@ fn nested_rules(intro: &ModelIntrospection, type_name: &str, col: &str, prefix: 
     for f in def.fields.values() {
         let path = format!("{prefix}{}", f.name);
         let at = format!("ddb_type_at({col}, {})", literal(&path));
-        // createdAt and updatedAt are read-only to clients and non-null in
-        // AppSync's schema (AWSDateTime!): resolvers always write them.
-        let managed_timestamp = f.is_read_only && matches!(f.name.as_str(), "createdAt" | "updatedAt");
-        let required = if f.is_array { f.is_array_nullable == Some(false) } else { f.is_required || managed_timestamp };
-        if required {
+        if f.must_be_present() {
             out.push((format!("{path}.required"), format!("{path} is required"), format!("coalesce({at}, 'NULL') = 'NULL'")));
         }
         let allowed = allowed_types(&f.ty, f.is_array);
@@ -245,13 +241,7 @@ pub fn model_checks(intro: &ModelIntrospection, model: &Model, table: &str, sche
 
     for f in model.stored_fields() {
         let col = ident(&f.name);
-        // For arrays, isRequired is about the elements; the list itself is
-        // required when it is not nullable.
-        // createdAt and updatedAt are read-only to clients and non-null in
-        // AppSync's schema (AWSDateTime!): resolvers always write them.
-        let managed_timestamp = f.is_read_only && matches!(f.name.as_str(), "createdAt" | "updatedAt");
-        let required = if f.is_array { f.is_array_nullable == Some(false) } else { f.is_required || managed_timestamp };
-        if required {
+        if f.must_be_present() {
             let sql = if has(&f.name) {
                 format!("SELECT {select}, ddb_type({col}) AS found FROM {from} WHERE {col} IS NULL")
             } else {

@@ -75,6 +75,18 @@ pub struct Field {
     pub association: Option<Association>,
 }
 
+impl Field {
+    /// Whether every stored item must hold this field, not NULL. For arrays,
+    /// `isRequired` is about the elements; the list itself is required when
+    /// it is not nullable. `createdAt` and `updatedAt` are read-only to
+    /// clients and non-null in AppSync's schema (AWSDateTime!): resolvers
+    /// always write them.
+    pub fn must_be_present(&self) -> bool {
+        let managed_timestamp = self.is_read_only && matches!(self.name.as_str(), "createdAt" | "updatedAt");
+        if self.is_array { self.is_array_nullable == Some(false) } else { self.is_required || managed_timestamp }
+    }
+}
+
 /// A field's type: a scalar by name, or a reference.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(untagged)]

@@ -29,6 +29,12 @@ mod udf;
 pub use rewrite::{macro_arguments, referenced_names};
 pub use typed::value_type;
 
+/// `name` as a SQL identifier: double-quoted, with inner quotes doubled, so
+/// any attribute or table name (spaces, quotes, keywords) reads as itself.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 use std::path::Path;
 use std::sync::Arc;
 

@@ -11,10 +11,11 @@ use std::collections::VecDeque;
 use std::ops::ControlFlow;
 
 use datafusion::sql::parser::{DFParser, Statement};
-use datafusion::sql::sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, visit_expressions_mut};
+use datafusion::sql::sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, FunctionArguments, visit_expressions_mut};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
+use super::quote_ident;
 use crate::convert::TYPES_COLUMN;
 use crate::error::{Error, Result};
 
@@ -103,12 +104,12 @@ fn expand<V: datafusion::sql::sqlparser::ast::VisitMut>(node: &mut V) -> Result<
             return ControlFlow::Break(format!("{name}() takes one column name of an export table, as in {name}(email)"));
         };
         let attr = parts.pop().expect("identifiers have at least one part");
-        let mut tag_col: Vec<String> = parts.iter().map(quote_ident).collect();
-        tag_col.push(quote_ident(&Ident::new(TYPES_COLUMN)));
+        let mut tag_col: Vec<String> = parts.iter().map(|p| quote_ident(&p.value)).collect();
+        tag_col.push(quote_ident(TYPES_COLUMN));
         let literal = attr.value.replace('\'', "''");
         let tag = format!("get_field({}, '{literal}')", tag_col.join("."));
-        let mut value: Vec<String> = parts.iter().map(quote_ident).collect();
-        value.push(quote_ident(&attr));
+        let mut value: Vec<String> = parts.iter().map(|p| quote_ident(&p.value)).collect();
+        value.push(quote_ident(&attr.value));
         let text = match name.as_str() {
             "ddb_type" => tag,
             "ddb_missing" => format!("({tag} IS NULL)"),
@@ -127,10 +128,6 @@ fn expand<V: datafusion::sql::sqlparser::ast::VisitMut>(node: &mut V) -> Result<
         ControlFlow::Break(msg) => Err(Error::Invalid(msg)),
         ControlFlow::Continue(()) => Ok(()),
     }
-}
-
-fn quote_ident(id: &Ident) -> String {
-    format!("\"{}\"", id.value.replace('"', "\"\""))
 }
 
 #[cfg(test)]

@@ -111,7 +111,7 @@ impl CheckFile {
                 notes.push(format!("check {} does not apply to table {name}: no item has {}", self.check.name, lacking.join(", ")));
                 continue;
             }
-            let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+            let quoted = crate::catalog::quote_ident(name);
             let mut c = self.check.clone();
             c.name = format!("{name}.{}", self.check.name);
             c.table = name.clone();
@@ -119,7 +119,7 @@ impl CheckFile {
             if absent.is_empty() {
                 c.sql = self.check.sql.replace("{table}", &quoted);
             } else {
-                let keys: Vec<String> = c.keys.iter().map(|k| format!("\"{}\"", k.replace('"', "\"\""))).collect();
+                let keys: Vec<String> = c.keys.iter().map(|k| crate::catalog::quote_ident(k)).collect();
                 let select = if keys.is_empty() { "*".to_string() } else { keys.join(", ") };
                 c.sql = format!("SELECT {select} FROM {quoted}");
                 c.description = format!("{} (no item has {}: every item fails)", c.description, absent.join(", "));

@@ -7,6 +7,7 @@
 //! column of numbers uses the column's own Arrow type.
 
 use super::model::{FieldType, Model, ModelIntrospection, Scalar};
+use crate::catalog::quote_ident as ident;
 use crate::convert::stats::NumKind;
 use crate::convert::{Kind, TableSchema};
 
@@ -208,10 +209,6 @@ pub(crate) fn allowed_types(f: &FieldType, is_array: bool) -> &'static [&'static
         FieldType::NonModel { .. } => &["M"],
         FieldType::Model { .. } => &[],
     }
-}
-
-fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 fn literal(s: &str) -> String {

@@ -10,6 +10,7 @@
 use serde::Serialize;
 
 use super::model::{Field, FieldType, Model, ModelIntrospection, Scalar};
+use crate::catalog::quote_ident as ident;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -37,10 +38,6 @@ pub struct Change {
     pub column: Option<String>,
     #[serde(skip)]
     pub missing_counts_all: bool,
-}
-
-fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 fn type_name(f: &Field) -> String {

@@ -75,7 +75,7 @@ pub async fn run(g: &Global, a: CheckArgs) -> Result<u8> {
         for name in catalog.add_parquet_dir(dir).await? {
             let provider = catalog.context().table_provider(datafusion::common::TableReference::bare(name.as_str())).await?;
             let schema = TableSchema::from_arrow(&provider.schema())?;
-            let count = catalog.query(&format!("SELECT count(*) FROM \"{}\"", name.replace('"', "\"\""))).await?;
+            let count = catalog.query(&format!("SELECT count(*) FROM {}", crate::catalog::quote_ident(&name))).await?;
             let items =
                 count.batches[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0) as u64).unwrap_or(0);
             // Parquet carries no statistics of ddbsnap's: the profile lists the columns only.

@@ -39,9 +39,9 @@ pub fn parse_check(file: &str, text: &str) -> Result<CheckFile> {
                     "name" => check.name = value,
                     "table" => check.table = value,
                     "description" => check.description = value,
-                    "keys" => check.keys = value.split(',').map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect(),
-                    "requires" => requires = value.split(',').map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect(),
-                    "expects" => expects = value.split(',').map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect(),
+                    "keys" => check.keys = name_list(&value),
+                    "requires" => requires = name_list(&value),
+                    "expects" => expects = name_list(&value),
                     "threshold" => {
                         check.threshold = Some(Threshold::parse(&value).ok_or_else(|| Error::Line {
                             file: file.to_string(),
@@ -173,6 +173,12 @@ pub fn load_dir(dir: &Path) -> Result<Vec<CheckFile>> {
             parse_check(&p.display().to_string(), &text)
         })
         .collect()
+}
+
+/// A header's comma-separated names (`-- keys: id, owner`), trimmed, empty
+/// entries dropped.
+fn name_list(value: &str) -> Vec<String> {
+    value.split(',').map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect()
 }
 
 #[cfg(test)]

@@ -195,7 +195,7 @@ pub async fn apply(g: &Global, a: ApplyArgs) -> Result<u8> {
 pub async fn rollback(g: &Global, a: RollbackArgs) -> Result<u8> {
     // The apply journal is only read: a rollback (or its dry run) never changes it.
     let applied = Journal::open_read_only(&a.journal)?;
-    let header = applied.header.clone();
+    let header = &applied.header;
     if header.kind != "apply" {
         bail!("{} is the journal of a {}, not of an apply", a.journal.display(), header.kind);
     }
@@ -224,10 +224,9 @@ pub async fn verify(g: &Global, a: VerifyArgs) -> Result<u8> {
     let applied =
         Journal::open_read_only(&path).with_context(|| "verify compares with the items as the apply wrote them: give its --journal")?;
     applied.check("apply", plan.sha256(), plan.manifest.ops_file.rows)?;
-    let (header, entries) = (applied.header.clone(), applied.entries.clone());
-    let stamp = Stamp { now: header.stamp_now, now_ms: header.stamp_now_ms };
+    let stamp = Stamp { now: applied.header.stamp_now, now_ms: applied.header.stamp_now_ms };
     let tables = table_map(&plan, &a.tables)?;
-    let (checked, mismatches) = crate::apply::verify::verify(&client(g).await, &plan, (&stamp, &entries), &tables).await?;
+    let (checked, mismatches) = crate::apply::verify::verify(&client(g).await, &plan, (&stamp, &applied.entries), &tables).await?;
     match a.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({"checked": checked, "mismatches": mismatches}))?),
         Format::Text => {
@@ -391,12 +390,11 @@ fn finish(r: &Report, format: Format, journal: &Path, dry_run: bool) -> Result<u
                 r.seconds,
                 if dry_run { " (dry run: nothing was written)" } else { "" }
             );
+            let esc = |v: &serde_json::Value| crate::error::escape_unsafe(&v.to_string()).into_owned();
             for c in &r.conflict_samples {
-                let esc = |v: &serde_json::Value| crate::error::escape_unsafe(&v.to_string()).into_owned();
                 println!("  conflict {} {}: now {}", esc(&c["table"]), esc(&c["key"]), esc(&c["current"]));
             }
             for f in &r.failure_samples {
-                let esc = |v: &serde_json::Value| crate::error::escape_unsafe(&v.to_string()).into_owned();
                 println!("  failed {} {}: {}", esc(&f["table"]), esc(&f["key"]), esc(&f["error"]));
             }
             if !dry_run {

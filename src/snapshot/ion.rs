@@ -62,15 +62,15 @@ impl IonValue {
             IonValue::Struct(fields) => AttrValue::M(fields_to_item(fields)?),
             IonValue::List(items, None) => AttrValue::L(items.into_iter().map(IonValue::into_attr).collect::<Result<_, _>>()?),
             IonValue::List(items, Some(ann)) => match ann.as_str() {
-                "$dynamodb_SS" => AttrValue::Ss(set_members(items, "SS", |v| match v {
+                "$dynamodb_SS" => AttrValue::Ss(set_members(items, DdbType::Ss, |v| match v {
                     IonValue::String(s) => Some(s),
                     _ => None,
                 })?),
-                "$dynamodb_NS" => AttrValue::Ns(set_members(items, "NS", |v| match v {
+                "$dynamodb_NS" => AttrValue::Ns(set_members(items, DdbType::Ns, |v| match v {
                     IonValue::Number(n) => Some(n),
                     _ => None,
                 })?),
-                "$dynamodb_BS" => AttrValue::Bs(set_members(items, "BS", |v| match v {
+                "$dynamodb_BS" => AttrValue::Bs(set_members(items, DdbType::Bs, |v| match v {
                     IonValue::Blob(b) => Some(b),
                     _ => None,
                 })?),
@@ -92,14 +92,11 @@ pub fn fields_to_item(fields: Vec<(String, IonValue)>) -> Result<Item, String> {
     Ok(item)
 }
 
-fn set_members<T: std::hash::Hash + Eq>(items: Vec<IonValue>, kind: &str, f: impl Fn(IonValue) -> Option<T>) -> Result<Vec<T>, String> {
-    let members: Vec<T> =
-        items.into_iter().map(|v| f(v).ok_or_else(|| format!("a {kind} set holds a member of another type"))).collect::<Result<_, _>>()?;
-    let t = match kind {
-        "SS" => DdbType::Ss,
-        "NS" => DdbType::Ns,
-        _ => DdbType::Bs,
-    };
+fn set_members<T: std::hash::Hash + Eq>(items: Vec<IonValue>, t: DdbType, f: impl Fn(IonValue) -> Option<T>) -> Result<Vec<T>, String> {
+    let members: Vec<T> = items
+        .into_iter()
+        .map(|v| f(v).ok_or_else(|| format!("a {} set holds a member of another type", t.name())))
+        .collect::<Result<_, _>>()?;
     crate::item::check_set(members.iter(), t)?;
     Ok(members)
 }

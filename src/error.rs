@@ -157,13 +157,15 @@ pub fn guard<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     GUARDED.with(|g| g.set(was));
     outcome.unwrap_or_else(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a decoding library failed".into());
+        let message = panic_message(payload.as_ref()).unwrap_or_else(|| "a decoding library failed".into());
         Err(Error::Invalid(format!("{what}: cannot be decoded ({}): the file is corrupt", brief(&message, 200))))
     })
+}
+
+/// The text a panic was raised with (`panic!("...")`, `assert!`), when it
+/// was raised with text.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+    payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned())
 }
 
 /// Whether this thread is inside [`guard`] (its panics are errors).

@@ -66,8 +66,7 @@ fn report_panics_in_one_line() {
         if ddbsnap::error::panic_is_guarded() {
             return;
         }
-        let what =
-            info.payload().downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| info.payload().downcast_ref::<String>().cloned());
+        let what = ddbsnap::error::panic_message(info.payload());
         let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
         eprintln!(
             "ddbsnap: error: internal error (a bug; please report it with the command that caused it): {}{at}",

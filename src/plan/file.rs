@@ -299,7 +299,7 @@ impl PlanFile {
 
     /// The operations file's schema, count and every operation.
     fn check_ops(&self) -> Result<()> {
-        let path = self.dir.join(&self.manifest.ops_file.name);
+        let path = self.ops_path();
         let builder = self.reader()?;
         let (actual, expected) = (builder.schema().clone(), ops_schema());
         let same = actual.fields().len() == expected.fields().len()
@@ -368,7 +368,7 @@ impl PlanFile {
     /// [`crate::error::guard`]: the parquet crate asserts on some malformed
     /// pages, and a plan is untrusted input until read.
     fn guarded(&self, builder: ParquetRecordBatchReaderBuilder<File>) -> Result<impl Iterator<Item = Result<RecordBatch>> + use<>> {
-        let what = self.dir.join(&self.manifest.ops_file.name).display().to_string();
+        let what = self.ops_path().display().to_string();
         let mut reader = crate::error::guard(&what, || Ok(builder.build()?))?;
         let mut failed = false;
         Ok(std::iter::from_fn(move || {
@@ -392,13 +392,13 @@ impl PlanFile {
     /// Every column chunk must lie inside the file: the parquet crate
     /// asserts (panics) on a negative offset or length in a crafted footer.
     fn reader(&self) -> Result<ParquetRecordBatchReaderBuilder<File>> {
-        let what = self.dir.join(&self.manifest.ops_file.name).display().to_string();
+        let what = self.ops_path().display().to_string();
         crate::error::guard(&what, || self.reader_unguarded())
     }
 
     fn reader_unguarded(&self) -> Result<ParquetRecordBatchReaderBuilder<File>> {
         let file = self.open_ops()?;
-        let len = file.metadata().map_err(|e| Error::io_path(&self.dir.join(&self.manifest.ops_file.name), e))?.len();
+        let len = file.metadata().map_err(|e| Error::io_path(&self.ops_path(), e))?.len();
         let options = parquet::arrow::arrow_reader::ArrowReaderOptions::new().with_skip_arrow_metadata(true);
         let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)?;
         for (g, group) in builder.metadata().row_groups().iter().enumerate() {
@@ -408,7 +408,7 @@ impl PlanFile {
                 if start < 0 || size < 0 || (start as u64).saturating_add(size as u64) > len {
                     return Err(Error::Invalid(format!(
                         "{}: row group {g} places a column at bytes {start} to {start}+{size}, outside the file ({len} bytes); the plan is refused",
-                        self.dir.join(&self.manifest.ops_file.name).display()
+                        self.ops_path().display()
                     )));
                 }
             }
@@ -417,8 +417,13 @@ impl PlanFile {
     }
 
     fn open_ops(&self) -> Result<File> {
-        let path = self.dir.join(&self.manifest.ops_file.name);
+        let path = self.ops_path();
         File::open(&path).map_err(|e| Error::io_path(&path, e))
+    }
+
+    /// The operations file, in the plan folder (its name is checked on open).
+    fn ops_path(&self) -> PathBuf {
+        self.dir.join(&self.manifest.ops_file.name)
     }
 
     /// The operations' sequence numbers alone, in plan order (nothing else

@@ -78,8 +78,8 @@ pub fn manifest(m: &PlanManifest, path: &str) -> Result<()> {
 pub struct OpChecker<'a> {
     manifest: &'a PlanManifest,
     targets: HashMap<&'a str, &'a TargetTable>,
-    /// (target position, key hash) of every operation so far.
-    seen: HashSet<(usize, u128)>,
+    /// (target table, key hash) of every operation so far.
+    seen: HashSet<(&'a str, u128)>,
     next_seq: u64,
     /// The summary and cost as the operations make them.
     operations: BTreeMap<String, BTreeMap<OpKind, u64>>,
@@ -143,17 +143,20 @@ impl<'a> OpChecker<'a> {
         let before = op.before.as_ref().unwrap_or(&empty);
         let after_item = after.unwrap_or(&empty);
         *self.operations.entry(op.table.clone()).or_default().entry(op.kind).or_default() += 1;
-        let attrs = self.attributes.entry(op.table.clone()).or_default();
-        for c in changes_between(before, after_item) {
-            let a = attrs.entry(c.attribute.clone()).or_default();
-            match (c.before, c.after) {
-                (None, Some(_)) => a.added += 1,
-                (Some(_), None) => a.removed += 1,
-                _ => a.changed += 1,
+        let changes = changes_between(before, after_item);
+        // A table is listed only with the attributes its operations change.
+        if !changes.is_empty() {
+            let attrs = self.attributes.entry(op.table.clone()).or_default();
+            for c in changes {
+                let a = attrs.entry(c.attribute.clone()).or_default();
+                match (c.before, c.after) {
+                    (None, Some(_)) => a.added += 1,
+                    (Some(_), None) => a.removed += 1,
+                    _ => a.changed += 1,
+                }
+                *a.types.entry(transition(c.before, c.after)).or_default() += 1;
             }
-            *a.types.entry(transition(c.before, c.after)).or_default() += 1;
         }
-        self.attributes.retain(|_, a| !a.is_empty());
         self.write_units += op.write_units as u64;
         let key = plain_json(&op.key);
         if let Some(i) = self.samples.iter().position(|s| s.table == op.table && s.key == key) {
@@ -193,9 +196,8 @@ impl<'a> OpChecker<'a> {
             .targets
             .get(op.table.as_str())
             .ok_or_else(|| bad(format!("table {:?} is not among the plan's targets", brief(&op.table, 80))))?;
-        let position = self.targets.keys().position(|n| *n == op.table).unwrap_or(0);
         check_key(&op.key, &target.key).map_err(&bad)?;
-        if !self.seen.insert((position, key_hash(&item_to_string(&op.key)))) {
+        if !self.seen.insert((target.name.as_str(), key_hash(&item_to_string(&op.key)))) {
             return Err(bad(format!("a second operation on the item {}", brief(&item_to_string(&op.key), 200))));
         }
         check_fields(op, target).map_err(&bad)?;

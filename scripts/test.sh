@@ -10,9 +10,21 @@ if ! command -v chromium >/dev/null 2>&1; then
   echo "test.sh: installing chromium for the HTML report test" >&2
   apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
 fi
+# Tests on the real AWS samples (DDBSNAP_SAMPLES, default ../shared/samples)
+# skip when the folder is absent, unless DDBSNAP_REQUIRE_SAMPLES=1; each
+# skipped test writes its name here, and they are listed in one line below.
+skipped=$(mktemp)
+export DDBSNAP_SKIPPED_SAMPLES=$skipped
+# The trap is set before the first server starts, so that a failed or
+# interrupted start leaves no server behind.
+trap 'rm -f "$skipped"; scripts/servers.sh stop' EXIT
 scripts/servers.sh start
-trap 'scripts/servers.sh stop' EXIT
 eval "$(scripts/servers.sh env)"
 # Tests that need a server or the browser fail (rather than skip) when it is missing.
 export DDBSNAP_REQUIRE_SERVERS=1
-cargo test --all-targets "$@"
+status=0
+cargo test --all-targets "$@" || status=$?
+if [ -s "$skipped" ]; then
+  echo "test.sh: $(wc -l <"$skipped") tests skipped, the samples folder ${DDBSNAP_SAMPLES:-../shared/samples} is absent (set DDBSNAP_SAMPLES): $(sort "$skipped" | paste -sd ' ')" >&2
+fi
+exit "$status"

@@ -21,7 +21,6 @@ use common::{Run, ddbsnap};
 use md5::{Digest, Md5};
 use serde_json::Value;
 
-const GURRE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/samples/gurre-ddb-pitr");
 /// Where `generate --prefix` puts the exports inside the bucket.
 const PREFIX: &str = "exports/contacts";
 
@@ -228,15 +227,17 @@ async fn single_export_folder_and_manifest_url_read_as_locally() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gurre_sample_reads_as_locally() {
     let Some(ep) = endpoint() else { return };
-    assert!(Path::new(GURRE).is_dir(), "the AWS samples are missing: expected {GURRE} (shared/ beside the clone, as CI places it)");
+    // A real AWS export (see tests/common/samples.rs: skipped and listed when absent).
+    let Some(gurre) = common::samples::path("gurre-ddb-pitr") else { return };
+    let gurre = gurre.display().to_string();
     let s3 = client(&ep);
     let bucket = new_bucket(&s3, "gurre").await;
-    upload(&s3, &bucket, Path::new(GURRE), |_, b| Some(b)).await;
+    upload(&s3, &bucket, Path::new(&gurre), |_, b| Some(b)).await;
     let s3_root = format!("s3://{bucket}");
 
     // The bucket root (s3Prefix null) and its AWSDynamoDB/ prefix.
     for url in [s3_root.clone(), format!("{s3_root}/AWSDynamoDB/")] {
-        let v = assert_inspect_same(&ep, GURRE, GURRE, &url, &s3_root).await;
+        let v = assert_inspect_same(&ep, &gurre, &gurre, &url, &s3_root).await;
         assert_eq!(v["tables"][0]["items"], 8);
         // The redacted summaries' .md5 files are found (HeadObject) and reported.
         let warnings = v["tables"][0]["warnings"].to_string();
@@ -245,13 +246,13 @@ async fn gurre_sample_reads_as_locally() {
             "{warnings}"
         );
         assert!(warnings.contains("gap of 69.378 s"), "{warnings}");
-        let rows = assert_sql_same(&ep, GURRE, &url, "SELECT * FROM test ORDER BY pk, sk").await;
+        let rows = assert_sql_same(&ep, &gurre, &url, "SELECT * FROM test ORDER BY pk, sk").await;
         assert_eq!(rows.lines().count(), 8);
     }
     // The full export's folder alone.
     let full = "AWSDynamoDB/01768385930622-efd1a093";
-    let local_full = format!("{GURRE}/{full}");
-    let v = assert_inspect_same(&ep, &local_full, GURRE, &format!("{s3_root}/{full}"), &s3_root).await;
+    let local_full = format!("{gurre}/{full}");
+    let v = assert_inspect_same(&ep, &local_full, &gurre, &format!("{s3_root}/{full}"), &s3_root).await;
     assert_eq!(v["tables"][0]["items"], 3);
     assert_sql_same(&ep, &local_full, &format!("{s3_root}/{full}/manifest-summary.json"), "SELECT * FROM test ORDER BY pk, sk").await;
     drop_bucket(&s3, &bucket).await;

@@ -1,7 +1,8 @@
 //! The real binary on real AWS exports from `../shared/samples` (beside the
-//! clone; CI puts it there). The samples are read in place, never copied
-//! into the project. Without them these tests fail: they are the only
-//! tests on output AWS wrote itself.
+//! clone, or `DDBSNAP_SAMPLES`). The samples are read in place, never
+//! copied into the project. Without them these tests are skipped and listed
+//! by `scripts/test.sh`; CI requires them (`DDBSNAP_REQUIRE_SAMPLES=1`):
+//! they are the only tests on output AWS wrote itself.
 //!
 //! Expected values were worked out by hand from the data files (`zcat`),
 //! not from ddbsnap's output.
@@ -17,19 +18,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use common::{Run, ddbsnap, files_under};
 use serde_json::{Value, json};
 
-const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/samples");
-
-/// A sample's path; fails (does not skip) when the samples are missing.
-fn sample(rel: &str) -> String {
-    let root = Path::new(SAMPLES);
-    assert!(
-        root.is_dir(),
-        "the AWS samples are missing: expected the folder {SAMPLES} (shared/ beside the clone, as CI places it). \
-         These tests read real AWS exports from there and do not skip without them."
-    );
-    let path = root.join(rel);
-    assert!(path.exists(), "sample {} is missing", path.display());
-    path.display().to_string()
+/// A sample's path, or `None` when the samples are absent (see
+/// [`common::samples`]): each test then returns early and is listed as skipped.
+fn sample(rel: &str) -> Option<String> {
+    common::samples::path(rel).map(|p| p.display().to_string())
 }
 
 /// `sql --format json` rows, one JSON object per line.
@@ -134,7 +126,7 @@ fn plain(pk: &str, sk: &str, test: &str) -> Value {
 /// - (4,2) inserted by the 2nd.
 #[test]
 fn gurre_chain_gives_the_point_in_time_table() {
-    let gurre = sample("gurre-ddb-pitr");
+    let Some(gurre) = sample("gurre-ddb-pitr") else { return };
     let (run, rows) = sql_json(&[&gurre], &[], "SELECT * FROM test ORDER BY pk, sk");
     let expected = vec![
         plain("1", "2", "test2"),
@@ -158,7 +150,7 @@ fn gurre_chain_gives_the_point_in_time_table() {
 /// `--as-of` stops the chain at the last export ending by then.
 #[test]
 fn gurre_as_of_earlier_points() {
-    let gurre = sample("gurre-ddb-pitr");
+    let Some(gurre) = sample("gurre-ddb-pitr") else { return };
     let keys = |as_of: &str| -> Vec<(String, String)> {
         let (_, rows) = sql_json(&[&gurre], &["--as-of", as_of], "SELECT pk, sk FROM test ORDER BY pk, sk");
         rows.iter().map(|r| (r["pk"].as_str().unwrap().to_string(), r["sk"].as_str().unwrap().to_string())).collect()
@@ -192,7 +184,7 @@ fn data_files(root: &Path) -> Vec<(PathBuf, u64, u64)> {
 
 #[test]
 fn gurre_inspect_counts() {
-    let gurre = sample("gurre-ddb-pitr");
+    let Some(gurre) = sample("gurre-ddb-pitr") else { return };
     let run = ddbsnap(&["inspect", "--format", "json", &gurre]).ok();
     let v: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}\n{}", run.show()));
     let tables = v["tables"].as_array().unwrap();
@@ -285,7 +277,7 @@ fn gurre_inspect_counts() {
 
 #[test]
 fn gurre_strict_refuses_the_gap() {
-    let gurre = sample("gurre-ddb-pitr");
+    let Some(gurre) = sample("gurre-ddb-pitr") else { return };
     let run = ddbsnap(&["inspect", "--strict", &gurre]);
     assert_eq!(run.code, Some(2), "{}", run.show());
     assert!(run.stderr.contains(GAP), "{}", run.show());
@@ -295,7 +287,7 @@ fn gurre_strict_refuses_the_gap() {
 
 #[test]
 fn scylla_every_type_exactly() {
-    let scylla = sample("scylla-migrator");
+    let Some(scylla) = sample("scylla-migrator") else { return };
     let (run, rows) = sql_json(&[&scylla], &[], "SELECT * FROM \"S3ExportTest\" ORDER BY id");
     let expected = vec![
         json!({
@@ -354,7 +346,7 @@ fn scylla_every_type_exactly() {
 
 #[test]
 fn scylla_inspect() {
-    let scylla = sample("scylla-migrator");
+    let Some(scylla) = sample("scylla-migrator") else { return };
     let run = ddbsnap(&["inspect", "--format", "json", &scylla]).ok();
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
     let t = &v["tables"][0];
@@ -390,7 +382,7 @@ fn ion_field<'a>(line: &'a str, name: &str) -> &'a str {
 
 #[test]
 fn guidewire_truncated_line_is_an_error() {
-    let file = sample("guidewire-nosql2sql/output.ion.gz");
+    let Some(file) = sample("guidewire-nosql2sql/output.ion.gz") else { return };
     let run = ddbsnap(&["sql", "-e", &file, "SELECT count(*) FROM output"]);
     assert_eq!(run.code, Some(2), "{}", run.show());
     assert!(run.stdout.is_empty(), "no result on error\n{}", run.show());
@@ -400,7 +392,7 @@ fn guidewire_truncated_line_is_an_error() {
 
 #[test]
 fn guidewire_quarantine_keeps_the_good_lines() {
-    let file = sample("guidewire-nosql2sql/output.ion.gz");
+    let Some(file) = sample("guidewire-nosql2sql/output.ion.gz") else { return };
     let (complete, truncated) = guidewire_lines(&file);
     assert_eq!(complete.len(), 32);
     let dir = tempfile::tempdir().unwrap();

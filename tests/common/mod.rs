@@ -7,6 +7,7 @@ pub mod dynamo;
 pub mod plans;
 pub mod proxy;
 pub mod s3;
+pub mod samples;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -18,6 +18,8 @@
 #   check    run scripts/check-servers.py (S3 and DynamoDB round trips, and
 #            the loopback-only binding) with the moto virtualenv's python
 #   install  only install / update the cached tools
+#   chromium install Debian's chromium if no chromium is on PATH (the HTML
+#            report test's headless browser), then print its path
 #
 # Environment:
 #   DDBSNAP_S3_PORT        (default 45660)
@@ -517,6 +519,28 @@ cmd_env() {
         AWS_EC2_METADATA_DISABLED true
 }
 
+# The browser names looked for on PATH, in order; the HTML test is given the
+# path found here (DDBSNAP_CHROMIUM), so both look in the same place.
+CHROMIUM_NAMES=(chromium chromium-browser)
+
+find_chromium() {
+    local name
+    for name in "${CHROMIUM_NAMES[@]}"; do
+        if command -v "$name" >/dev/null 2>&1; then
+            command -v "$name"
+            return 0
+        fi
+    done
+    return 1
+}
+
+cmd_chromium() {
+    if ! find_chromium >/dev/null; then
+        apt_install chromium
+    fi
+    find_chromium || die "chromium was installed but is not on PATH (looked for: ${CHROMIUM_NAMES[*]})"
+}
+
 cmd_check() {
     [[ -x $VENV_DIR/bin/python ]] || die "the moto virtualenv is not installed: run $0 start first"
     ensure_ss
@@ -539,6 +563,7 @@ main() {
     status) cmd_status ;;
     env) cmd_env ;;
     check) cmd_check ;;
+    chromium) cmd_chromium ;;
     install)
         take_lock
         install_all

@@ -5,11 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/ddbsnap-target}
-# The HTML report is tested in a real headless browser: Debian's chromium.
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "test.sh: installing chromium for the HTML report test" >&2
-  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
-fi
+# The HTML report is tested in a real headless browser: Debian's chromium,
+# installed (as root or through sudo, like the servers' packages) when no
+# chromium is on PATH; the test runs the one found here.
+DDBSNAP_CHROMIUM=$(scripts/servers.sh chromium)
+export DDBSNAP_CHROMIUM
 # Tests on the real AWS samples (DDBSNAP_SAMPLES, default ../shared/samples)
 # skip when the folder is absent, unless DDBSNAP_REQUIRE_SAMPLES=1; each
 # skipped test writes its name here, and they are listed in one line below.

@@ -23,9 +23,11 @@
 //! - [`apply`]: approved plans written to DynamoDB, journaled and reversible.
 //! - [`rehearse`]: whole migrations rehearsed on local or staging servers, every step verified.
 //! - [`subset`]: masked, referentially complete subsets of exports for sandboxes.
+//! - [`aws`]: how AWS SDK failures read (one line for missing credentials).
 //! - [`cli`]: the command line; the only module that knows clap.
 
 pub mod apply;
+pub mod aws;
 pub mod catalog;
 pub mod checks;
 pub mod cli;

@@ -47,6 +47,8 @@ fn ddbsnap(args: &[&str]) -> Out {
             .args(args)
             .env_remove("RUST_LOG")
             .env_remove("DDBSNAP_ENDPOINT_URL")
+            .env_remove("DDBSNAP_S3_ENDPOINT_URL")
+            .env_remove("DDBSNAP_DYNAMODB_ENDPOINT_URL")
             .env_remove("DDBSNAP_THREADS")
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")

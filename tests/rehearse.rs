@@ -22,7 +22,7 @@ fn servers() -> Option<(String, String)> {
 }
 
 fn rehearse(s3: &str, ddb: &str, work: &Path, export: &str, prefix: &str, extra: &[&str]) -> Run {
-    let mut args = vec!["--endpoint-url", s3, "rehearse", export, "--amplify", MODEL, "-t", "split_name"];
+    let mut args = vec!["--s3-endpoint-url", s3, "rehearse", export, "--amplify", MODEL, "-t", "split_name"];
     args.extend(["--dynamodb-endpoint-url", ddb, "--work-dir", work.to_str().unwrap(), "--table-prefix", prefix]);
     args.extend(["--format", "json", "-q"]);
     args.extend_from_slice(extra);

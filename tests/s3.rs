@@ -26,7 +26,7 @@ const PREFIX: &str = "exports/contacts";
 
 /// Runs the binary against the S3 endpoint with the test credentials.
 async fn ddbsnap_s3(endpoint: &str, args: &[&str]) -> Run {
-    let mut all: Vec<String> = vec!["--endpoint-url".into(), endpoint.into()];
+    let mut all: Vec<String> = vec!["--s3-endpoint-url".into(), endpoint.into()];
     all.extend(args.iter().map(|a| a.to_string()));
     tokio::task::spawn_blocking(move || {
         let out = common::output_within(
@@ -41,6 +41,8 @@ async fn ddbsnap_s3(endpoint: &str, args: &[&str]) -> Run {
                 .env_remove("AWS_PROFILE")
                 .env_remove("AWS_ENDPOINT_URL")
                 .env_remove("DDBSNAP_ENDPOINT_URL")
+                .env_remove("DDBSNAP_S3_ENDPOINT_URL")
+                .env_remove("DDBSNAP_DYNAMODB_ENDPOINT_URL")
                 .env_remove("DDBSNAP_THREADS")
                 .env_remove("RUST_LOG"),
         );

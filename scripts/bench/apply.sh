@@ -32,20 +32,20 @@ printf 'baseline, sequential BatchWriteItem loop: '
 "$bin" plan -q -t split_name "$data" --out "$work/updates" >/dev/null || true
 for c in 1 4 16; do
   "$loop" "$data" "$ep" "Put-$c-$run" --create-only
-  "$bin" apply "$work/puts" --approve "$(sha "$work/puts")" --endpoint-url "$ep" --table "ContactV2=Put-$c-$run" \
+  "$bin" apply "$work/puts" --approve "$(sha "$work/puts")" --dynamodb-endpoint-url "$ep" --table "ContactV2=Put-$c-$run" \
     --allow-failing-checks --concurrency "$c" --format json -q > "$work/r.json"
   rm -f "$work/puts.journal"
   python3 -c "import json;r=json.load(open('$work/r.json'));print(f'PUT (BatchWriteItem), {$c:>2} in flight: {r[\"written\"]} items in {r[\"seconds\"]:.2f} s: {r[\"written\"]/r[\"seconds\"]:.0f} items/s')"
 done
 for c in 1 4 16; do
   "$loop" "$data" "$ep" "Upd-$c-$run" --create > /dev/null
-  "$bin" apply "$work/updates" --approve "$(sha "$work/updates")" --endpoint-url "$ep" --table "Contact=Upd-$c-$run" \
+  "$bin" apply "$work/updates" --approve "$(sha "$work/updates")" --dynamodb-endpoint-url "$ep" --table "Contact=Upd-$c-$run" \
     --concurrency "$c" --format json -q > "$work/r.json"
   rm -f "$work/updates.journal"
   python3 -c "import json;r=json.load(open('$work/r.json'));print(f'conditional UpdateItem, {$c:>2} in flight: {r[\"written\"]} items in {r[\"seconds\"]:.2f} s: {r[\"written\"]/r[\"seconds\"]:.0f} items/s')"
 done
 "$loop" "$data" "$ep" "Rate-$run" --create > /dev/null
-"$bin" apply "$work/updates" --approve "$(sha "$work/updates")" --endpoint-url "$ep" --table "Contact=Rate-$run" \
+"$bin" apply "$work/updates" --approve "$(sha "$work/updates")" --dynamodb-endpoint-url "$ep" --table "Contact=Rate-$run" \
   --concurrency 16 --max-wcu-per-sec "$rate" --format json -q > "$work/r.json"
 python3 -c "
 import json

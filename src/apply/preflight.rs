@@ -173,7 +173,7 @@ fn reach_error<E: ProvideErrorMetadata + std::error::Error + 'static>(e: SdkErro
             match code {
                 "ResourceNotFoundException" => format!("table {table} does not exist at {where_}"),
                 "UnrecognizedClientException" | "InvalidSignatureException" | "MissingAuthenticationToken" | "AccessDeniedException" => {
-                    format!("DynamoDB at {where_} refused the credentials ({code}: {}); {CREDENTIALS}", brief(message, 200))
+                    format!("DynamoDB at {where_} refused the credentials ({code}: {}); {}", brief(message, 200), crate::aws::CREDENTIALS_HELP)
                 }
                 _ => format!("describing table {table} at {where_} failed: {code}: {}", brief(message, 200)),
             }
@@ -181,28 +181,13 @@ fn reach_error<E: ProvideErrorMetadata + std::error::Error + 'static>(e: SdkErro
         SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => {
             format!("cannot connect to DynamoDB at {where_}: {}", brief(&crate::error::innermost_cause(&e), 200))
         }
-        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) if credentials_missing(&e) => {
-            format!("no AWS credentials for DynamoDB at {where_}; {CREDENTIALS}")
+        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) if crate::aws::credentials_missing(&e) => {
+            format!("no AWS credentials for DynamoDB at {where_}; {}", crate::aws::CREDENTIALS_HELP)
         }
         SdkError::TimeoutError(_) => format!("DynamoDB at {where_} did not answer in time"),
         _ => format!("cannot reach DynamoDB at {where_}: {}", brief(&crate::error::innermost_cause(&e), 200)),
     };
     Error::Invalid(text)
-}
-
-const CREDENTIALS: &str = "ddbsnap uses the standard AWS chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, \
-SSO, instance roles); for DynamoDB Local any key works, e.g. AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local";
-
-fn credentials_missing<E: std::error::Error + 'static>(e: &E) -> bool {
-    let mut cause: Option<&dyn std::error::Error> = Some(e);
-    while let Some(c) = cause {
-        let t = c.to_string().to_ascii_lowercase();
-        if t.contains("credential") {
-            return true;
-        }
-        cause = c.source();
-    }
-    false
 }
 
 #[cfg(test)]

@@ -92,7 +92,7 @@ async fn get_all<'a>(client: &Client, table: &str, keys: impl Iterator<Item = &'
             .request_items(table, req)
             .send()
             .await
-            .map_err(|e| Error::Invalid(format!("BatchGetItem on {table}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e))))?;
+            .map_err(|e| Error::Invalid(format!("BatchGetItem on {table}: {}", crate::aws::sdk_cause(&e))))?;
         for m in resp.responses().and_then(|r| r.get(table)).into_iter().flatten() {
             let item = item_from_sdk(m).map_err(Error::Invalid)?;
             let key: Item = key_names.iter().filter_map(|k| item.get(k).map(|v| (k.clone(), v.clone()))).collect();

@@ -22,6 +22,7 @@
 mod checked;
 pub mod guard;
 pub mod memory;
+mod names;
 mod rewrite;
 mod typed;
 mod udf;
@@ -140,7 +141,7 @@ impl Catalog {
         let statements = rewrite::parse(sql)?;
         let mut last = None;
         for stmt in statements {
-            let plan = self.ctx.state().statement_to_plan(stmt).await?;
+            let plan = self.plan_statement(stmt).await?;
             let df = self.ctx.execute_logical_plan(plan).await?;
             let schema = Arc::new(df.schema().as_arrow().clone());
             let batches = df.collect().await?;
@@ -153,7 +154,7 @@ impl Catalog {
     /// check: see [`guard`]); `what` names it in errors.
     pub async fn read_only_plan(&self, sql: &str, what: &str) -> Result<datafusion::logical_expr::LogicalPlan> {
         let stmt = guard::one_query(sql, what)?;
-        let plan = self.ctx.state().statement_to_plan(stmt).await?;
+        let plan = self.plan_statement(stmt).await?;
         guard::read_only().verify_plan(&plan).map_err(|e| Error::Invalid(format!("{what}: {e}")))?;
         Ok(plan)
     }
@@ -191,6 +192,18 @@ impl Catalog {
             _ => return Err(Error::Invalid(format!("{}: only .csv and .parquet files can be read as tables", path.display()))),
         }
         Ok(())
+    }
+
+    /// Plans one statement; a table that is not found is named with the
+    /// registered tables nearest to it (`contact` for `Contact`).
+    async fn plan_statement(&self, stmt: datafusion::sql::parser::Statement) -> Result<datafusion::logical_expr::LogicalPlan> {
+        self.ctx.state().statement_to_plan(stmt).await.map_err(|e| {
+            let text = e.to_string();
+            match names::missing_table(&text) {
+                Some(missing) => Error::Invalid(format!("{text}{}", names::suggestion(missing, &self.table_names()))),
+                None => Error::DataFusion(e),
+            }
+        })
     }
 
     /// Table names registered, sorted.

@@ -17,7 +17,7 @@ use crate::plan::file::PlanFile;
 use crate::report::plan::after_checks_pass;
 
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Writes go to DynamoDB through the standard AWS configuration (region, credentials); --endpoint-url \
+#[command(after_help = "Writes go to DynamoDB through the standard AWS configuration (region, credentials); --dynamodb-endpoint-url \
 points at DynamoDB Local or another endpoint. Each UPDATE, PUT over an existing item and DELETE is conditional on the item \
 still holding what the snapshot saw (the attributes the transform reads and writes, plus updatedAt, _version and \
 _lastChangedAt where present): an item changed since is a conflict, recorded with its current value and never \
@@ -93,7 +93,7 @@ pub struct RollbackArgs {
 
 async fn client(g: &Global) -> aws_sdk_dynamodb::Client {
     // ddbsnap retries writes itself (backoff, jitter, the journal, the rate limit).
-    dynamodb_client(g, g.endpoint_url.as_deref(), false).await
+    dynamodb_client(g, g.dynamodb_endpoint_url.as_deref(), false).await
 }
 
 /// A DynamoDB client from the standard AWS configuration chain, pointed at
@@ -156,8 +156,8 @@ async fn settings(g: &Global, plan: &PlanFile, w: &WriteArgs, fresh_apply: bool)
         }
     }
     let client = client(g).await;
-    let where_ = crate::apply::preflight::describe_target(&client, g.endpoint_url.as_deref());
-    let writes = crate::apply::preflight::check_targets(&client, (&where_, g.endpoint_url.as_deref()), plan, &tables, fresh_apply).await?;
+    let where_ = crate::apply::preflight::describe_target(&client, g.dynamodb_endpoint_url.as_deref());
+    let writes = crate::apply::preflight::check_targets(&client, (&where_, g.dynamodb_endpoint_url.as_deref()), plan, &tables, fresh_apply).await?;
     for (name, physical) in &writes {
         eprintln!("ddbsnap: {} {name} to DynamoDB table {physical} at {where_}", if w.dry_run { "would write" } else { "writing" });
     }

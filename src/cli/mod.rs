@@ -49,9 +49,17 @@ pub struct Args {
 }
 
 #[derive(ClapArgs, Debug, Clone)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
-    /// S3 endpoint for S3-compatible servers (path-style addressing is used).
-    #[arg(long, global = true, env = "DDBSNAP_ENDPOINT_URL")]
+    /// S3 endpoint, for S3-compatible servers such as moto or MinIO (path-style addressing is used).
+    #[arg(long, global = true, env = "DDBSNAP_S3_ENDPOINT_URL", value_name = "URL")]
+    pub s3_endpoint_url: Option<String>,
+    /// DynamoDB endpoint, e.g. http://127.0.0.1:8000 for DynamoDB Local (default: AWS's, for the region).
+    #[arg(long, global = true, env = "DDBSNAP_DYNAMODB_ENDPOINT_URL", value_name = "URL")]
+    pub dynamodb_endpoint_url: Option<String>,
+    /// The old name of the one endpoint a command uses: S3 for the commands that read exports,
+    /// DynamoDB for apply, verify and rollback; refused by the commands that use both.
+    #[arg(long, global = true, env = "DDBSNAP_ENDPOINT_URL", value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// AWS region (default: the standard AWS configuration chain).
     #[arg(long, global = true, env = "AWS_REGION")]
@@ -128,7 +136,8 @@ pub fn init_logging(g: &Global) {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).with_target(false).try_init();
 }
 
-pub async fn run(args: Args) -> Result<u8> {
+pub async fn run(mut args: Args) -> Result<u8> {
+    resolve_endpoint_alias(&mut args.global, &args.command)?;
     if let Some(bytes) = args.global.memory_limit {
         crate::catalog::memory::set_memory_limit(bytes).context("--memory-limit: cannot set up the spill folder")?;
     }
@@ -147,6 +156,44 @@ pub async fn run(args: Args) -> Result<u8> {
         Command::Profile(a) => profile::run(&args.global, a).await,
         Command::Rehearse(a) => rehearse::run(&args.global, a).await,
     }
+}
+
+/// Which services a command talks to, for the old `--endpoint-url`.
+enum Uses {
+    S3,
+    DynamoDb,
+    Both(&'static str),
+}
+
+fn uses(c: &Command) -> Uses {
+    match c {
+        Command::Apply(_) | Command::Verify(_) | Command::Rollback(_) => Uses::DynamoDb,
+        Command::Rehearse(_) => Uses::Both("rehearse"),
+        _ => Uses::S3,
+    }
+}
+
+/// Turns the old `--endpoint-url` into the endpoint the command uses, so
+/// that the rest of the CLI reads only `s3_endpoint_url` and
+/// `dynamodb_endpoint_url`. A command that uses both services refuses it:
+/// guessing which one was meant is how writes reach the wrong server.
+fn resolve_endpoint_alias(g: &mut Global, c: &Command) -> Result<()> {
+    let Some(url) = g.endpoint_url.take() else { return Ok(()) };
+    let (slot, flag) = match uses(c) {
+        Uses::S3 => (&mut g.s3_endpoint_url, "--s3-endpoint-url"),
+        Uses::DynamoDb => (&mut g.dynamodb_endpoint_url, "--dynamodb-endpoint-url"),
+        Uses::Both(name) => anyhow::bail!(
+            "--endpoint-url (or DDBSNAP_ENDPOINT_URL) is ambiguous for `{name}`, which reads exports from S3 and writes DynamoDB: \
+             give --s3-endpoint-url and/or --dynamodb-endpoint-url instead"
+        ),
+    };
+    match slot {
+        Some(other) if *other != url => {
+            anyhow::bail!("--endpoint-url {url} and {flag} {other} disagree: give only {flag}")
+        }
+        _ => *slot = Some(url),
+    }
+    Ok(())
 }
 
 /// Settings shared by the commands that read exports.
@@ -179,7 +226,7 @@ mod ddbsnap_env {
     }
 
     /// The S3 client of the standard AWS configuration, honouring `--region`
-    /// and `--endpoint-url` (path-style).
+    /// and `--s3-endpoint-url` (path-style).
     pub async fn s3_client(g: &Global) -> aws_sdk_s3::Client {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
         if let Some(r) = &g.region {
@@ -187,7 +234,7 @@ mod ddbsnap_env {
         }
         let shared = loader.load().await;
         let mut b = aws_sdk_s3::config::Builder::from(&shared);
-        if let Some(url) = &g.endpoint_url {
+        if let Some(url) = &g.s3_endpoint_url {
             b = b.endpoint_url(url).force_path_style(true);
         }
         aws_sdk_s3::Client::from_conf(b.build())

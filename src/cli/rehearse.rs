@@ -18,7 +18,7 @@ limit (optionally through injected throttling, killed with SIGKILL part way and 
 compare it item by item with the plan, re-run the checks on the scan and compare them with the plan's prediction; 6 roll \
 back and compare every table with the snapshot. Steps 2 to 6 run ddbsnap's own commands, printed in the report, as \
 production will run them.\n\n\
-The target is --dynamodb-endpoint-url, else --endpoint-url, else AWS's endpoint for the configured region (a staging \
+The target is --dynamodb-endpoint-url, else AWS's endpoint for the configured region (a staging \
 account: the standard credential chain chooses it). Tables that exist are never written: the rehearsal stops unless \
 --replace-tables. The tables are deleted at the end unless --keep-tables.\n\n\
 The work folder keeps the plan, the journals, the scanned tables as an export, report.json and report.html.\n\n\
@@ -45,9 +45,6 @@ pub struct RehearseArgs {
     /// Folder for the plan, journals, scans and reports (default: ddbsnap-rehearsal-<time>).
     #[arg(long, value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
-    /// The DynamoDB endpoint to rehearse against (default: --endpoint-url, else AWS).
-    #[arg(long, env = "DDBSNAP_DYNAMODB_ENDPOINT_URL", value_name = "URL")]
-    pub dynamodb_endpoint_url: Option<String>,
     /// Put before every table name on the target (e.g. `rehearsal-`).
     #[arg(long, default_value = "")]
     pub table_prefix: String,
@@ -94,7 +91,7 @@ pub enum Format {
 
 pub async fn run(g: &Global, a: RehearseArgs) -> Result<u8> {
     let intro = ModelIntrospection::load(&a.amplify)?;
-    let target = a.dynamodb_endpoint_url.clone().or_else(|| g.endpoint_url.clone());
+    let target = g.dynamodb_endpoint_url.clone();
     let work_dir =
         a.work_dir.clone().unwrap_or_else(|| PathBuf::from(format!("ddbsnap-rehearsal-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"))));
     let o = Options {
@@ -104,7 +101,7 @@ pub async fn run(g: &Global, a: RehearseArgs) -> Result<u8> {
         transform: a.transform,
         params: a.params,
         work_dir,
-        s3_endpoint: g.endpoint_url.clone(),
+        s3_endpoint: g.s3_endpoint_url.clone(),
         target_endpoint: target.clone(),
         region: g.region.clone(),
         table_prefix: a.table_prefix,

@@ -18,7 +18,7 @@ use futures::{StreamExt, TryStreamExt};
 use tokio::io::AsyncReadExt;
 
 use crate::error::{Error, Result};
-use crate::snapshot::source::sdk_cause;
+use crate::aws::sdk_cause;
 
 const MULTIPART_ABOVE: u64 = 64 << 20;
 const PART: usize = 8 << 20;

@@ -49,7 +49,7 @@ pub struct Options {
     pub params: Vec<(String, String)>,
     /// Where the plan, journals, scans and reports go.
     pub work_dir: PathBuf,
-    /// S3 endpoint for reading exports (the global --endpoint-url).
+    /// S3 endpoint for reading exports (--s3-endpoint-url).
     pub s3_endpoint: Option<String>,
     /// The DynamoDB endpoint rehearsed against (None: AWS's).
     pub target_endpoint: Option<String>,

@@ -31,12 +31,12 @@ pub(super) struct Ctx<'a> {
 impl Ctx<'_> {
     /// Global flags for steps that read exports (the S3 endpoint).
     pub fn read_flags(&self) -> Vec<String> {
-        self.o.s3_endpoint.iter().flat_map(|u| ["--endpoint-url".to_string(), u.clone()]).collect()
+        self.o.s3_endpoint.iter().flat_map(|u| ["--s3-endpoint-url".to_string(), u.clone()]).collect()
     }
 
     /// The target endpoint flag for steps that write or read DynamoDB.
     pub fn target_flags(&self, url: Option<&str>) -> Vec<String> {
-        url.or(self.o.target_endpoint.as_deref()).iter().flat_map(|u| ["--endpoint-url".to_string(), u.to_string()]).collect()
+        url.or(self.o.target_endpoint.as_deref()).iter().flat_map(|u| ["--dynamodb-endpoint-url".to_string(), u.to_string()]).collect()
     }
 
     /// The name a table has on the target.

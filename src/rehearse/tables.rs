@@ -160,5 +160,5 @@ pub async fn delete(client: &Client, table: &str) -> Result<()> {
 
 /// An SDK error with what was being done and the service's own message.
 pub fn sdk_error<E: std::error::Error + 'static>(doing: &str, e: aws_sdk_dynamodb::error::SdkError<E>) -> Error {
-    Error::Invalid(format!("{doing}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)))
+    Error::Invalid(format!("{doing}: {}", crate::aws::sdk_cause(&e)))
 }

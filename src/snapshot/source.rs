@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use aws_sdk_s3::Client as S3Client;
 
+use crate::aws::sdk_cause;
 use crate::error::{Error, Result};
 
 /// A place export files are read from.
@@ -183,17 +184,6 @@ impl S3Source {
     }
 }
 
-/// The most useful text of an SDK error (the service's message when there is one).
-pub fn sdk_cause<E: std::error::Error + 'static>(e: &E) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = e.source();
-    while let Some(s) = cur {
-        parts.push(s.to_string());
-        cur = s.source();
-    }
-    parts.dedup();
-    parts.join(": ")
-}
 
 #[cfg(test)]
 mod tests {

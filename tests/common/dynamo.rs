@@ -189,7 +189,7 @@ pub fn plan(recipe: &str, export: &Path, dir: &Path, extra: &[&str], code: i32) 
 /// The arguments of `ddbsnap apply` for `plan`, `--table` giving `map`
 /// (MODEL=TABLE), JSON report on stdout.
 pub fn apply_args(endpoint: &str, plan: &Path, sha: &str, map: &str, extra: &[&str]) -> Vec<String> {
-    let mut args = vec!["apply", plan.to_str().unwrap(), "--approve", &sha[..12], "--endpoint-url", endpoint];
+    let mut args = vec!["apply", plan.to_str().unwrap(), "--approve", &sha[..12], "--dynamodb-endpoint-url", endpoint];
     args.extend(["--table", map, "--format", "json", "-q"]);
     args.extend_from_slice(extra);
     args.into_iter().map(String::from).collect()

@@ -58,6 +58,8 @@ pub fn ddbsnap<S: AsRef<str>>(args: &[S]) -> Run {
             .current_dir(root())
             .env_remove("RUST_LOG")
             .env_remove("DDBSNAP_ENDPOINT_URL")
+            .env_remove("DDBSNAP_S3_ENDPOINT_URL")
+            .env_remove("DDBSNAP_DYNAMODB_ENDPOINT_URL")
             .env_remove("DDBSNAP_THREADS")
             .env_remove("DDBSNAP_MEMORY_LIMIT"),
     );

@@ -1,0 +1,70 @@
+//! How AWS SDK failures read, for S3 and DynamoDB alike: one place, so that
+//! a missing credential is one line everywhere instead of the SDK's chain of
+//! provider errors (about 1,000 characters of instance-metadata detail).
+
+/// What the standard chain tries, and how to give it credentials.
+pub const CREDENTIALS_HELP: &str = "ddbsnap uses the standard AWS chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+AWS_PROFILE and ~/.aws, SSO, web identity, container and instance roles): set one of them; for DynamoDB Local or moto \
+any key works, e.g. AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local";
+
+/// Whether the failure is the credential chain finding nothing (as opposed
+/// to a server refusing the credentials it was given).
+pub fn credentials_missing<E: std::error::Error + 'static>(e: &E) -> bool {
+    let mut cause: Option<&dyn std::error::Error> = Some(e);
+    while let Some(c) = cause {
+        let t = c.to_string().to_ascii_lowercase();
+        let chain_empty = ["loading credentials", "no credentials", "credential provider", "provided credentials"];
+        if chain_empty.iter().any(|p| t.contains(p)) {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// The cause of an SDK failure in one line: the chain of sources joined,
+/// or, when no credentials were found, what to do about it.
+pub fn sdk_cause<E: std::error::Error + 'static>(e: &E) -> String {
+    if credentials_missing(e) {
+        return format!("no AWS credentials were found; {CREDENTIALS_HELP}");
+    }
+    let mut parts = vec![e.to_string()];
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = e.source();
+    while let Some(s) = cur {
+        parts.push(s.to_string());
+        cur = s.source();
+    }
+    parts.dedup();
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Chain(&'static str, Option<Box<Chain>>);
+    impl std::fmt::Display for Chain {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for Chain {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|c| c as _)
+        }
+    }
+
+    #[test]
+    fn a_missing_credential_is_one_line_with_what_to_do() {
+        let e = Chain(
+            "dispatch failure",
+            Some(Box::new(Chain("an error occurred while loading credentials", Some(Box::new(Chain("failed to load IMDS session token", None)))))),
+        );
+        let text = sdk_cause(&e);
+        assert!(text.starts_with("no AWS credentials were found;"), "{text}");
+        assert!(text.contains("any key works") && !text.contains("IMDS") && !text.contains('\n'), "{text}");
+        let other = Chain("dispatch failure", Some(Box::new(Chain("connection refused", None))));
+        assert_eq!(sdk_cause(&other), "dispatch failure: connection refused");
+    }
+}

@@ -1,0 +1,59 @@
+//! The first hour of a new user: endpoint flags that say which service they
+//! point at, help that shows a command's own options first, one line when
+//! there are no credentials, and near names for a mistyped table.
+
+mod common;
+
+use common::ddbsnap;
+
+#[test]
+fn the_old_endpoint_flag_is_refused_where_it_would_be_ambiguous() {
+    let run = ddbsnap(&["--endpoint-url", "http://127.0.0.1:1", "rehearse", "testdata/contacts", "--amplify", "x.json", "-t", "split_name"]);
+    assert_eq!(run.code, Some(2), "{}", run.show());
+    assert!(run.stderr.contains("ambiguous for `rehearse`") && run.stderr.contains("--s3-endpoint-url"), "{}", run.show());
+    // Two spellings of one endpoint that disagree are an error, not a choice.
+    let run = ddbsnap(&["inspect", "testdata/contacts", "--endpoint-url", "http://a", "--s3-endpoint-url", "http://b"]);
+    assert_eq!(run.code, Some(2), "{}", run.show());
+    assert!(run.stderr.contains("disagree"), "{}", run.show());
+    // Where it is unambiguous, the old name still works.
+    ddbsnap(&["inspect", "testdata/contacts", "--endpoint-url", "http://127.0.0.1:1"]).ok();
+}
+
+#[test]
+fn a_subcommands_help_lists_its_own_options_before_the_global_ones() {
+    for cmd in ["apply", "rehearse", "sql", "check"] {
+        let help = ddbsnap(&[cmd, "--help"]).ok().stdout;
+        let own = help.find("\nOptions:").unwrap_or_else(|| panic!("{cmd}: no Options section\n{help}"));
+        let global = help.find("\nGlobal options:").unwrap_or_else(|| panic!("{cmd}: no Global options section\n{help}"));
+        assert!(own < global, "{cmd}\n{help}");
+        assert!(help[global..].contains("--s3-endpoint-url") && help[global..].contains("--dynamodb-endpoint-url"), "{help}");
+        assert!(!help.contains("S3 endpoint for S3-compatible servers (path-style addressing is used).\n"), "{help}");
+    }
+}
+
+#[test]
+fn no_credentials_is_one_line_that_says_what_to_do() {
+    // A loopback port nothing listens on: the credential chain fails first.
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ddbsnap"))
+        .args(["inspect", "s3://bucket/prefix", "--s3-endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no AWS credentials were found") && stderr.contains("any key works"), "{stderr}");
+    assert!(!stderr.contains("IMDS") && stderr.len() < 500, "{stderr}");
+}
+
+#[test]
+fn a_mistyped_table_name_suggests_the_near_one() {
+    let run = ddbsnap(&["sql", "-e", "testdata/contacts", "SELECT count(*) FROM contact"]);
+    assert_eq!(run.code, Some(2), "{}", run.show());
+    assert!(run.stderr.contains(r#"did you mean "Contact"?"#), "{}", run.show());
+}

@@ -59,7 +59,10 @@ mod tests {
     fn a_missing_credential_is_one_line_with_what_to_do() {
         let e = Chain(
             "dispatch failure",
-            Some(Box::new(Chain("an error occurred while loading credentials", Some(Box::new(Chain("failed to load IMDS session token", None)))))),
+            Some(Box::new(Chain(
+                "an error occurred while loading credentials",
+                Some(Box::new(Chain("failed to load IMDS session token", None))),
+            ))),
         );
         let text = sdk_cause(&e);
         assert!(text.starts_with("no AWS credentials were found;"), "{text}");

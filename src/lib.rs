@@ -22,6 +22,7 @@
 //! - [`profile`]: the shape of production data (sizes, types, lengths, skew) without its values.
 //! - [`apply`]: approved plans written to DynamoDB, journaled and reversible.
 //! - [`rehearse`]: whole migrations rehearsed on local or staging servers, every step verified.
+//! - [`seed`]: exports, subsets, Parquet and CSV rows written into sandbox and staging tables (`load`).
 //! - [`subset`]: masked, referentially complete subsets of exports for sandboxes.
 //! - [`aws`]: how AWS SDK failures read (one line for missing credentials).
 //! - [`cli`]: the command line; the only module that knows clap.
@@ -41,6 +42,7 @@ pub mod plan;
 pub mod profile;
 pub mod rehearse;
 pub mod report;
+pub mod seed;
 pub mod snapshot;
 pub mod subset;
 

@@ -8,7 +8,8 @@ use common::ddbsnap;
 
 #[test]
 fn the_old_endpoint_flag_is_refused_where_it_would_be_ambiguous() {
-    let run = ddbsnap(&["--endpoint-url", "http://127.0.0.1:1", "rehearse", "testdata/contacts", "--amplify", "x.json", "-t", "split_name"]);
+    let run =
+        ddbsnap(&["--endpoint-url", "http://127.0.0.1:1", "rehearse", "testdata/contacts", "--amplify", "x.json", "-t", "split_name"]);
     assert_eq!(run.code, Some(2), "{}", run.show());
     assert!(run.stderr.contains("ambiguous for `rehearse`") && run.stderr.contains("--s3-endpoint-url"), "{}", run.show());
     // Two spellings of one endpoint that disagree are an error, not a choice.

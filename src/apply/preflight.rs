@@ -173,7 +173,11 @@ fn reach_error<E: ProvideErrorMetadata + std::error::Error + 'static>(e: SdkErro
             match code {
                 "ResourceNotFoundException" => format!("table {table} does not exist at {where_}"),
                 "UnrecognizedClientException" | "InvalidSignatureException" | "MissingAuthenticationToken" | "AccessDeniedException" => {
-                    format!("DynamoDB at {where_} refused the credentials ({code}: {}); {}", brief(message, 200), crate::aws::CREDENTIALS_HELP)
+                    format!(
+                        "DynamoDB at {where_} refused the credentials ({code}: {}); {}",
+                        brief(message, 200),
+                        crate::aws::CREDENTIALS_HELP
+                    )
                 }
                 _ => format!("describing table {table} at {where_} failed: {code}: {}", brief(message, 200)),
             }

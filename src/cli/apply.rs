@@ -157,7 +157,8 @@ async fn settings(g: &Global, plan: &PlanFile, w: &WriteArgs, fresh_apply: bool)
     }
     let client = client(g).await;
     let where_ = crate::apply::preflight::describe_target(&client, g.dynamodb_endpoint_url.as_deref());
-    let writes = crate::apply::preflight::check_targets(&client, (&where_, g.dynamodb_endpoint_url.as_deref()), plan, &tables, fresh_apply).await?;
+    let writes =
+        crate::apply::preflight::check_targets(&client, (&where_, g.dynamodb_endpoint_url.as_deref()), plan, &tables, fresh_apply).await?;
     for (name, physical) in &writes {
         eprintln!("ddbsnap: {} {name} to DynamoDB table {physical} at {where_}", if w.dry_run { "would write" } else { "writing" });
     }

@@ -9,6 +9,7 @@ mod convert;
 mod generate;
 mod inspect;
 mod lint;
+mod load;
 mod plan;
 mod print;
 mod profile;
@@ -106,6 +107,8 @@ pub enum Command {
     Verify(apply::VerifyArgs),
     /// Undo an apply from its journal: restore each item it changed, unless the item changed again since.
     Rollback(apply::RollbackArgs),
+    /// Write exports, subsets, converted Parquet or CSV rows (typed by the Amplify model) into DynamoDB tables: seed sandboxes and staging.
+    Load(load::LoadArgs),
     /// Convert exports to Parquet, one folder per table.
     Convert(convert::ConvertArgs),
     /// Write a synthetic Amplify-style export (seeded, deterministic) in AWS's exact layout.
@@ -155,6 +158,7 @@ pub async fn run(mut args: Args) -> Result<u8> {
         Command::Subset(a) => subset::run(&args.global, a).await,
         Command::Profile(a) => profile::run(&args.global, a).await,
         Command::Rehearse(a) => rehearse::run(&args.global, a).await,
+        Command::Load(a) => load::run(&args.global, a).await,
     }
 }
 
@@ -169,6 +173,7 @@ fn uses(c: &Command) -> Uses {
     match c {
         Command::Apply(_) | Command::Verify(_) | Command::Rollback(_) => Uses::DynamoDb,
         Command::Rehearse(_) => Uses::Both("rehearse"),
+        Command::Load(_) => Uses::Both("load"),
         _ => Uses::S3,
     }
 }

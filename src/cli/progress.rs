@@ -16,15 +16,21 @@ pub struct Progress {
 
 impl Progress {
     pub fn start(label: &str, quiet: bool) -> Progress {
+        Progress::with_template(label, quiet, "{spinner} {msg} {bytes} read ({bytes_per_sec}) {elapsed}")
+    }
+
+    /// Counts items written instead of bytes read.
+    pub fn items(label: &str, quiet: bool) -> Progress {
+        Progress::with_template(label, quiet, "{spinner} {msg} {human_pos} items ({per_sec}) {elapsed}")
+    }
+
+    fn with_template(label: &str, quiet: bool, template: &str) -> Progress {
         if quiet || !std::io::stderr().is_terminal() {
             return Progress { counter: None, bar: None, ticker: None };
         }
         let counter = Arc::new(AtomicU64::new(0));
         let bar = ProgressBar::new_spinner();
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} {bytes} read ({bytes_per_sec}) {elapsed}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
+        bar.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_spinner()));
         bar.set_message(label.to_string());
         let (c, b) = (counter.clone(), bar.clone());
         let ticker = tokio::spawn(async move {

@@ -18,9 +18,49 @@ use crate::error::{Error, Result};
 use crate::item::{AttrValue, DdbType, Item, Number, ddbjson};
 
 /// Reads every row of a batch written by ddbsnap as an item.
+/// DataFusion's Parquet reader hands strings and binaries back as view
+/// arrays (Utf8View, BinaryView): they are cast to the plain arrays ddbsnap
+/// wrote first.
 pub fn batch_to_items(batch: &RecordBatch) -> Result<Vec<Item>> {
-    let decoder = BatchDecoder::new(batch)?;
-    (0..batch.num_rows()).map(|row| decoder.item(row)).collect()
+    let plain = without_views(batch)?;
+    let decoder = BatchDecoder::new(&plain)?;
+    (0..plain.num_rows()).map(|row| decoder.item(row)).collect()
+}
+
+/// `batch` with every view type (at any depth) cast to its plain type.
+pub fn without_views(batch: &RecordBatch) -> Result<RecordBatch> {
+    use arrow::datatypes::{DataType, Field, Schema};
+    fn plain(t: &DataType) -> DataType {
+        match t {
+            DataType::Utf8View => DataType::Utf8,
+            DataType::BinaryView => DataType::Binary,
+            DataType::List(f) => DataType::List(std::sync::Arc::new(
+                Field::new(f.name(), plain(f.data_type()), f.is_nullable()).with_metadata(f.metadata().clone()),
+            )),
+            DataType::Struct(fs) => DataType::Struct(
+                fs.iter()
+                    .map(|f| Field::new(f.name(), plain(f.data_type()), f.is_nullable()).with_metadata(f.metadata().clone()))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    let schema = batch.schema();
+    if schema.fields().iter().all(|f| plain(f.data_type()) == *f.data_type()) {
+        return Ok(batch.clone());
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| Field::new(f.name(), plain(f.data_type()), f.is_nullable()).with_metadata(f.metadata().clone()))
+        .collect();
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(&fields)
+        .map(|(c, f)| if c.data_type() == f.data_type() { Ok(c.clone()) } else { arrow::compute::cast(c, f.data_type()) })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(std::sync::Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())), columns)?)
 }
 
 /// Reads single rows of one batch as items: the column kinds and type tags

@@ -17,8 +17,8 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use futures::{StreamExt, TryStreamExt};
 use tokio::io::AsyncReadExt;
 
-use crate::error::{Error, Result};
 use crate::aws::sdk_cause;
+use crate::error::{Error, Result};
 
 const MULTIPART_ABOVE: u64 = 64 << 20;
 const PART: usize = 8 << 20;

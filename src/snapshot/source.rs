@@ -184,7 +184,6 @@ impl S3Source {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

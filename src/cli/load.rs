@@ -1,0 +1,254 @@
+//! `ddbsnap load`: exports, subsets, converted Parquet or CSV rows written
+//! into DynamoDB tables, to seed sandboxes and staging.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use super::{Global, apply::Format, load_tables, progress::Progress};
+use crate::apply::journal::{FORMAT, Header, Journal};
+use crate::checks::model::ModelIntrospection;
+use crate::seed::{self, Existing, Options, Source, fields::Filler};
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Every source is read and every item's key checked against its table before anything is written; \
+then each table is written with BatchWriteItem, as apply writes: --concurrency calls in flight, at most --max-wcu-per-sec, \
+unprocessed items and throttled calls retried until --retry-for runs out (then the load fails with exit code 2, never \
+silently short). The journal records every item written; after a crash, the same command with --resume goes on where it \
+stopped. A finished load removes its journal.\n\n\
+CSV rows are typed by the Amplify model (--amplify): a String field holding 007 stays \"007\", Int and Float fields must hold \
+numbers, Boolean true or false, enums one of their values, lists and custom types JSON. An empty cell leaves the attribute out; \
+\"\" is the empty string. Missing id, __typename, createdAt and updatedAt are filled as the app would fill them, and the owner \
+field of owner-auth models from --owner.\n\n\
+Tables that hold items are refused unless --allow-existing. --create creates missing tables with the model's key and \
+secondary indexes, on-demand.\n\n\
+Example: ddbsnap load sandbox-subset/ --csv Contact=extra.csv --amplify amplify_outputs.json --create \\\n  \
+--to-table Contact=Contact-sandbox123-NONE --dynamodb-endpoint-url http://127.0.0.1:8000")]
+pub struct LoadArgs {
+    /// Exports or subsets to load ([NAME=]folder, manifest-summary.json or s3://bucket/prefix).
+    #[arg(value_name = "EXPORT")]
+    pub exports: Vec<String>,
+    /// A folder of Parquet tables written by `ddbsnap convert` (one sub-folder per table).
+    #[arg(long, value_name = "DIR")]
+    pub parquet: Option<PathBuf>,
+    /// CSV rows for a model, MODEL=FILE (repeatable); typed by the model of --amplify.
+    #[arg(long = "csv", value_name = "MODEL=FILE")]
+    pub csv: Vec<String>,
+    /// The table to write each model into, MODEL=TABLE (repeatable; every model loaded needs one).
+    #[arg(long = "to-table", value_name = "MODEL=TABLE", required = true)]
+    pub to_tables: Vec<String>,
+    /// amplify_outputs.json: types CSV rows, and gives --create the tables' keys and indexes.
+    #[arg(long, value_name = "FILE")]
+    pub amplify: Option<PathBuf>,
+    /// Create tables that do not exist (keys and secondary indexes of the model, on-demand).
+    #[arg(long, requires = "amplify")]
+    pub create: bool,
+    /// Write into tables that already hold items (items with the same key are replaced).
+    #[arg(long)]
+    pub allow_existing: bool,
+    /// The owner stored on CSV rows of owner-auth models, as Amplify stores it: SUB::USERNAME.
+    #[arg(long, value_name = "SUB::USERNAME")]
+    pub owner: Option<String>,
+    /// The journal of this load.
+    #[arg(long, value_name = "FILE", default_value = "ddbsnap-load.journal")]
+    pub journal: PathBuf,
+    /// Continue a load that stopped, from its journal.
+    #[arg(long)]
+    pub resume: bool,
+    /// Write units per second at most (a token bucket fed by the capacity DynamoDB reports; halves on throttling).
+    #[arg(long, value_name = "N", value_parser = super::values::rate_limit)]
+    pub max_wcu_per_sec: Option<f64>,
+    /// BatchWriteItem calls in flight at once.
+    #[arg(long, default_value_t = 4, value_parser = super::values::at_least_one)]
+    pub concurrency: usize,
+    /// Seconds one call may spend being retried before the load fails.
+    #[arg(long, default_value_t = 120)]
+    pub retry_for: u64,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub async fn run(g: &Global, a: LoadArgs) -> Result<u8> {
+    if a.exports.is_empty() && a.parquet.is_none() && a.csv.is_empty() {
+        bail!("nothing to load: give exports, --parquet DIR or --csv MODEL=FILE");
+    }
+    if let Some(o) = &a.owner {
+        seed::fields::check_owner(o).map_err(anyhow::Error::msg)?;
+    }
+    let intro = a.amplify.as_deref().map(ModelIntrospection::load).transpose()?;
+    let tables = to_tables(&a.to_tables)?;
+    let existing = if a.resume { Some(Journal::resume(&a.journal)?) } else { None };
+    if !a.resume && a.journal.exists() {
+        bail!(
+            "{} exists: an earlier load stopped; continue it with --resume (same sources and --to-table), or remove the file",
+            a.journal.display()
+        );
+    }
+    let now = existing.as_ref().map(|j| j.header.stamp_now.clone()).unwrap_or_else(|| crate::apply::expr::Stamp::now().now);
+    let sources = read_sources(g, &a, intro.as_ref(), &now).await?;
+    for s in &sources {
+        if !tables.contains_key(&s.model) {
+            bail!("{} holds table {}, which no --to-table names: add --to-table {}=TABLE", s.origin, s.model, s.model);
+        }
+    }
+    if let Some(unused) = tables.keys().find(|m| !sources.iter().any(|s| &s.model == *m)) {
+        let loaded: Vec<&str> = sources.iter().map(|s| s.model.as_str()).collect();
+        bail!("--to-table {unused}=...: no source holds table {unused} (the sources hold: {})", loaded.join(", "));
+    }
+    let client = super::apply::dynamodb_client(g, g.dynamodb_endpoint_url.as_deref(), true).await;
+    let where_ = crate::apply::preflight::describe_target(&client, g.dynamodb_endpoint_url.as_deref());
+    let shapes = match (&intro, a.create) {
+        (Some(i), true) => Some(shape_map(i, &tables)),
+        _ => None,
+    };
+    let progress = Progress::items("loading", g.quiet);
+    let o = Options {
+        tables,
+        shapes,
+        existing: Existing { allow: a.allow_existing, resuming: a.resume },
+        write: seed::write::Settings {
+            concurrency: a.concurrency,
+            retry_for: Duration::from_secs(a.retry_for),
+            rate: crate::apply::rate::RateLimit::new(a.max_wcu_per_sec).map(Arc::new),
+            progress: progress.counter.clone(),
+        },
+        where_: where_.clone(),
+    };
+    let targets = seed::prepare_all(&client, &sources, &o).await?;
+    // The journal is started only now, when everything checked out: a load
+    // refused before its first write leaves nothing to resume.
+    let fingerprint = seed::fingerprint(&sources, &o.tables);
+    let total = seed::item_count(&sources);
+    let mut journal = match existing {
+        Some(j) => {
+            j.check("load", &fingerprint, total)
+                .map_err(|e| anyhow::anyhow!("{e}: the sources or --to-table changed since the load started; resume with the same ones"))?;
+            j
+        }
+        None => new_journal(&a, &fingerprint, &now)?,
+    };
+    let result = seed::write_all(&client, &sources, targets, &o, Some(&mut journal)).await;
+    drop(progress);
+    let reports =
+        result.with_context(|| format!("the journal {} records what was written; continue with --resume", a.journal.display()))?;
+    std::fs::remove_file(&a.journal).with_context(|| format!("removing the finished journal {}", a.journal.display()))?;
+    print(&reports, &where_, a.format)?;
+    Ok(0)
+}
+
+fn to_tables(given: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut m = BTreeMap::new();
+    for g in given {
+        let (model, table) = super::values::pair("--to-table", "MODEL=TABLE", g)?;
+        if m.insert(model.to_string(), table.to_string()).is_some() {
+            bail!("--to-table names model {model} twice");
+        }
+    }
+    Ok(m)
+}
+
+fn new_journal(a: &LoadArgs, fingerprint: &str, now: &str) -> Result<Journal> {
+    let header = Header {
+        format: FORMAT.into(),
+        kind: "load".into(),
+        plan_sha256: fingerprint.into(),
+        plan_dir: String::new(),
+        started_at: chrono::Utc::now().to_rfc3339(),
+        stamp_now: now.into(),
+        stamp_now_ms: 0,
+        undoes: None,
+    };
+    Ok(Journal::create(&a.journal, header)?)
+}
+
+fn shape_map(intro: &ModelIntrospection, tables: &BTreeMap<String, String>) -> BTreeMap<String, crate::rehearse::tables::TableShape> {
+    tables
+        .iter()
+        .filter_map(|(model, table)| {
+            let m = intro.models.get(model)?;
+            Some((model.clone(), crate::rehearse::tables::shape(model, table, Some(m), None)))
+        })
+        .collect()
+}
+
+/// Reads every source into memory, in the order given: exports, then Parquet, then CSV.
+async fn read_sources(g: &Global, a: &LoadArgs, intro: Option<&ModelIntrospection>, now: &str) -> Result<Vec<Source>> {
+    let mut out = Vec::new();
+    if !a.exports.is_empty() {
+        let mut env = super::build_env(g, &a.exports).await?;
+        for t in load_tables(g, &a.exports, &mut env).await? {
+            let items = t.batches.iter().map(crate::convert::batch_to_items).collect::<crate::Result<Vec<_>>>()?.concat();
+            out.push(Source { model: t.name().to_string(), origin: t.snapshot.full.describe(), items, lines: None });
+        }
+    }
+    if let Some(dir) = &a.parquet {
+        let catalog = crate::catalog::Catalog::new();
+        for name in catalog.add_parquet_dir(dir).await? {
+            let batches = catalog.context().table(datafusion::common::TableReference::bare(name.as_str())).await?.collect().await?;
+            let items = batches.iter().map(crate::convert::batch_to_items).collect::<crate::Result<Vec<_>>>()?.concat();
+            out.push(Source { model: name.clone(), origin: dir.join(&name).display().to_string(), items, lines: None });
+        }
+    }
+    let mut owner_models = Vec::new();
+    for spec in &a.csv {
+        let (model, file) = super::values::pair("--csv", "MODEL=FILE", spec)?;
+        let intro = intro.context("--csv needs --amplify: rows are typed by the model")?;
+        let m = intro.models.get(model).with_context(|| {
+            format!(
+                "--csv {model}=...: no model {model} in the Amplify file (its models: {})",
+                intro.models.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })?;
+        let path = PathBuf::from(file);
+        let rows = seed::csv::read(&path, m, intro)?;
+        let bytes = std::fs::read(&path).with_context(|| path.display().to_string())?;
+        let filler =
+            Filler { now: now.to_string(), owner: a.owner.clone(), id_seed: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)) };
+        let (mut items, mut lines) = (Vec::new(), Vec::new());
+        for (line, mut item) in rows {
+            filler.fill(m, line, &mut item);
+            items.push(item);
+            lines.push(line);
+        }
+        if a.owner.is_none() && !m.owner_fields().is_empty() {
+            owner_models.push(model.to_string());
+        }
+        out.push(Source { model: model.to_string(), origin: file.to_string(), items, lines: Some(lines) });
+    }
+    if !owner_models.is_empty() {
+        tracing::warn!(
+            "models {} have owner auth rules, and their CSV rows get no owner: the app will not show them to any user. Give --owner SUB::USERNAME",
+            owner_models.join(", ")
+        );
+    }
+    Ok(out)
+}
+
+fn print(reports: &[seed::TableReport], where_: &str, format: Format) -> Result<()> {
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "target": where_, "tables": reports }))?);
+        return Ok(());
+    }
+    println!("loaded into {where_}");
+    for r in reports {
+        let w = &r.written;
+        let resumed = if w.already > 0 { format!(" ({} written before the resume)", w.already) } else { String::new() };
+        let created = if r.created { ", created" } else { "" };
+        println!(
+            "  {} -> {}{created}: {} items{resumed}, {} calls, {} retries ({} throttled), {:.1} write units, {:.1} s, from {}",
+            r.model,
+            r.table,
+            w.items,
+            w.calls,
+            w.retries,
+            w.throttled,
+            w.consumed_write_units,
+            w.seconds,
+            r.sources.join(", ")
+        );
+    }
+    Ok(())
+}

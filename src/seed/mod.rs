@@ -1,0 +1,174 @@
+//! Seeding tables (`ddbsnap load`): the items of an export, a masked subset,
+//! converted Parquet or CSV rows written into DynamoDB tables, for sandboxes
+//! and staging. A rehearsal loads its tables with the same writer.
+//!
+//! Nothing is written until every source is read, every item has its
+//! table's key, and every table is ready; then each table is written with
+//! BatchWriteItem (see [`write`]), journaled when a journal is given.
+
+pub mod csv;
+pub mod fields;
+pub mod target;
+pub mod write;
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::Client;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::apply::journal::Journal;
+use crate::error::{Error, Result};
+use crate::item::{Item, ddbjson};
+use crate::rehearse::tables::TableShape;
+pub use target::Existing;
+pub use target::Target;
+use target::{key_problem, prepare};
+use write::{GROUP, Settings, Written, write_groups};
+
+/// Items read from one source, for one model's table.
+pub struct Source {
+    pub model: String,
+    /// The export, Parquet folder or CSV file, for messages.
+    pub origin: String,
+    pub items: Vec<Item>,
+    /// For CSV rows, the line each item starts on (errors name it).
+    pub lines: Option<Vec<u64>>,
+}
+
+impl Source {
+    fn at(&self, i: usize) -> String {
+        match &self.lines {
+            Some(l) => format!("{}:{}", self.origin, l[i]),
+            None => format!("{} (item {} of {})", self.origin, i + 1, self.items.len()),
+        }
+    }
+}
+
+/// Where and how to write.
+pub struct Options {
+    /// The DynamoDB table of each model.
+    pub tables: BTreeMap<String, String>,
+    /// With `--create`: the shape of each model's table.
+    pub shapes: Option<BTreeMap<String, TableShape>>,
+    pub existing: Existing,
+    pub write: Settings,
+    /// The endpoint, for messages.
+    pub where_: String,
+}
+
+/// What loading one table did.
+#[derive(Debug, Serialize)]
+pub struct TableReport {
+    pub model: String,
+    pub table: String,
+    pub created: bool,
+    pub sources: Vec<String>,
+    #[serde(flatten)]
+    pub written: Written,
+}
+
+/// The models in the order their first source was given.
+fn models(sources: &[Source]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in sources {
+        if !out.contains(&s.model) {
+            out.push(s.model.clone());
+        }
+    }
+    out
+}
+
+/// SHA-256 over every target table and item in writing order: a journal
+/// is only continued by the load it was started for.
+pub fn fingerprint(sources: &[Source], tables: &BTreeMap<String, String>) -> String {
+    let mut h = Sha256::new();
+    for model in models(sources) {
+        h.update(tables.get(&model).map(String::as_str).unwrap_or("").as_bytes());
+        h.update(b"\0");
+        for s in sources.iter().filter(|s| s.model == model) {
+            for it in &s.items {
+                h.update(ddbjson::item_to_string(it).as_bytes());
+                h.update(b"\n");
+            }
+        }
+    }
+    hex::encode(h.finalize())
+}
+
+/// The number of items over all sources.
+pub fn item_count(sources: &[Source]) -> u64 {
+    sources.iter().map(|s| s.items.len() as u64).sum()
+}
+
+/// Finds or creates every table and checks every item's key against it:
+/// all before the first write.
+pub async fn prepare_all(client: &Client, sources: &[Source], o: &Options) -> Result<Vec<Target>> {
+    let order = models(sources);
+    let mut targets: Vec<Target> = Vec::new();
+    for model in &order {
+        let table = o.tables.get(model).ok_or_else(|| Error::Invalid(format!("no --to-table {model}=TABLE for model {model}")))?;
+        let shape = match &o.shapes {
+            Some(shapes) => {
+                Some(shapes.get(model).ok_or_else(|| Error::Invalid(format!("--create: no model {model} in the Amplify model file")))?)
+            }
+            None => None,
+        };
+        targets.push(prepare(client, model, table, shape, o.existing, &o.where_).await?);
+    }
+    for (model, t) in order.iter().zip(&targets) {
+        // Over all of a table's sources: a CSV row with a key the subset
+        // also holds would replace it without a word.
+        let mut seen = std::collections::HashSet::new();
+        for s in sources.iter().filter(|s| &s.model == model) {
+            for (i, it) in s.items.iter().enumerate() {
+                if let Some(p) = key_problem(it, &t.key) {
+                    return Err(Error::Invalid(format!("{}: the item {p} of table {} (nothing was written)", s.at(i), t.table)));
+                }
+                let key: Item = t.key.iter().filter_map(|(n, _)| it.get_key_value(n).map(|(k, v)| (k.clone(), v.clone()))).collect();
+                if !seen.insert(ddbjson::item_to_string(&key)) {
+                    return Err(Error::Invalid(format!(
+                        "{}: key {} appears twice in the items for this table; one would silently replace the other in table {} (nothing was written)",
+                        s.at(i),
+                        ddbjson::item_to_string(&key),
+                        t.table
+                    )));
+                }
+            }
+        }
+    }
+    Ok(targets)
+}
+
+/// Writes each table's items, in the order of [`prepare_all`]'s targets.
+pub async fn write_all(
+    client: &Client,
+    sources: &[Source],
+    targets: Vec<Target>,
+    o: &Options,
+    mut journal: Option<&mut Journal>,
+) -> Result<Vec<TableReport>> {
+    let order = models(sources);
+    let mut reports = Vec::new();
+    let mut seq = 0u64;
+    for (model, t) in order.iter().zip(targets) {
+        let mine: Vec<&Source> = sources.iter().filter(|s| &s.model == model).collect();
+        let mut numbered = Vec::new();
+        for s in &mine {
+            for it in &s.items {
+                numbered.push((seq, it.clone()));
+                seq += 1;
+            }
+        }
+        let groups: Vec<write::Group> = numbered.chunks(GROUP).map(|c| c.to_vec()).collect();
+        let written = write_groups(client, &t.table, groups.into_iter().map(Ok), &o.write, journal.as_deref_mut()).await?;
+        reports.push(TableReport {
+            model: model.clone(),
+            table: t.table,
+            created: t.created,
+            sources: mine.iter().map(|s| s.origin.clone()).collect(),
+            written,
+        });
+    }
+    Ok(reports)
+}

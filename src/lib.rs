@@ -19,6 +19,7 @@
 //! - [`generate`]: deterministic synthetic exports in AWS's layout: a fixed Contact
 //!   export, or one table per model of a data model, shaped by a profile, with
 //!   planted defects and their ground truth.
+//! - [`export`]: exports taken: DynamoDB's own (PITR, full and chained incrementals) or a consistent scan in the same layout.
 //! - [`profile`]: the shape of production data (sizes, types, lengths, skew) without its values.
 //! - [`apply`]: approved plans written to DynamoDB, journaled and reversible.
 //! - [`rehearse`]: whole migrations rehearsed on local or staging servers, every step verified.
@@ -34,6 +35,7 @@ pub mod checks;
 pub mod cli;
 pub mod convert;
 pub mod error;
+pub mod export;
 pub mod generate;
 pub mod item;
 pub mod load;

@@ -6,6 +6,7 @@
 mod apply;
 mod check;
 mod convert;
+mod export;
 mod generate;
 mod inspect;
 mod lint;
@@ -107,6 +108,8 @@ pub enum Command {
     Verify(apply::VerifyArgs),
     /// Undo an apply from its journal: restore each item it changed, unless the item changed again since.
     Rollback(apply::RollbackArgs),
+    /// Take exports: DynamoDB's export to S3 (full, or incremental continuing the chain), or a consistent scan in the same layout.
+    Export(export::ExportArgs),
     /// Write exports, subsets, converted Parquet or CSV rows (typed by the Amplify model) into DynamoDB tables: seed sandboxes and staging.
     Load(load::LoadArgs),
     /// Convert exports to Parquet, one folder per table.
@@ -159,6 +162,7 @@ pub async fn run(mut args: Args) -> Result<u8> {
         Command::Profile(a) => profile::run(&args.global, a).await,
         Command::Rehearse(a) => rehearse::run(&args.global, a).await,
         Command::Load(a) => load::run(&args.global, a).await,
+        Command::Export(a) => export::run(&args.global, a).await,
     }
 }
 
@@ -174,6 +178,7 @@ fn uses(c: &Command) -> Uses {
         Command::Apply(_) | Command::Verify(_) | Command::Rollback(_) => Uses::DynamoDb,
         Command::Rehearse(_) => Uses::Both("rehearse"),
         Command::Load(_) => Uses::Both("load"),
+        Command::Export(_) => Uses::Both("export"),
         _ => Uses::S3,
     }
 }

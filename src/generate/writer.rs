@@ -45,6 +45,8 @@ pub struct ExportHead {
     time: DateTime<Utc>,
     incremental: bool,
     bucket: String,
+    /// When the export ended (default: five minutes after its time).
+    end_time: Option<DateTime<Utc>>,
     idle: FileSet,
 }
 
@@ -115,6 +117,7 @@ impl ExportWriter {
             time: spec.time,
             incremental: spec.incremental,
             bucket: spec.bucket.to_string(),
+            end_time: None,
             idle,
         };
         Ok(ExportWriter { head, files })
@@ -128,6 +131,23 @@ impl ExportWriter {
     /// Adds an incremental record keyed by `id`.
     pub fn add_change(&mut self, key_of: &Item, old: Option<&Item>, new: Option<&Item>, micros: u64, rng: &mut Rng) -> Result<()> {
         self.files.add_change(&["id"], key_of, old, new, micros, rng)
+    }
+
+    /// Names the real table and bucket (an export of a live table, taken
+    /// by a scan) instead of the generator's placeholders.
+    pub fn identify(&mut self, table_arn: &str, bucket: &str) {
+        self.head.table_arn = table_arn.to_string();
+        self.head.bucket = bucket.to_string();
+    }
+
+    /// Records when the export ended.
+    pub fn set_end_time(&mut self, end: DateTime<Utc>) {
+        self.head.end_time = Some(end);
+    }
+
+    /// The export's folder.
+    pub fn dir(&self) -> &Path {
+        &self.head.dir
     }
 
     /// The export's id (`<millis>-<hex>`).
@@ -172,7 +192,7 @@ impl ExportHead {
             version: Some(if self.incremental { "2023-08-01" } else { "2020-06-30" }.into()),
             export_arn: format!("{}/export/{}", self.table_arn, self.export_id),
             start_time: Some(self.time),
-            end_time: Some(self.time + chrono::Duration::minutes(5)),
+            end_time: Some(self.end_time.unwrap_or(self.time + chrono::Duration::minutes(5))),
             table_arn: self.table_arn.clone(),
             table_id: Some("00000000-0000-4000-8000-000000000000".into()),
             export_time: if self.incremental { None } else { Some(self.time) },

@@ -8,10 +8,11 @@ use common::ddbsnap;
 
 #[test]
 fn the_old_endpoint_flag_is_refused_where_it_would_be_ambiguous() {
-    let run =
-        ddbsnap(&["--endpoint-url", "http://127.0.0.1:1", "rehearse", "testdata/contacts", "--amplify", "x.json", "-t", "split_name"]);
+    let run = ddbsnap(&["--endpoint-url", "http://127.0.0.1:1", "rehearse", "s3://b/p", "--amplify", "x.json", "-t", "split_name"]);
     assert_eq!(run.code, Some(2), "{}", run.show());
     assert!(run.stderr.contains("ambiguous for `rehearse`") && run.stderr.contains("--s3-endpoint-url"), "{}", run.show());
+    let run = ddbsnap(&["--endpoint-url", "http://127.0.0.1:1", "export", "--table", "T", "--to", "s3://b/p"]);
+    assert!(run.stderr.contains("ambiguous for `export`"), "{}", run.show());
     // Two spellings of one endpoint that disagree are an error, not a choice.
     let run = ddbsnap(&["inspect", "testdata/contacts", "--endpoint-url", "http://a", "--s3-endpoint-url", "http://b"]);
     assert_eq!(run.code, Some(2), "{}", run.show());

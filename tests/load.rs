@@ -177,8 +177,11 @@ fn bad_rows_and_missing_targets_are_refused_before_any_write() {
     assert!(missing.stderr.contains("does not exist") && missing.stderr.contains("--create"), "{}", missing.show());
     let unnamed = ddbsnap(&["load", "testdata/contacts", "--to-table", "Order=X", "--dynamodb-endpoint-url", &ep]);
     assert!(unnamed.stderr.contains("no --to-table names"), "{}", unnamed.show());
-    let ambiguous = ddbsnap(&["load", "testdata/contacts", "--to-table", "Contact=X", "--endpoint-url", &ep]);
+    let ambiguous = ddbsnap(&["load", "s3://bucket/p", "--to-table", "Contact=X", "--endpoint-url", &ep]);
     assert!(ambiguous.stderr.contains("ambiguous for `load`"), "{}", ambiguous.show());
+    // With local sources the old flag can only mean DynamoDB.
+    let local = ddbsnap(&["load", "testdata/contacts", "--to-table", &format!("Contact={table}"), "--endpoint-url", &ep]);
+    assert!(local.stderr.contains("does not exist") && local.stderr.contains(&ep), "{}", local.show());
     // Nothing was created by any of them.
     let rt = dynamo::runtime();
     let exists = rt.block_on(async { dynamo::client(&ep).await.describe_table().table_name(&table).send().await.is_ok() });

@@ -60,7 +60,8 @@ pub struct Global {
     #[arg(long, global = true, env = "DDBSNAP_DYNAMODB_ENDPOINT_URL", value_name = "URL")]
     pub dynamodb_endpoint_url: Option<String>,
     /// The old name of the one endpoint a command uses: S3 for the commands that read exports,
-    /// DynamoDB for apply, verify and rollback; refused by the commands that use both.
+    /// DynamoDB for apply, verify, rollback, and for rehearse, load and export --scan with local
+    /// folders; refused where a command talks to both.
     #[arg(long, global = true, env = "DDBSNAP_ENDPOINT_URL", value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// AWS region (default: the standard AWS configuration chain).
@@ -176,11 +177,20 @@ enum Uses {
 fn uses(c: &Command) -> Uses {
     match c {
         Command::Apply(_) | Command::Verify(_) | Command::Rollback(_) => Uses::DynamoDb,
+        // These read exports and write (or read) DynamoDB: the old flag is
+        // unambiguous only when every export they read is local.
+        Command::Rehearse(a) if all_local(&a.exports) => Uses::DynamoDb,
         Command::Rehearse(_) => Uses::Both("rehearse"),
+        Command::Load(a) if all_local(&a.exports) => Uses::DynamoDb,
         Command::Load(_) => Uses::Both("load"),
+        Command::Export(a) if a.scan && !a.to.starts_with("s3://") => Uses::DynamoDb,
         Command::Export(_) => Uses::Both("export"),
         _ => Uses::S3,
     }
+}
+
+fn all_local(exports: &[String]) -> bool {
+    !exports.iter().any(|e| crate::snapshot::locate::split_name(e).1.starts_with("s3://"))
 }
 
 /// Turns the old `--endpoint-url` into the endpoint the command uses, so
@@ -193,7 +203,7 @@ fn resolve_endpoint_alias(g: &mut Global, c: &Command) -> Result<()> {
         Uses::S3 => (&mut g.s3_endpoint_url, "--s3-endpoint-url"),
         Uses::DynamoDb => (&mut g.dynamodb_endpoint_url, "--dynamodb-endpoint-url"),
         Uses::Both(name) => anyhow::bail!(
-            "--endpoint-url (or DDBSNAP_ENDPOINT_URL) is ambiguous for `{name}`, which reads exports from S3 and writes DynamoDB: \
+            "--endpoint-url (or DDBSNAP_ENDPOINT_URL) is ambiguous for `{name}` with exports on S3, as it talks to S3 and DynamoDB: \
              give --s3-endpoint-url and/or --dynamodb-endpoint-url instead"
         ),
     };

@@ -22,11 +22,17 @@ pub fn credentials_missing<E: std::error::Error + 'static>(e: &E) -> bool {
     false
 }
 
+/// What to do when no region is configured.
+pub const REGION_HELP: &str = "no AWS region is set: give --region, or set AWS_REGION (or a region in your AWS profile)";
+
 /// The cause of an SDK failure in one line: the chain of sources joined,
-/// or, when no credentials were found, what to do about it.
+/// or, when no credentials or no region were found, what to do about it.
 pub fn sdk_cause<E: std::error::Error + 'static>(e: &E) -> String {
     if credentials_missing(e) {
         return format!("no AWS credentials were found; {CREDENTIALS_HELP}");
+    }
+    if region_missing(e) {
+        return REGION_HELP.to_string();
     }
     let mut parts = vec![e.to_string()];
     let mut cur: Option<&(dyn std::error::Error + 'static)> = e.source();
@@ -36,6 +42,34 @@ pub fn sdk_cause<E: std::error::Error + 'static>(e: &E) -> String {
     }
     parts.dedup();
     parts.join(": ")
+}
+
+fn region_missing<E: std::error::Error + 'static>(e: &E) -> bool {
+    let mut cause: Option<&dyn std::error::Error> = Some(e);
+    while let Some(c) = cause {
+        let t = c.to_string().to_ascii_lowercase();
+        if t.contains("region must be set") || t.contains("missing region") || t.contains("missing signing region") {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// An SDK call's failure in one line: a service's answer as `Code:
+/// message` (not the SDK's debug dump of the whole response), anything
+/// else as [`sdk_cause`].
+pub fn sdk_message<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    if let aws_sdk_dynamodb::error::SdkError::ServiceError(ctx) = e
+        && let Some(code) = ctx.err().code()
+    {
+        return format!("{code}: {}", ctx.err().message().unwrap_or("no message"));
+    }
+    sdk_cause(e)
 }
 
 #[cfg(test)]

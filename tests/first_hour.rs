@@ -59,3 +59,53 @@ fn a_mistyped_table_name_suggests_the_near_one() {
     assert_eq!(run.code, Some(2), "{}", run.show());
     assert!(run.stderr.contains(r#"did you mean "Contact"?"#), "{}", run.show());
 }
+
+#[test]
+fn empty_endpoint_variables_mean_unset_and_export_destinations_are_checked() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ddbsnap"))
+        .args(["inspect", "testdata/contacts"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("DDBSNAP_S3_ENDPOINT_URL", "")
+        .env("DDBSNAP_DYNAMODB_ENDPOINT_URL", "")
+        .env("DDBSNAP_ENDPOINT_URL", " ")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let cases: [(&[&str], &str); 5] = [
+        (&["--to", ""], "--to is empty"),
+        (&["--to", "S3://bucket/x"], "only s3:// URLs"),
+        (&["--to", "file:///tmp/x"], "only s3:// URLs"),
+        (&["--to", "out", "--as-of", "2026-01-01T00:00:00Z"], "--as-of applies to full exports only"),
+        (&["--to", "s3://b/p", "--poll-seconds", "99999999999999999999"], "more than an hour"),
+    ];
+    for (extra, words) in cases {
+        let mut args = vec!["export", "--scan", "--table", "Contact-x-NONE", "--dynamodb-endpoint-url", "http://127.0.0.1:9"];
+        if extra.contains(&"--poll-seconds") {
+            args.retain(|a| *a != "--scan");
+        }
+        args.extend(extra);
+        let run = ddbsnap(&args);
+        assert_eq!(run.code, Some(2), "{}", run.show());
+        assert!(run.stderr.contains(words), "{words:?}\n{}", run.show());
+    }
+}
+
+#[test]
+fn no_region_is_one_line_that_says_what_to_set() {
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ddbsnap"))
+        .args(["inspect", "s3://bucket/prefix", "--s3-endpoint-url", "http://127.0.0.1:9"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("AWS_ACCESS_KEY_ID", "x")
+        .env("AWS_SECRET_ACCESS_KEY", "x")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no AWS region is set") && stderr.contains("--region"), "{stderr}");
+}

@@ -266,3 +266,142 @@ fn a_load_killed_part_way_resumes_from_its_journal() {
     assert_eq!(scan(&ep, &table).len(), 199);
     assert!(!journal.exists());
 }
+
+const INDEXED: &str = r#"{"version":"1","data":{"model_introspection":{"version":1,"enums":{},"nonModels":{},
+"models":{"Ticket":{"name":"Ticket","pluralName":"Tickets","syncable":true,
+  "attributes":[{"type":"model","properties":{}},
+    {"type":"key","properties":{"name":"ticketsByQueue","queryField":"listTicketsByQueue","fields":["queue","status","createdAt"]}},
+    {"type":"key","properties":{"name":"ticketsByEmail","queryField":"listTicketsByEmail","fields":["email"]}}],
+  "primaryKeyInfo":{"isCustomPrimaryKey":false,"primaryKeyFieldName":"id","sortKeyFieldNames":[]},
+  "fields":{
+    "id":{"name":"id","isArray":false,"type":"ID","isRequired":true,"attributes":[]},
+    "queue":{"name":"queue","isArray":false,"type":"String","isRequired":false,"attributes":[]},
+    "status":{"name":"status","isArray":false,"type":"String","isRequired":false,"attributes":[]},
+    "email":{"name":"email","isArray":false,"type":"String","isRequired":false,"attributes":[]},
+    "body":{"name":"body","isArray":false,"type":"String","isRequired":false,"attributes":[]},
+    "createdAt":{"name":"createdAt","isArray":false,"type":"AWSDateTime","isRequired":false,"attributes":[],"isReadOnly":true},
+    "updatedAt":{"name":"updatedAt","isArray":false,"type":"AWSDateTime","isRequired":false,"attributes":[],"isReadOnly":true}}}}}}}"#;
+
+fn load_csv(ep: &str, dir: &Path, model: &str, rows: &str, table: &str, extra: &[&str]) -> common::Run {
+    let (m, csv) = (dir.join("model.json"), dir.join("rows.csv"));
+    std::fs::write(&m, model).unwrap();
+    std::fs::write(&csv, rows).unwrap();
+    let mut args: Vec<String> = ["load", "--csv", &format!("Ticket={}", csv.display()), "--amplify", m.to_str().unwrap(), "--create"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(["--to-table".into(), format!("Ticket={table}"), "--journal".into(), dir.join("j").display().to_string()]);
+    args.extend(["--dynamodb-endpoint-url".into(), ep.to_string()]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    ddbsnap(&args)
+}
+
+fn table_exists(ep: &str, table: &str) -> bool {
+    dynamo::runtime().block_on(async { dynamo::client(ep).await.describe_table().table_name(table).send().await.is_ok() })
+}
+
+#[test]
+fn composite_sort_key_indexes_are_created_and_filled() {
+    let Some(ep) = dynamo::endpoint() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let table = table_name("Gsi");
+    load_csv(&ep, dir.path(), INDEXED, "queue,status,email\nq1,OPEN,a@x.co\nq1,DONE,\n", &table, &[]).ok();
+    let described =
+        dynamo::runtime().block_on(async { dynamo::client(&ep).await.describe_table().table_name(&table).send().await.unwrap() });
+    let mut indexes: Vec<(String, Vec<String>)> = described
+        .table()
+        .unwrap()
+        .global_secondary_indexes()
+        .iter()
+        .map(|g| (g.index_name().unwrap().to_string(), g.key_schema().iter().map(|k| k.attribute_name().to_string()).collect()))
+        .collect();
+    indexes.sort();
+    assert_eq!(
+        indexes,
+        vec![
+            ("ticketsByEmail".to_string(), vec!["email".to_string()]),
+            ("ticketsByQueue".to_string(), vec!["queue".to_string(), "status#createdAt".to_string()])
+        ]
+    );
+    for it in scan(&ep, &table).values() {
+        let (AttrValue::S(st), AttrValue::S(at)) = (&it["status"], &it["createdAt"]) else { panic!("{it:?}") };
+        assert_eq!(it["status#createdAt"], s(&format!("{st}#{at}")), "{it:?}");
+    }
+}
+
+#[test]
+fn items_dynamodb_would_refuse_are_refused_before_anything_is_created() {
+    let Some(ep) = dynamo::endpoint() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let big = format!("queue,body\nq1,small\nq2,{}\n", "A".repeat(420_000));
+    let cases: [(&str, &[&str]); 3] = [
+        (&big, &["rows.csv:3:", "over DynamoDB's 400 KB limit"]),
+        ("queue,email\nq1,a@x.co\nq2,\"\"\n", &["rows.csv:3:", "email, a secondary index key", "(empty)"]),
+        ("queue,createdAt\nq1,yesterday\n", &["rows.csv:2:", "not a valid AWSDateTime"]),
+    ];
+    for (rows, words) in cases {
+        let table = table_name("Refuse");
+        let run = load_csv(&ep, dir.path(), INDEXED, rows, &table, &[]);
+        assert_eq!(run.code, Some(2), "{}", run.show());
+        for w in words {
+            assert!(run.stderr.contains(w), "{w:?}\n{}", run.show());
+        }
+        assert!(!table_exists(&ep, &table), "a refused load created {table}");
+        assert!(!dir.path().join("j").exists(), "a refused load left a journal");
+    }
+}
+
+#[test]
+fn two_sources_into_one_table_may_not_share_keys() {
+    let Some(ep) = dynamo::endpoint() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("amplify_outputs.json");
+    std::fs::write(&model, MODEL).unwrap();
+    let rt = dynamo::runtime();
+    let table = rt.block_on(async { dynamo::create_table(&dynamo::client(&ep).await, "LoadTwo").await });
+    let run = ddbsnap(&[
+        "load",
+        "A=testdata/contacts",
+        "B=testdata/contacts",
+        "--to-table",
+        &format!("A={table}"),
+        "--to-table",
+        &format!("B={table}"),
+        "--journal",
+        dir.path().join("j").to_str().unwrap(),
+        "--dynamodb-endpoint-url",
+        &ep,
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.show());
+    assert!(run.stderr.contains("appears twice among the items for table"), "{}", run.show());
+    assert!(scan(&ep, &table).is_empty(), "nothing was written");
+}
+
+#[test]
+fn odd_flags_are_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("notes.txt");
+    std::fs::write(&journal, "my notes\n").unwrap();
+    let base = ["load", "testdata/contacts", "--to-table", "Contact=Contact-x-NONE"];
+    let with = |extra: &[&str]| -> common::Run {
+        let mut v: Vec<&str> = base.to_vec();
+        v.extend(extra);
+        ddbsnap(&v)
+    };
+    let cases: [(&[&str], &str); 5] = [
+        (&["--journal", journal.to_str().unwrap()], "is not a ddbsnap journal"),
+        (&["--quarantine", "q.jsonl"], "--quarantine does not apply to load"),
+        (&["--dynamodb-endpoint-url", "not a url"], "is not an endpoint URL"),
+        (&["--dynamodb-endpoint-url", "127.0.0.1:8000"], "is not an endpoint URL"),
+        (&["--to-table", "Contact=x"], "names model Contact twice"),
+    ];
+    for (extra, words) in cases {
+        let run = with(extra);
+        assert_eq!(run.code, Some(2), "{}", run.show());
+        assert!(run.stderr.contains(words), "{words:?}\n{}", run.show());
+        assert_eq!(run.stderr.trim_end().lines().count(), 1, "one line\n{}", run.show());
+    }
+    assert_eq!(std::fs::read_to_string(&journal).unwrap(), "my notes\n");
+    let bad_name = ddbsnap(&["load", "testdata/contacts", "--to-table", "Contact=a b", "--dynamodb-endpoint-url", "http://127.0.0.1:9"]);
+    assert!(bad_name.stderr.contains("is not a DynamoDB table name"), "{}", bad_name.show());
+}

@@ -109,6 +109,7 @@ impl Journal {
             let _ = dir.sync_all();
         }
         let file = OpenOptions::new().append(true).open(path).map_err(|e| Error::io_path(path, e))?;
+        lock(&file, path)?;
         Ok(Journal { path: path.to_path_buf(), header, file, entries: HashMap::new() })
     }
 
@@ -120,6 +121,7 @@ impl Journal {
         let bytes = std::fs::read(path).map_err(|e| Error::io_path(path, e))?;
         let whole = bytes.iter().rposition(|b| *b == b'\n').map(|i| i + 1).unwrap_or(0);
         let file = OpenOptions::new().append(true).open(path).map_err(|e| Error::io_path(path, e))?;
+        lock(&file, path)?;
         if whole < bytes.len() {
             file.set_len(whole as u64).and_then(|_| file.sync_all()).map_err(|e| Error::io_path(path, e))?;
         }
@@ -173,6 +175,26 @@ impl Journal {
     }
 }
 
+/// Takes the journal for this process: two runs appending to one journal
+/// (an apply resumed while it still runs) would each skip what the other
+/// wrote. The lock goes with the process, however it ends.
+fn lock(file: &File, path: &Path) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor this File owns; no memory is involved.
+    let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if r != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.kind() == std::io::ErrorKind::WouldBlock {
+            return Err(Error::Invalid(format!(
+                "{}: another ddbsnap process is using this journal; wait for it to finish",
+                path.display()
+            )));
+        }
+        return Err(Error::io_path(path, e));
+    }
+    Ok(())
+}
+
 /// Reads a journal: its header and the latest entry per operation. Every
 /// complete line (ended by a newline) must be a valid entry; only a last
 /// line without its newline, cut short by a crash, is left out.
@@ -217,4 +239,30 @@ pub fn read(path: &Path) -> Result<(Header, HashMap<u64, Entry>)> {
         Error::Invalid(format!("{file}: no complete header line: not a journal ddbsnap wrote (ddbsnap writes the header before any write)"))
     })?;
     Ok((header, entries))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_journal_in_use_cannot_be_continued_by_another_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.journal");
+        let header = Header {
+            format: FORMAT.into(),
+            kind: "load".into(),
+            plan_sha256: "x".into(),
+            plan_dir: String::new(),
+            started_at: String::new(),
+            stamp_now: String::new(),
+            stamp_now_ms: 0,
+            undoes: None,
+        };
+        let first = Journal::create(&path, header).unwrap();
+        let err = Journal::resume(&path).err().expect("the journal is held").to_string();
+        assert!(err.contains("another ddbsnap process is using this journal"), "{err}");
+        drop(first);
+        assert!(Journal::resume(&path).is_ok(), "the lock goes with its holder");
+    }
 }

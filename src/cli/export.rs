@@ -61,7 +61,7 @@ pub struct ExportArgs {
     #[arg(long)]
     pub wait: bool,
     /// Seconds between DescribeExport calls while waiting.
-    #[arg(long, default_value_t = 15.0, value_parser = super::values::positive)]
+    #[arg(long, default_value_t = 15.0, value_parser = super::values::poll_seconds)]
     pub poll_seconds: f64,
     /// Read the tables with a consistent Scan instead (no PITR needed), written as FULL exports.
     #[arg(long)]
@@ -79,6 +79,8 @@ pub async fn run(g: &Global, a: ExportArgs) -> Result<u8> {
         ExportFormat::Json => OutputFormat::DynamodbJson,
         ExportFormat::Ion => OutputFormat::Ion,
     };
+    check_to(&a.to)?;
+    let as_of = export_time(g, &a)?;
     let intro = a.amplify.as_deref().map(ModelIntrospection::load).transpose()?;
     let sel = match (&a.table_pattern, &intro, &a.api_id) {
         (Some(p), _, _) => Selection::Pattern(p),
@@ -100,7 +102,7 @@ pub async fn run(g: &Global, a: ExportArgs) -> Result<u8> {
     let windows = plan_windows(&client, &s3, &tables, &bucket, a.incremental).await?;
     let mut started = Vec::new();
     for (t, w) in tables.iter().zip(windows) {
-        let s = pitr::start(&client, t, &bucket, format, w).await?;
+        let s = pitr::start(&client, t, &bucket, format, w, as_of).await?;
         eprintln!("ddbsnap: started the {} export of {} ({})", kind(&s), s.table, s.arn);
         started.push(s);
     }
@@ -116,6 +118,33 @@ pub async fn run(g: &Global, a: ExportArgs) -> Result<u8> {
     }
     eprintln!("ddbsnap: check them with: ddbsnap check {} --amplify amplify_outputs.json", bucket.url());
     Ok(0)
+}
+
+/// `--to` is s3://bucket/prefix or a folder; anything else with a scheme is a mistake, not a folder name.
+fn check_to(to: &str) -> Result<()> {
+    if to.trim().is_empty() {
+        bail!("--to is empty: give s3://bucket/prefix, or a folder with --scan");
+    }
+    if let Some((scheme, _)) = to.split_once("://")
+        && scheme != "s3"
+    {
+        bail!("--to {to}: only s3:// URLs (in lower case) or local folders are written to");
+    }
+    Ok(())
+}
+
+/// `--as-of` for a full export: DynamoDB exports the table as it was then
+/// (within its point-in-time recovery window). Nothing else can honour it.
+fn export_time(g: &Global, a: &ExportArgs) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    let Some(t) = &g.as_of else { return Ok(None) };
+    if a.scan || a.incremental {
+        bail!(
+            "--as-of: a scan reads the table as it is now, and an incremental export ends at the latest restorable time; --as-of applies to full exports only"
+        );
+    }
+    let t = chrono::DateTime::parse_from_rfc3339(t)
+        .with_context(|| format!("--as-of {t:?} is not an RFC 3339 time such as 2026-01-14T10:30:00Z"))?;
+    Ok(Some(t.with_timezone(&chrono::Utc)))
 }
 
 fn kind(s: &Started) -> String {

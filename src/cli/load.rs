@@ -75,17 +75,24 @@ pub async fn run(g: &Global, a: LoadArgs) -> Result<u8> {
     if a.exports.is_empty() && a.parquet.is_none() && a.csv.is_empty() {
         bail!("nothing to load: give exports, --parquet DIR or --csv MODEL=FILE");
     }
+    if g.quarantine.is_some() {
+        bail!("--quarantine does not apply to load: a load writes every item of its sources or stops, never a part shown as whole");
+    }
     if let Some(o) = &a.owner {
         seed::fields::check_owner(o).map_err(anyhow::Error::msg)?;
     }
     let intro = a.amplify.as_deref().map(ModelIntrospection::load).transpose()?;
     let tables = to_tables(&a.to_tables)?;
     let existing = if a.resume { Some(Journal::resume(&a.journal)?) } else { None };
-    if !a.resume && a.journal.exists() {
-        bail!(
-            "{} exists: an earlier load stopped; continue it with --resume (same sources and --to-table), or remove the file",
-            a.journal.display()
-        );
+    if !a.resume && std::fs::symlink_metadata(&a.journal).is_ok() {
+        let j = a.journal.display();
+        match crate::apply::journal::read(&a.journal) {
+            Ok((h, _)) if h.kind == "load" => {
+                bail!("{j} exists: an earlier load stopped (or is running); continue it with --resume (same sources and --to-table)")
+            }
+            Ok((h, _)) => bail!("{j} is the journal of an {}; give this load another --journal", h.kind),
+            Err(_) => bail!("{j} exists and is not a ddbsnap journal; give another --journal"),
+        }
     }
     let now = existing.as_ref().map(|j| j.header.stamp_now.clone()).unwrap_or_else(|| crate::apply::expr::Stamp::now().now);
     let sources = read_sources(g, &a, intro.as_ref(), &now).await?;
@@ -132,8 +139,14 @@ pub async fn run(g: &Global, a: LoadArgs) -> Result<u8> {
     };
     let result = seed::write_all(&client, &sources, targets, &o, Some(&mut journal)).await;
     drop(progress);
-    let reports =
-        result.with_context(|| format!("the journal {} records what was written; continue with --resume", a.journal.display()))?;
+    let written = journal.entries.len();
+    let reports = result.with_context(|| {
+        format!(
+            "{written} of {total} items were written, as the journal {j} records: after a passing failure (throttling, the network) \
+             run the same command with --resume; if the sources must change, remove {j} and load again with --allow-existing",
+            j = a.journal.display()
+        )
+    })?;
     std::fs::remove_file(&a.journal).with_context(|| format!("removing the finished journal {}", a.journal.display()))?;
     print(&reports, &where_, a.format)?;
     Ok(0)

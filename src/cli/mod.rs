@@ -198,6 +198,23 @@ fn all_local(exports: &[String]) -> bool {
 /// `dynamodb_endpoint_url`. A command that uses both services refuses it:
 /// guessing which one was meant is how writes reach the wrong server.
 fn resolve_endpoint_alias(g: &mut Global, c: &Command) -> Result<()> {
+    // An empty value (`DDBSNAP_DYNAMODB_ENDPOINT_URL=`) is how people unset
+    // a variable: it means no endpoint, not an endpoint named "".
+    for (slot, flag) in [
+        (&mut g.s3_endpoint_url, "--s3-endpoint-url (DDBSNAP_S3_ENDPOINT_URL)"),
+        (&mut g.dynamodb_endpoint_url, "--dynamodb-endpoint-url (DDBSNAP_DYNAMODB_ENDPOINT_URL)"),
+        (&mut g.endpoint_url, "--endpoint-url (DDBSNAP_ENDPOINT_URL)"),
+    ] {
+        if slot.as_deref().is_some_and(|u| u.trim().is_empty()) {
+            *slot = None;
+        }
+        if let Some(u) = slot.as_deref() {
+            let rest = u.strip_prefix("http://").or_else(|| u.strip_prefix("https://"));
+            if rest.is_none_or(|r| r.is_empty() || r.starts_with('/') || r.chars().any(char::is_whitespace)) {
+                anyhow::bail!("{flag} {u:?} is not an endpoint URL: give http://host:port (DynamoDB Local, moto) or https://host");
+            }
+        }
+    }
     let Some(url) = g.endpoint_url.take() else { return Ok(()) };
     let (slot, flag) = match uses(c) {
         Uses::S3 => (&mut g.s3_endpoint_url, "--s3-endpoint-url"),
@@ -209,7 +226,7 @@ fn resolve_endpoint_alias(g: &mut Global, c: &Command) -> Result<()> {
     };
     match slot {
         Some(other) if *other != url => {
-            anyhow::bail!("--endpoint-url {url} and {flag} {other} disagree: give only {flag}")
+            anyhow::bail!("--endpoint-url (or DDBSNAP_ENDPOINT_URL) {url} and {flag} (or its variable) {other} disagree: give only {flag}")
         }
         _ => *slot = Some(url),
     }

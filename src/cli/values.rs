@@ -76,6 +76,15 @@ pub fn key_specs(specs: &[String]) -> anyhow::Result<std::collections::BTreeMap<
     Ok(out)
 }
 
+/// Seconds between polls: more than 0, at most an hour.
+pub fn poll_seconds(s: &str) -> Result<f64, String> {
+    let v = positive(s)?;
+    if v > 3600.0 {
+        return Err(format!("{s} seconds is more than an hour between polls"));
+    }
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -100,13 +100,24 @@ pub fn next_window(table: &str, previous: Option<DateTime<Utc>>, until: DateTime
 }
 
 /// Starts one export of `t`.
-pub async fn start(client: &Client, t: &Table, bucket: &Bucket<'_>, format: OutputFormat, window: Option<Window>) -> Result<Started> {
+/// `as_of` (full exports only) exports the table as it was then.
+pub async fn start(
+    client: &Client,
+    t: &Table,
+    bucket: &Bucket<'_>,
+    format: OutputFormat,
+    window: Option<Window>,
+    as_of: Option<DateTime<Utc>>,
+) -> Result<Started> {
     let mut req = client.export_table_to_point_in_time().table_arn(&t.arn).s3_bucket(bucket.name).export_format(match format {
         OutputFormat::DynamodbJson => ExportFormat::DynamodbJson,
         OutputFormat::Ion => ExportFormat::Ion,
     });
     if !bucket.prefix.is_empty() {
         req = req.s3_prefix(bucket.prefix);
+    }
+    if let Some(t) = as_of {
+        req = req.export_time(aws_sdk_dynamodb::primitives::DateTime::from_secs(t.timestamp()));
     }
     req = match window {
         None => req.export_type(ExportType::FullExport),

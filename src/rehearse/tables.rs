@@ -38,21 +38,37 @@ pub fn shape(model_name: &str, physical: &str, model: Option<&Model>, schema: Op
         Some(m) => m.key_fields().iter().map(|s| s.to_string()).collect(),
         None => vec!["id".to_string()],
     };
-    let key = key_names.iter().map(|k| (k.clone(), attr_type(k))).collect();
+    let key = key_attributes(&key_names, &attr_type);
     let mut indexes = Vec::new();
     let mut notes = Vec::new();
     for idx in model.map(|m| m.indexes()).unwrap_or_default() {
-        if idx.fields.is_empty() || idx.fields.len() > 2 {
-            notes.push(format!(
-                "index {} of {model_name} has {} key fields; only 1 or 2 are created (Amplify's composite sort keys are not rebuilt)",
-                idx.name,
-                idx.fields.len()
-            ));
+        if idx.fields.is_empty() {
+            notes.push(format!("index {} of {model_name} names no key fields and is not created", idx.name));
             continue;
         }
-        indexes.push((idx.name.clone(), idx.fields.iter().map(|f| (f.clone(), attr_type(f))).collect()));
+        indexes.push((idx.name.clone(), key_attributes(&idx.fields, &attr_type)));
     }
     TableShape { model: model_name.to_string(), physical: physical.to_string(), key, indexes, notes }
+}
+
+/// A key's attributes: the partition key, then the sort key. Amplify keeps
+/// two or more sort key fields in one string attribute named by the fields
+/// joined with `#` (`status#createdAt`), holding their values joined the
+/// same way.
+fn key_attributes(fields: &[String], attr_type: &impl Fn(&str) -> ScalarAttributeType) -> Vec<(String, ScalarAttributeType)> {
+    let Some(first) = fields.first() else { return Vec::new() };
+    let mut out = vec![(first.clone(), attr_type(first))];
+    match &fields[1..] {
+        [] => {}
+        [one] => out.push((one.clone(), attr_type(one))),
+        many => out.push((composite_name(many), ScalarAttributeType::S)),
+    }
+    out
+}
+
+/// The attribute Amplify stores a composite sort key in.
+pub fn composite_name(fields: &[String]) -> String {
+    fields.join("#")
 }
 
 /// A key attribute's DynamoDB type: from the data where it has one kind,
@@ -159,6 +175,9 @@ pub async fn delete(client: &Client, table: &str) -> Result<()> {
 }
 
 /// An SDK error with what was being done and the service's own message.
-pub fn sdk_error<E: std::error::Error + 'static>(doing: &str, e: aws_sdk_dynamodb::error::SdkError<E>) -> Error {
-    Error::Invalid(format!("{doing}: {}", crate::aws::sdk_cause(&e)))
+pub fn sdk_error<E>(doing: &str, e: aws_sdk_dynamodb::error::SdkError<E>) -> Error
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    Error::Invalid(format!("{doing}: {}", crate::aws::sdk_message(&e)))
 }

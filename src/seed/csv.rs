@@ -201,6 +201,12 @@ fn scalar(s: Scalar, text: &str) -> std::result::Result<AttrValue, String> {
             if n.fraction_digits() > 0 {
                 return Err(format!("{text:?} is not an integer"));
             }
+            // GraphQL's Int is 32-bit: AppSync fails to return a larger one.
+            if s == Scalar::Int && n.to_i64().is_none_or(|i| i32::try_from(i).is_err()) {
+                return Err(format!(
+                    "{text:?} is outside Int's 32-bit range (-2147483648 to 2147483647); a Float or AWSTimestamp field holds more"
+                ));
+            }
             Ok(AttrValue::N(n))
         }
         Scalar::Float => Ok(AttrValue::N(number(text)?)),
@@ -213,12 +219,17 @@ fn scalar(s: Scalar, text: &str) -> std::result::Result<AttrValue, String> {
             serde_json::from_str::<serde_json::Value>(text).map_err(|e| format!("not JSON ({e})"))?;
             Ok(AttrValue::S(text.to_string()))
         }
-        _ => Ok(AttrValue::S(text.to_string())),
+        _ => {
+            if !crate::checks::generate::valid_format(s, text) {
+                return Err(format!("{:?} is not a valid {s:?} (AppSync would refuse to return it)", crate::error::brief(text, 60)));
+            }
+            Ok(AttrValue::S(text.to_string()))
+        }
     }
 }
 
 fn number(text: &str) -> std::result::Result<Number, String> {
-    Number::parse(text.trim()).map_err(|e| format!("{:?} is not a number: {e}", crate::error::brief(text, 60)))
+    Number::parse(text.trim()).map_err(|e| format!("{:?}: {e}", crate::error::brief(text, 60)))
 }
 
 fn enum_value(name: &str, text: &str, intro: &ModelIntrospection) -> std::result::Result<AttrValue, String> {
@@ -317,5 +328,9 @@ mod tests {
         assert_eq!(scalar(Scalar::Boolean, "TRUE").unwrap(), AttrValue::Bool(true));
         assert!(scalar(Scalar::Boolean, "yes").is_err());
         assert!(scalar(Scalar::AWSJSON, "{bad").is_err());
+        assert!(scalar(Scalar::Int, "2147483648").is_err() && scalar(Scalar::Int, "-2147483648").is_ok());
+        assert!(scalar(Scalar::AWSEmail, "not-an-email").is_err() && scalar(Scalar::AWSEmail, "a@b.co").is_ok());
+        assert!(scalar(Scalar::AWSDateTime, "yesterday").is_err() && scalar(Scalar::AWSDateTime, "2026-12-07T05:16:00.000Z").is_ok());
+        assert!(scalar(Scalar::ID, "anything at all").is_ok());
     }
 }

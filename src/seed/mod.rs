@@ -23,7 +23,7 @@ use crate::item::{Item, ddbjson};
 use crate::rehearse::tables::TableShape;
 pub use target::Existing;
 pub use target::Target;
-use target::{key_problem, prepare};
+use target::{create_missing, item_problem, prepare};
 use write::{GROUP, Settings, Written, write_groups};
 
 /// Items read from one source, for one model's table.
@@ -101,8 +101,9 @@ pub fn item_count(sources: &[Source]) -> u64 {
     sources.iter().map(|s| s.items.len() as u64).sum()
 }
 
-/// Finds or creates every table and checks every item's key against it:
-/// all before the first write.
+/// Finds every table and checks every item against it (key, index keys,
+/// size, a key no other item of the table has); only then creates the
+/// tables to create: a refused load leaves nothing behind.
 pub async fn prepare_all(client: &Client, sources: &[Source], o: &Options) -> Result<Vec<Target>> {
     let order = models(sources);
     let mut targets: Vec<Target> = Vec::new();
@@ -116,26 +117,29 @@ pub async fn prepare_all(client: &Client, sources: &[Source], o: &Options) -> Re
         };
         targets.push(prepare(client, model, table, shape, o.existing, &o.where_).await?);
     }
+    // Keys are unique per DynamoDB table, across every source and model
+    // written into it: a second item with a key would replace the first.
+    let mut seen: BTreeMap<&str, std::collections::HashSet<String>> = BTreeMap::new();
     for (model, t) in order.iter().zip(&targets) {
-        // Over all of a table's sources: a CSV row with a key the subset
-        // also holds would replace it without a word.
-        let mut seen = std::collections::HashSet::new();
         for s in sources.iter().filter(|s| &s.model == model) {
             for (i, it) in s.items.iter().enumerate() {
-                if let Some(p) = key_problem(it, &t.key) {
-                    return Err(Error::Invalid(format!("{}: the item {p} of table {} (nothing was written)", s.at(i), t.table)));
+                if let Some(p) = item_problem(it, t) {
+                    return Err(Error::Invalid(format!("{}: {p} (nothing was written)", s.at(i))));
                 }
                 let key: Item = t.key.iter().filter_map(|(n, _)| it.get_key_value(n).map(|(k, v)| (k.clone(), v.clone()))).collect();
-                if !seen.insert(ddbjson::item_to_string(&key)) {
+                let key = ddbjson::item_to_string(&key);
+                if !seen.entry(t.table.as_str()).or_default().insert(key.clone()) {
                     return Err(Error::Invalid(format!(
-                        "{}: key {} appears twice in the items for this table; one would silently replace the other in table {} (nothing was written)",
+                        "{}: key {key} appears twice among the items for table {}; one would silently replace the other (nothing was written)",
                         s.at(i),
-                        ddbjson::item_to_string(&key),
                         t.table
                     )));
                 }
             }
         }
+    }
+    for t in &mut targets {
+        create_missing(client, t).await?;
     }
     Ok(targets)
 }

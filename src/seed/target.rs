@@ -16,6 +16,11 @@ pub struct Target {
     pub table: String,
     /// Partition key, then sort key, as DynamoDB declares them.
     pub key: Vec<(String, ScalarAttributeType)>,
+    /// The key attributes of its secondary indexes: an item that has one
+    /// must hold it with this type, and not empty.
+    pub index_keys: Vec<(String, ScalarAttributeType)>,
+    /// The table to create (with `--create`, when it does not exist).
+    pub create: Option<TableShape>,
     pub created: bool,
 }
 
@@ -28,7 +33,8 @@ pub struct Existing {
     pub resuming: bool,
 }
 
-/// Finds `table` (creating it from `shape` when given and absent) and checks it may be written.
+/// Finds `table` and checks it may be written; a missing table is to be
+/// created from `shape` (by [`create_missing`], once every item checked out).
 pub async fn prepare(
     client: &Client,
     model: &str,
@@ -37,9 +43,9 @@ pub async fn prepare(
     existing: Existing,
     where_: &str,
 ) -> Result<Target> {
-    let mut created = false;
-    let key = match describe_key(client, table).await? {
-        Some(key) => {
+    check_name(table)?;
+    match describe(client, table).await? {
+        Some((key, index_keys)) => {
             if let Some(s) = shape {
                 let want: Vec<&str> = s.key.iter().map(|(n, _)| n.as_str()).collect();
                 let have: Vec<&str> = key.iter().map(|(n, _)| n.as_str()).collect();
@@ -56,48 +62,84 @@ pub async fn prepare(
                     "table {table} at {where_} already holds items: give --allow-existing to write into it (items with the same keys are replaced), or load into an empty table"
                 )));
             }
-            key
+            Ok(Target { model: model.to_string(), table: table.to_string(), key, index_keys, create: None, created: false })
         }
         None => {
             let Some(s) = shape else {
                 return Err(Error::Invalid(format!(
-                    "table {table} does not exist at {where_}: give --create with --amplify to create it from model {model}"
+                    "table {table} does not exist at {where_}: create it, or give --create with an --amplify file that has a model {model}"
                 )));
             };
-            crate::rehearse::tables::create(client, s, false).await?;
-            created = true;
-            describe_key(client, table)
-                .await?
-                .ok_or_else(|| Error::Invalid(format!("table {table} was created but cannot be described")))?
+            let index_keys = s.indexes.iter().flat_map(|(_, attrs)| attrs.iter().cloned()).collect();
+            Ok(Target {
+                model: model.to_string(),
+                table: table.to_string(),
+                key: s.key.clone(),
+                index_keys,
+                create: Some(s.clone()),
+                created: false,
+            })
         }
-    };
-    Ok(Target { model: model.to_string(), table: table.to_string(), key, created })
+    }
 }
 
-/// The table's key, or None when it does not exist.
-async fn describe_key(client: &Client, table: &str) -> Result<Option<Vec<(String, ScalarAttributeType)>>> {
+/// Creates the table if it is still to be created.
+pub async fn create_missing(client: &Client, t: &mut Target) -> Result<()> {
+    if let Some(shape) = t.create.take() {
+        for note in &shape.notes {
+            tracing::warn!("{note}");
+        }
+        crate::rehearse::tables::create(client, &shape, false).await?;
+        t.created = true;
+    }
+    Ok(())
+}
+
+/// DynamoDB's rule for table names, checked before any call.
+fn check_name(table: &str) -> Result<()> {
+    let ok_chars = table.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !(3..=255).contains(&table.len()) || !ok_chars {
+        return Err(Error::Invalid(format!("{table:?} is not a DynamoDB table name: 3 to 255 characters of a-z, A-Z, 0-9, _, - and .")));
+    }
+    Ok(())
+}
+
+/// The table's key and its indexes' key attributes, or None when it does not exist.
+async fn describe(
+    client: &Client,
+    table: &str,
+) -> Result<Option<(Vec<(String, ScalarAttributeType)>, Vec<(String, ScalarAttributeType)>)>> {
     let out = match client.describe_table().table_name(table).send().await {
         Ok(o) => o,
         Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => return Ok(None),
         Err(e) => return Err(sdk_error(&format!("describing table {table}"), e)),
     };
     let t = out.table().ok_or_else(|| Error::Invalid(format!("DescribeTable {table}: no table in the answer")))?;
-    let mut key = Vec::new();
-    for k in t.key_schema() {
-        let name = k.attribute_name().to_string();
-        let ty = t
-            .attribute_definitions()
+    let typed = |name: &str| -> Result<(String, ScalarAttributeType)> {
+        t.attribute_definitions()
             .iter()
             .find(|d| d.attribute_name() == name)
-            .map(|d| d.attribute_type().clone())
-            .ok_or_else(|| Error::Invalid(format!("table {table}: key attribute {name} has no definition")))?;
+            .map(|d| (name.to_string(), d.attribute_type().clone()))
+            .ok_or_else(|| Error::Invalid(format!("table {table}: key attribute {name} has no definition")))
+    };
+    let mut key = Vec::new();
+    for k in t.key_schema() {
+        let attr = typed(k.attribute_name())?;
         if k.key_type() == &aws_sdk_dynamodb::types::KeyType::Hash {
-            key.insert(0, (name, ty));
+            key.insert(0, attr);
         } else {
-            key.push((name, ty));
+            key.push(attr);
         }
     }
-    Ok(Some(key))
+    let mut index_keys = Vec::new();
+    let schemas =
+        t.global_secondary_indexes().iter().map(|i| i.key_schema()).chain(t.local_secondary_indexes().iter().map(|i| i.key_schema()));
+    for schema in schemas {
+        for k in schema {
+            index_keys.push(typed(k.attribute_name())?);
+        }
+    }
+    Ok(Some((key, index_keys)))
 }
 
 async fn holds_items(client: &Client, table: &str) -> Result<bool> {
@@ -105,20 +147,37 @@ async fn holds_items(client: &Client, table: &str) -> Result<bool> {
     Ok(!out.items().is_empty() || out.last_evaluated_key().is_some())
 }
 
-/// Why `item` cannot be written to a table keyed by `key` (None: it can).
-pub fn key_problem(item: &Item, key: &[(String, ScalarAttributeType)]) -> Option<String> {
-    for (name, ty) in key {
-        let ok = match (item.get(name), ty) {
-            (None, _) => return Some(format!("has no key attribute {name}")),
-            (Some(AttrValue::S(s)), ScalarAttributeType::S) => !s.is_empty(),
-            (Some(AttrValue::N(_)), ScalarAttributeType::N) => true,
-            (Some(AttrValue::B(b)), ScalarAttributeType::B) => !b.is_empty(),
-            _ => false,
-        };
-        if !ok {
-            let got = item.get(name).map(|v| v.ddb_type().name()).unwrap_or("-");
-            return Some(format!("key attribute {name} must be a non-empty {}, not {got}", ty.as_str()));
+/// DynamoDB's item size limit.
+const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+/// Why `item` cannot be written to `t` (None: it can): DynamoDB would
+/// refuse it part way through the load, so it is refused before any write.
+pub fn item_problem(item: &Item, t: &Target) -> Option<String> {
+    for (name, ty) in &t.key {
+        if !item.contains_key(name) {
+            return Some(format!("the item has no key attribute {name} of table {}", t.table));
+        }
+        if let Some(p) = attr_problem(item, name, ty) {
+            return Some(format!("key attribute {name} of table {}: {p}", t.table));
         }
     }
-    None
+    for (name, ty) in &t.index_keys {
+        if let Some(p) = attr_problem(item, name, ty) {
+            return Some(format!("attribute {name}, a secondary index key of table {}: {p}", t.table));
+        }
+    }
+    let size = crate::item::size::item_size(item);
+    (size > MAX_ITEM_BYTES).then(|| format!("the item is {size} bytes, over DynamoDB's 400 KB limit"))
+}
+
+/// An index or key attribute, where present, must be a non-empty value of its declared type.
+fn attr_problem(item: &Item, name: &str, ty: &ScalarAttributeType) -> Option<String> {
+    let ok = match (item.get(name)?, ty) {
+        (AttrValue::S(s), ScalarAttributeType::S) => !s.is_empty(),
+        (AttrValue::N(_), ScalarAttributeType::N) => true,
+        (AttrValue::B(b), ScalarAttributeType::B) => !b.is_empty(),
+        _ => false,
+    };
+    let got = item.get(name).map(|v| v.ddb_type().name()).unwrap_or("-");
+    (!ok).then(|| format!("must be a non-empty {}, not {got}{}", ty.as_str(), if got == ty.as_str() { " (empty)" } else { "" }))
 }

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 
 use aws_sdk_s3::Client as S3Client;
 
-use crate::aws::sdk_cause;
 use crate::error::{Error, Result};
 
 /// A place export files are read from.
@@ -82,7 +81,7 @@ impl Source {
             Source::S3(s) => match s.client.head_object().bucket(&s.bucket).key(key).send().await {
                 Ok(_) => self.read_small(key).await.map(Some),
                 Err(e) if e.as_service_error().is_some_and(|se| se.is_not_found()) => Ok(None),
-                Err(e) => Err(Error::S3 { operation: "HeadObject", url: self.describe(key), cause: sdk_cause(&e) }),
+                Err(e) => Err(Error::S3 { operation: "HeadObject", url: self.describe(key), cause: crate::aws::sdk_message(&e) }),
             },
         }
     }
@@ -164,7 +163,7 @@ impl S3Source {
         self.client.get_object().bucket(&self.bucket).key(key).send().await.map_err(|e| Error::S3 {
             operation: "GetObject",
             url: format!("s3://{}/{}", self.bucket, key),
-            cause: sdk_cause(&e),
+            cause: crate::aws::sdk_message(&e),
         })
     }
 
@@ -176,7 +175,7 @@ impl S3Source {
             let page = page.map_err(|e| Error::S3 {
                 operation: "ListObjectsV2",
                 url: format!("s3://{}/{}", self.bucket, prefix),
-                cause: sdk_cause(&e),
+                cause: crate::aws::sdk_message(&e),
             })?;
             keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string)));
         }

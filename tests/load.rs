@@ -175,9 +175,9 @@ fn bad_rows_and_missing_targets_are_refused_before_any_write() {
     let missing = ddbsnap(&["load", "testdata/contacts", "--to-table", &format!("Contact={table}"), "--dynamodb-endpoint-url", &ep]);
     assert_eq!(missing.code, Some(2));
     assert!(missing.stderr.contains("does not exist") && missing.stderr.contains("--create"), "{}", missing.show());
-    let unnamed = ddbsnap(&["load", "testdata/contacts", "--to-table", "Order=X", "--dynamodb-endpoint-url", &ep]);
+    let unnamed = ddbsnap(&["load", "testdata/contacts", "--to-table", "Order=XYZ", "--dynamodb-endpoint-url", &ep]);
     assert!(unnamed.stderr.contains("no --to-table names"), "{}", unnamed.show());
-    let ambiguous = ddbsnap(&["load", "s3://bucket/p", "--to-table", "Contact=X", "--endpoint-url", &ep]);
+    let ambiguous = ddbsnap(&["load", "s3://bucket/p", "--to-table", "Contact=XYZ", "--endpoint-url", &ep]);
     assert!(ambiguous.stderr.contains("ambiguous for `load`"), "{}", ambiguous.show());
     // With local sources the old flag can only mean DynamoDB.
     let local = ddbsnap(&["load", "testdata/contacts", "--to-table", &format!("Contact={table}"), "--endpoint-url", &ep]);
@@ -393,7 +393,7 @@ fn odd_flags_are_refused_with_a_reason() {
         (&["--quarantine", "q.jsonl"], "--quarantine does not apply to load"),
         (&["--dynamodb-endpoint-url", "not a url"], "is not an endpoint URL"),
         (&["--dynamodb-endpoint-url", "127.0.0.1:8000"], "is not an endpoint URL"),
-        (&["--to-table", "Contact=x"], "names model Contact twice"),
+        (&["--to-table", "Contact=xyz"], "names model Contact twice"),
     ];
     for (extra, words) in cases {
         let run = with(extra);
@@ -402,6 +402,10 @@ fn odd_flags_are_refused_with_a_reason() {
         assert_eq!(run.stderr.trim_end().lines().count(), 1, "one line\n{}", run.show());
     }
     assert_eq!(std::fs::read_to_string(&journal).unwrap(), "my notes\n");
+    // Nothing listens on port 1: one line at once, not a minute of retries.
+    let refused =
+        ddbsnap(&["load", "testdata/contacts", "--to-table", "Contact=Contact-x-NONE", "--dynamodb-endpoint-url", "http://127.0.0.1:1"]);
+    assert!(refused.stderr.contains("cannot connect to DynamoDB at http://127.0.0.1:1"), "{}", refused.show());
     let bad_name = ddbsnap(&["load", "testdata/contacts", "--to-table", "Contact=a b", "--dynamodb-endpoint-url", "http://127.0.0.1:9"]);
     assert!(bad_name.stderr.contains("is not a DynamoDB table name"), "{}", bad_name.show());
 }

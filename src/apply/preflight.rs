@@ -29,6 +29,18 @@ pub fn describe_target(client: &Client, endpoint: Option<&str>) -> String {
     }
 }
 
+/// Checks DynamoDB answers at all, with one call and no retries (give a
+/// client without retries): a refused connection, an unknown host or
+/// missing credentials stop the run at once, where a retrying client
+/// spends a minute first. Any answer from the service counts as reachable
+/// (the principal may not be allowed ListTables).
+pub async fn reachable(client: &Client, where_: &str) -> Result<()> {
+    match client.list_tables().limit(1).send().await {
+        Ok(_) | Err(SdkError::ServiceError(_)) => Ok(()),
+        Err(e) => Err(reach_error(e, "(any)", where_)),
+    }
+}
+
 /// Checks every table the plan writes to; returns the DynamoDB names, by
 /// plan table, that will be written.
 ///

@@ -89,6 +89,8 @@ pub async fn run(g: &Global, a: ExportArgs) -> Result<u8> {
     };
     let client = super::apply::dynamodb_client(g, g.dynamodb_endpoint_url.as_deref(), true).await;
     let where_ = crate::apply::preflight::describe_target(&client, g.dynamodb_endpoint_url.as_deref());
+    let once = super::apply::dynamodb_client(g, g.dynamodb_endpoint_url.as_deref(), false).await;
+    crate::apply::preflight::reachable(&once, &where_).await?;
     let tables = choose(&client, &sel, &where_).await?;
     let s3_target = a.to.strip_prefix("s3://").map(split_bucket).transpose()?;
     if a.scan {

@@ -107,6 +107,8 @@ pub async fn run(g: &Global, a: LoadArgs) -> Result<u8> {
     }
     let client = super::apply::dynamodb_client(g, g.dynamodb_endpoint_url.as_deref(), true).await;
     let where_ = crate::apply::preflight::describe_target(&client, g.dynamodb_endpoint_url.as_deref());
+    let once = super::apply::dynamodb_client(g, g.dynamodb_endpoint_url.as_deref(), false).await;
+    crate::apply::preflight::reachable(&once, &where_).await?;
     let shapes = match (&intro, a.create) {
         (Some(i), true) => Some(shape_map(i, &tables)),
         _ => None,
@@ -156,6 +158,7 @@ fn to_tables(given: &[String]) -> Result<BTreeMap<String, String>> {
     let mut m = BTreeMap::new();
     for g in given {
         let (model, table) = super::values::pair("--to-table", "MODEL=TABLE", g)?;
+        crate::seed::target::check_name(table).with_context(|| format!("--to-table {g}"))?;
         if m.insert(model.to_string(), table.to_string()).is_some() {
             bail!("--to-table names model {model} twice");
         }

@@ -96,7 +96,7 @@ pub async fn create_missing(client: &Client, t: &mut Target) -> Result<()> {
 }
 
 /// DynamoDB's rule for table names, checked before any call.
-fn check_name(table: &str) -> Result<()> {
+pub fn check_name(table: &str) -> Result<()> {
     let ok_chars = table.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     if !(3..=255).contains(&table.len()) || !ok_chars {
         return Err(Error::Invalid(format!("{table:?} is not a DynamoDB table name: 3 to 255 characters of a-z, A-Z, 0-9, _, - and .")));

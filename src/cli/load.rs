@@ -203,9 +203,15 @@ async fn read_sources(g: &Global, a: &LoadArgs, intro: Option<&ModelIntrospectio
     if let Some(dir) = &a.parquet {
         let catalog = crate::catalog::Catalog::new();
         for name in catalog.add_parquet_dir(dir).await? {
+            let origin = dir.join(&name).display().to_string();
             let batches = catalog.context().table(datafusion::common::TableReference::bare(name.as_str())).await?.collect().await?;
-            let items = batches.iter().map(crate::convert::batch_to_items).collect::<crate::Result<Vec<_>>>()?.concat();
-            out.push(Source { model: name.clone(), origin: dir.join(&name).display().to_string(), items, lines: None });
+            let items = batches
+                .iter()
+                .map(crate::convert::batch_to_items)
+                .collect::<crate::Result<Vec<_>>>()
+                .with_context(|| format!("{origin}: not a table written by `ddbsnap convert`"))?
+                .concat();
+            out.push(Source { model: name.clone(), origin, items, lines: None });
         }
     }
     let mut owner_models = Vec::new();

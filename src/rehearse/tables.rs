@@ -181,3 +181,35 @@ where
 {
     Error::Invalid(format!("{doing}: {}", crate::aws::sdk_message(&e)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::model::ModelIntrospection;
+
+    #[test]
+    fn composite_sort_keys_become_one_string_attribute() {
+        let intro = ModelIntrospection::parse(
+            "m.json",
+            br#"{"version":"1","data":{"model_introspection":{"version":1,"enums":{},"nonModels":{},"models":{"Ev":{"name":"Ev",
+            "attributes":[{"type":"model","properties":{}},{"type":"key","properties":{"fields":["tenant","kind","at"]}},
+              {"type":"key","properties":{"name":"byDay","queryField":"q","fields":["day","tenant","kind","at"]}}],
+            "primaryKeyInfo":{"isCustomPrimaryKey":true,"primaryKeyFieldName":"tenant","sortKeyFieldNames":["kind","at"]},
+            "fields":{"tenant":{"name":"tenant","isArray":false,"type":"String","isRequired":true,"attributes":[]},
+              "kind":{"name":"kind","isArray":false,"type":"String","isRequired":true,"attributes":[]},
+              "at":{"name":"at","isArray":false,"type":"AWSTimestamp","isRequired":true,"attributes":[]},
+              "day":{"name":"day","isArray":false,"type":"Int","isRequired":false,"attributes":[]}}}}}}}"#,
+        )
+        .unwrap();
+        let s = shape("Ev", "Ev-x-NONE", intro.models.get("Ev"), None);
+        assert_eq!(s.key, vec![("tenant".to_string(), ScalarAttributeType::S), ("kind#at".to_string(), ScalarAttributeType::S)]);
+        assert_eq!(
+            s.indexes,
+            vec![(
+                "byDay".to_string(),
+                vec![("day".to_string(), ScalarAttributeType::N), ("tenant#kind#at".to_string(), ScalarAttributeType::S)]
+            )]
+        );
+        assert!(s.notes.is_empty());
+    }
+}

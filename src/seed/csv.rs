@@ -99,8 +99,11 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Record>> {
 pub fn read(path: &Path, model: &Model, intro: &ModelIntrospection) -> Result<Vec<(u64, Item)>> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| Error::io_path(path, e))?;
-    let text =
-        String::from_utf8(bytes).map_err(|e| Error::Invalid(format!("{file}: not UTF-8 text (byte {})", e.utf8_error().valid_up_to())))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() as u64 + 1;
+        Error::Line { file: file.clone(), line, cause: format!("not UTF-8 text (byte {at} of the file); save the CSV as UTF-8") }
+    })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut records = parse(&file, text)?.into_iter();
     let header = records.next().ok_or_else(|| Error::Invalid(format!("{file}: empty; the first line must name the fields")))?;

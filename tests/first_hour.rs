@@ -71,10 +71,13 @@ fn empty_endpoint_variables_mean_unset_and_export_destinations_are_checked() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["--to", ""], "--to is empty"),
-        (&["--to", "S3://bucket/x"], "only s3:// URLs"),
-        (&["--to", "file:///tmp/x"], "only s3:// URLs"),
+        (&["--to", "s3:/bucket/x"], "only s3://bucket/prefix URLs"),
+        (&["--to", "-"], "not a stream"),
+        (&["--to", "s3://b/p", "--poll-seconds", "1e-300"], "without pause"),
+        (&["--to", "S3://bucket/x"], "only s3://bucket/prefix URLs"),
+        (&["--to", "file:///tmp/x"], "only s3://bucket/prefix URLs"),
         (&["--to", "out", "--as-of", "2026-01-01T00:00:00Z"], "--as-of applies to full exports only"),
         (&["--to", "s3://b/p", "--poll-seconds", "99999999999999999999"], "more than an hour"),
     ];

@@ -265,6 +265,30 @@ fn a_load_killed_part_way_resumes_from_its_journal() {
     assert!(t["already"].as_u64().unwrap() >= recorded as u64);
     assert_eq!(scan(&ep, &table).len(), 199);
     assert!(!journal.exists());
+
+    // A table deleted and created again holds none of the journaled items:
+    // resuming into it is refused, never reported as complete.
+    let table2 = table_name("Recreated");
+    let args2 = |extra: &[&str]| -> Vec<String> {
+        args(extra).into_iter().map(|a| if a == format!("Contact={table}") { format!("Contact={table2}") } else { a }).collect()
+    };
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ddbsnap"))
+        .args(args2(&["--max-wcu-per-sec", "40"]))
+        .current_dir(common::root())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while lines(&journal) < 30 && started.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    dynamo::runtime().block_on(async { dynamo::client(&ep).await.delete_table().table_name(&table2).send().await.unwrap() });
+    let resumed = ddbsnap(&args2(&["--resume"]));
+    assert_eq!(resumed.code, Some(2), "{}", resumed.show());
+    assert!(resumed.stderr.contains("is not the table this load began writing"), "{}", resumed.show());
 }
 
 const INDEXED: &str = r#"{"version":"1","data":{"model_introspection":{"version":1,"enums":{},"nonModels":{},
@@ -334,9 +358,13 @@ fn items_dynamodb_would_refuse_are_refused_before_anything_is_created() {
     let Some(ep) = dynamo::endpoint() else { return };
     let dir = tempfile::tempdir().unwrap();
     let big = format!("queue,body\nq1,small\nq2,{}\n", "A".repeat(420_000));
-    let cases: [(&str, &[&str]); 3] = [
+    let long_key = format!("id,queue\nshort,q1\n{},q2\n", "k".repeat(2100));
+    let long_index = format!("queue,email\nq1,a@x.co\n{},b@x.co\n", "q".repeat(2100));
+    let cases: [(&str, &[&str]); 5] = [
         (&big, &["rows.csv:3:", "over DynamoDB's 400 KB limit"]),
-        ("queue,email\nq1,a@x.co\nq2,\"\"\n", &["rows.csv:3:", "email, a secondary index key", "(empty)"]),
+        (&long_key, &["rows.csv:3:", "key attribute id", "at most 2048 bytes in a partition key"]),
+        (&long_index, &["rows.csv:3:", "attribute queue, a secondary index key", "at most 2048 bytes"]),
+        ("queue,email\nq1,a@x.co\nq2,\"\"\n", &["rows.csv:3:", "email, a secondary index key", "must not be empty"]),
         ("queue,createdAt\nq1,yesterday\n", &["rows.csv:2:", "not a valid AWSDateTime"]),
     ];
     for (rows, words) in cases {

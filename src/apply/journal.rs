@@ -31,6 +31,11 @@ pub struct Header {
     /// For a rollback: the apply journal it undoes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undoes: Option<String>,
+    /// For a load: each table written, as DynamoDB identified it when the
+    /// journal began (ARN and creation time). A table deleted and created
+    /// again since does not hold what the journal says was written to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tables: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,6 +263,7 @@ mod tests {
             stamp_now: String::new(),
             stamp_now_ms: 0,
             undoes: None,
+            tables: None,
         };
         let first = Journal::create(&path, header).unwrap();
         let err = Journal::resume(&path).err().expect("the journal is held").to_string();

@@ -319,6 +319,7 @@ fn new_header(plan: &Path, kind: &str, sha: &str, undoes: Option<String>) -> Hea
         stamp_now: now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
         stamp_now_ms: now.timestamp_millis(),
         undoes,
+        tables: None,
     }
 }
 

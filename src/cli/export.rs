@@ -101,7 +101,7 @@ pub async fn run(g: &Global, a: ExportArgs) -> Result<u8> {
     };
     let bucket = Bucket { name: &bucket, prefix: &prefix };
     let s3 = S3Settings { client: super::s3_client(g).await };
-    let windows = plan_windows(&client, &s3, &tables, &bucket, a.incremental).await?;
+    let windows = plan_windows(&client, &s3, &tables, &bucket, a.incremental, as_of).await?;
     let mut started = Vec::new();
     for (t, w) in tables.iter().zip(windows) {
         let s = pitr::start(&client, t, &bucket, format, w, as_of).await?;
@@ -127,10 +127,13 @@ fn check_to(to: &str) -> Result<()> {
     if to.trim().is_empty() {
         bail!("--to is empty: give s3://bucket/prefix, or a folder with --scan");
     }
-    if let Some((scheme, _)) = to.split_once("://")
-        && scheme != "s3"
-    {
-        bail!("--to {to}: only s3:// URLs (in lower case) or local folders are written to");
+    let lower = to.to_ascii_lowercase();
+    let schemed = to.split_once("://").is_some_and(|(scheme, _)| scheme != "s3") || (lower.starts_with("s3:") && !to.starts_with("s3://"));
+    if schemed {
+        bail!("--to {to}: only s3://bucket/prefix URLs (in lower case) or local folders are written to");
+    }
+    if to == "-" {
+        bail!("--to -: exports are folders, not a stream; give a folder or s3://bucket/prefix");
     }
     Ok(())
 }
@@ -171,17 +174,30 @@ async fn plan_windows(
     tables: &[Table],
     bucket: &Bucket<'_>,
     incremental: bool,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<Vec<Option<pitr::Window>>> {
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for t in tables {
-        let latest = match pitr::check_pitr(client, t).await {
+        let (earliest, latest) = match pitr::check_pitr(client, t).await {
             Ok(l) => l,
             Err(e) => {
                 problems.push(e.to_string());
                 continue;
             }
         };
+        if let Some(at) = as_of
+            && (earliest.is_some_and(|e| at < e) || at > latest.unwrap_or_else(chrono::Utc::now))
+        {
+            problems.push(format!(
+                "--as-of {}: table {} can be exported as of {} to {} (its point-in-time recovery window)",
+                at.to_rfc3339(),
+                t.name,
+                earliest.map_or("its earliest restorable time".into(), |e| e.to_rfc3339()),
+                latest.map_or("now".into(), |l| l.to_rfc3339())
+            ));
+            continue;
+        }
         if !incremental {
             out.push(None);
             continue;
@@ -256,6 +272,9 @@ async fn scan(
         None => None,
     };
     let result: Result<()> = async {
+        if let Some(up) = &uploader {
+            up.check_bucket().await?;
+        }
         for t in tables {
             let progress = Progress::items(&format!("scanning {}", t.name), g.quiet);
             let dest = Destination { out: &root, prefix: &prefix, bucket: &bucket, format };

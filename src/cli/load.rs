@@ -131,21 +131,26 @@ pub async fn run(g: &Global, a: LoadArgs) -> Result<u8> {
     // refused before its first write leaves nothing to resume.
     let fingerprint = seed::fingerprint(&sources, &o.tables);
     let total = seed::item_count(&sources);
+    let mut identities = BTreeMap::new();
+    for t in &targets {
+        identities.insert(t.table.clone(), crate::seed::target::identity(&client, &t.table).await?);
+    }
     let mut journal = match existing {
         Some(j) => {
             j.check("load", &fingerprint, total)
                 .map_err(|e| anyhow::anyhow!("{e}: the sources or --to-table changed since the load started; resume with the same ones"))?;
+            check_same_tables(&j, &identities)?;
             j
         }
-        None => new_journal(&a, &fingerprint, &now)?,
+        None => new_journal(&a, &fingerprint, &now, identities)?,
     };
     let result = seed::write_all(&client, &sources, targets, &o, Some(&mut journal)).await;
     drop(progress);
     let written = journal.entries.len();
     let reports = result.with_context(|| {
         format!(
-            "{written} of {total} items were written, as the journal {j} records: after a passing failure (throttling, the network) \
-             run the same command with --resume; if the sources must change, remove {j} and load again with --allow-existing",
+            "{written} of {total} items were written, as the journal {j} records. If the cause has passed (throttling, the network), \
+             run the same command with --resume; if it lies in the items or the table, remove {j}, fix it, and load again with --allow-existing",
             j = a.journal.display()
         )
     })?;
@@ -166,7 +171,34 @@ fn to_tables(given: &[String]) -> Result<BTreeMap<String, String>> {
     Ok(m)
 }
 
-fn new_journal(a: &LoadArgs, fingerprint: &str, now: &str) -> Result<Journal> {
+/// Seeds a CSV's generated ids: its path as given and its bytes, so that
+/// two files with a row in common still give two items.
+fn id_seed(file: &str, bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(file.as_bytes());
+    h.update(b"\0");
+    h.update(bytes);
+    hex::encode(h.finalize())
+}
+
+/// A resumed load writes into the very tables the journal began with: a
+/// table deleted and created again since holds none of the items journaled.
+fn check_same_tables(j: &Journal, now: &BTreeMap<String, String>) -> Result<()> {
+    let then = j.header.tables.clone().unwrap_or_default();
+    for (table, id) in now {
+        if then.get(table) != Some(id) {
+            bail!(
+                "table {table} is not the table this load began writing (it was deleted and created again, or is another table): \
+                 the items {} records as written are not in it; remove the journal and load again",
+                j.path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn new_journal(a: &LoadArgs, fingerprint: &str, now: &str, tables: BTreeMap<String, String>) -> Result<Journal> {
     let header = Header {
         format: FORMAT.into(),
         kind: "load".into(),
@@ -176,6 +208,7 @@ fn new_journal(a: &LoadArgs, fingerprint: &str, now: &str) -> Result<Journal> {
         stamp_now: now.into(),
         stamp_now_ms: 0,
         undoes: None,
+        tables: Some(tables),
     };
     Ok(Journal::create(&a.journal, header)?)
 }
@@ -227,8 +260,7 @@ async fn read_sources(g: &Global, a: &LoadArgs, intro: Option<&ModelIntrospectio
         let path = PathBuf::from(file);
         let rows = seed::csv::read(&path, m, intro)?;
         let bytes = std::fs::read(&path).with_context(|| path.display().to_string())?;
-        let filler =
-            Filler { now: now.to_string(), owner: a.owner.clone(), id_seed: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)) };
+        let filler = Filler { now: now.to_string(), owner: a.owner.clone(), id_seed: id_seed(file, &bytes) };
         let (mut items, mut lines) = (Vec::new(), Vec::new());
         for (line, mut item) in rows {
             filler.fill(m, line, &mut item);

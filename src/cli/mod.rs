@@ -215,6 +215,9 @@ fn resolve_endpoint_alias(g: &mut Global, c: &Command) -> Result<()> {
             }
         }
     }
+    if g.region.as_deref().is_some_and(|r| r.trim().is_empty()) {
+        g.region = None;
+    }
     let Some(url) = g.endpoint_url.take() else { return Ok(()) };
     let (slot, flag) = match uses(c) {
         Uses::S3 => (&mut g.s3_endpoint_url, "--s3-endpoint-url"),

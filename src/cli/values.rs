@@ -79,6 +79,9 @@ pub fn key_specs(specs: &[String]) -> anyhow::Result<std::collections::BTreeMap<
 /// Seconds between polls: more than 0, at most an hour.
 pub fn poll_seconds(s: &str) -> Result<f64, String> {
     let v = positive(s)?;
+    if v < 0.05 {
+        return Err(format!("{s} seconds between polls would call DynamoDB without pause; give at least 0.05"));
+    }
     if v > 3600.0 {
         return Err(format!("{s} seconds is more than an hour between polls"));
     }

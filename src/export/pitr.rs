@@ -43,8 +43,8 @@ impl Bucket<'_> {
     }
 }
 
-/// Checks point-in-time recovery is on; returns its latest restorable time.
-pub async fn check_pitr(client: &Client, t: &Table) -> Result<Option<DateTime<Utc>>> {
+/// Checks point-in-time recovery is on; returns its earliest and latest restorable times.
+pub async fn check_pitr(client: &Client, t: &Table) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
     let out = client
         .describe_continuous_backups()
         .table_name(&t.name)
@@ -60,7 +60,8 @@ pub async fn check_pitr(client: &Client, t: &Table) -> Result<Option<DateTime<Ut
             t.name
         )));
     }
-    Ok(pitr.and_then(|p| p.latest_restorable_date_time()).and_then(|d| DateTime::from_timestamp(d.secs(), 0)))
+    let time = |d: Option<&aws_sdk_dynamodb::primitives::DateTime>| d.and_then(|d| DateTime::from_timestamp(d.secs(), 0));
+    Ok((time(pitr.and_then(|p| p.earliest_restorable_date_time())), time(pitr.and_then(|p| p.latest_restorable_date_time()))))
 }
 
 /// The end of the newest export of `t` under the bucket prefix (None: none there).

@@ -17,7 +17,6 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use futures::{StreamExt, TryStreamExt};
 use tokio::io::AsyncReadExt;
 
-use crate::aws::sdk_cause;
 use crate::error::{Error, Result};
 
 const MULTIPART_ABOVE: u64 = 64 << 20;
@@ -118,8 +117,23 @@ impl Uploader {
         Ok(parts)
     }
 
-    fn error<E: std::error::Error + 'static>(&self, operation: &'static str, key: &str, e: &E) -> Error {
-        Error::S3 { operation, url: format!("s3://{}/{key}", self.bucket), cause: sdk_cause(e) }
+    fn error<E, R>(&self, operation: &'static str, key: &str, e: &aws_sdk_s3::error::SdkError<E, R>) -> Error
+    where
+        E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug + 'static,
+    {
+        Error::S3 { operation, url: format!("s3://{}/{key}", self.bucket), cause: crate::aws::sdk_message(e) }
+    }
+
+    /// Checks the bucket exists and answers, before anything is produced for it.
+    pub async fn check_bucket(&self) -> Result<()> {
+        self.client.head_bucket().bucket(&self.bucket).send().await.map_err(|e| match e.as_service_error() {
+            Some(s) if s.is_not_found() => {
+                Error::S3 { operation: "HeadBucket", url: format!("s3://{}", self.bucket), cause: "the bucket does not exist".into() }
+            }
+            _ => self.error("HeadBucket", "", &e),
+        })?;
+        Ok(())
     }
 }
 

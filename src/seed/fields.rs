@@ -68,6 +68,7 @@ fn fill_composites(model: &Model, item: &mut Item) {
             .map(|f| match item.get(f) {
                 Some(AttrValue::S(s)) => Some(s.clone()),
                 Some(AttrValue::N(n)) => Some(n.to_string()),
+                Some(AttrValue::Bool(b)) => Some(b.to_string()),
                 _ => None,
             })
             .collect();

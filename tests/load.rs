@@ -437,3 +437,28 @@ fn odd_flags_are_refused_with_a_reason() {
     let bad_name = ddbsnap(&["load", "testdata/contacts", "--to-table", "Contact=a b", "--dynamodb-endpoint-url", "http://127.0.0.1:9"]);
     assert!(bad_name.stderr.contains("is not a DynamoDB table name"), "{}", bad_name.show());
 }
+
+#[test]
+fn an_amplify_apps_tables_are_named_by_its_api_id() {
+    let Some(ep) = dynamo::endpoint() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("amplify_outputs.json");
+    std::fs::write(&model, MODEL).unwrap();
+    let api = table_name("api").replace('-', "").to_lowercase();
+    let run = ddbsnap(&[
+        "load",
+        "testdata/contacts",
+        "--amplify",
+        model.to_str().unwrap(),
+        "--create",
+        "--to-api-id",
+        &api,
+        "--journal",
+        dir.path().join("j").to_str().unwrap(),
+        "--dynamodb-endpoint-url",
+        &ep,
+    ])
+    .ok();
+    assert!(run.stdout.contains(&format!("Contact -> Contact-{api}-NONE, created: 199 items")), "{}", run.show());
+    assert_eq!(scan(&ep, &format!("Contact-{api}-NONE")).len(), 199);
+}

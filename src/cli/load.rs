@@ -37,9 +37,15 @@ pub struct LoadArgs {
     /// CSV rows for a model, MODEL=FILE (repeatable); typed by the model of --amplify.
     #[arg(long = "csv", value_name = "MODEL=FILE")]
     pub csv: Vec<String>,
-    /// The table to write each model into, MODEL=TABLE (repeatable; every model loaded needs one).
-    #[arg(long = "to-table", value_name = "MODEL=TABLE", required = true)]
+    /// The table to write each model into, MODEL=TABLE (repeatable; every model loaded needs one, or --to-api-id).
+    #[arg(long = "to-table", value_name = "MODEL=TABLE", required_unless_present = "to_api_id")]
     pub to_tables: Vec<String>,
+    /// An Amplify app's tables: each model without a --to-table goes to <Model>-<ID>-<--to-env>.
+    #[arg(long, value_name = "ID")]
+    pub to_api_id: Option<String>,
+    /// The last part of the Amplify table names, with --to-api-id.
+    #[arg(long, value_name = "ENV", default_value = "NONE", requires = "to_api_id")]
+    pub to_env: String,
     /// amplify_outputs.json: types CSV rows, and gives --create the tables' keys and indexes.
     #[arg(long, value_name = "FILE")]
     pub amplify: Option<PathBuf>,
@@ -96,9 +102,24 @@ pub async fn run(g: &Global, a: LoadArgs) -> Result<u8> {
     }
     let now = existing.as_ref().map(|j| j.header.stamp_now.clone()).unwrap_or_else(|| crate::apply::expr::Stamp::now().now);
     let sources = read_sources(g, &a, intro.as_ref(), &now).await?;
+    let mut tables = tables;
+    if let Some(api) = &a.to_api_id {
+        for s in &sources {
+            if !tables.contains_key(&s.model) {
+                let table = format!("{}-{api}-{}", s.model, a.to_env);
+                crate::seed::target::check_name(&table).with_context(|| format!("--to-api-id {api} --to-env {}", a.to_env))?;
+                tables.insert(s.model.clone(), table);
+            }
+        }
+    }
     for s in &sources {
         if !tables.contains_key(&s.model) {
-            bail!("{} holds table {}, which no --to-table names: add --to-table {}=TABLE", s.origin, s.model, s.model);
+            bail!(
+                "{} holds table {}, which no --to-table names: add --to-table {}=TABLE (or --to-api-id for an Amplify app's tables)",
+                s.origin,
+                s.model,
+                s.model
+            );
         }
     }
     if let Some(unused) = tables.keys().find(|m| !sources.iter().any(|s| &s.model == *m)) {

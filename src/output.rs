@@ -73,6 +73,21 @@ impl Drop for StreamingSink {
 }
 
 /// Converts one table to `dir/<table>/data.parquet`.
+/// The Parquet footer key holding how many lines were quarantined while
+/// the table was read (absent when none were).
+pub const QUARANTINED_KEY: &str = "ddbsnap.quarantined_lines";
+
+/// How many lines were quarantined when `file` was converted (0: none, or
+/// not a file `convert` wrote).
+pub fn quarantined_lines(file: &Path) -> Result<u64> {
+    let f = std::fs::File::open(file).map_err(|e| Error::io_path(file, e))?;
+    let meta = parquet::file::metadata::ParquetMetaDataReader::new()
+        .parse_and_finish(&f)
+        .map_err(|e| Error::Invalid(format!("{}: {e}", file.display())))?;
+    let kv = meta.file_metadata().key_value_metadata();
+    Ok(kv.into_iter().flatten().find(|k| k.key == QUARANTINED_KEY).and_then(|k| k.value.as_deref()?.parse().ok()).unwrap_or(0))
+}
+
 pub async fn convert_table(table: &TableSnapshot, env: &LoadEnv, dir: &Path) -> Result<Converted> {
     // Pass 1: statistics only.
     let (sinks, _) = snapshot::read_table(table, &env.read, || RawBuilder::new(false)).await?;
@@ -90,6 +105,11 @@ pub async fn convert_table(table: &TableSnapshot, env: &LoadEnv, dir: &Path) -> 
     let (tx, rx) = mpsc::sync_channel(env.read.concurrency.max(1) * 2);
     let writer_schema = schema.arrow.clone();
     let tmp_w = tmp.clone();
+    // Lines quarantined while reading this table: recorded in the file, so
+    // that every later reader of the Parquet knows it is not the whole table.
+    let quarantined = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let quarantined_w = quarantined.clone();
+    let before = env.read.quarantine.as_ref().map_or(0, |q| q.count());
     let writer = std::thread::spawn(move || -> Result<u64> {
         let file = std::fs::File::create(&tmp_w).map_err(|e| Error::io_path(&tmp_w, e))?;
         let props = WriterProperties::builder()
@@ -102,6 +122,10 @@ pub async fn convert_table(table: &TableSnapshot, env: &LoadEnv, dir: &Path) -> 
             let batch: arrow::record_batch::RecordBatch = batch?;
             rows += batch.num_rows() as u64;
             w.write(&batch)?;
+        }
+        let lost = quarantined_w.load(std::sync::atomic::Ordering::SeqCst);
+        if lost > 0 {
+            w.append_key_value_metadata(parquet::file::metadata::KeyValue::new(QUARANTINED_KEY.to_string(), lost.to_string()));
         }
         w.close()?;
         Ok(rows)
@@ -120,6 +144,8 @@ pub async fn convert_table(table: &TableSnapshot, env: &LoadEnv, dir: &Path) -> 
             report
         })
     };
+    let after = env.read.quarantine.as_ref().map_or(0, |q| q.count());
+    quarantined.store(after - before, std::sync::atomic::Ordering::SeqCst);
     drop(tx);
     let written = writer.join().map_err(|_| Error::Invalid("Parquet writer panicked".into()))?;
     // The writer's own error explains a failed send better than the sender's.

@@ -462,3 +462,26 @@ fn an_amplify_apps_tables_are_named_by_its_api_id() {
     assert!(run.stdout.contains(&format!("Contact -> Contact-{api}-NONE, created: 199 items")), "{}", run.show());
     assert_eq!(scan(&ep, &format!("Contact-{api}-NONE")).len(), 199);
 }
+
+#[test]
+fn parquet_converted_with_quarantined_lines_is_never_loaded_as_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let pq = dir.path().join("pq");
+    let q = dir.path().join("q.jsonl");
+    ddbsnap(&["convert", "testdata/bad/quarantine-two-bad-lines", "--quarantine", q.to_str().unwrap(), "--to", pq.to_str().unwrap()]).ok();
+    // Reading it says loudly that lines are missing.
+    let sql = ddbsnap(&["sql", "--parquet", pq.to_str().unwrap(), "SELECT count(*) FROM \"Contact\""]).ok();
+    assert!(sql.stderr.contains("were quarantined when this table was converted"), "{}", sql.show());
+    // Loading it is refused before anything is contacted.
+    let run = ddbsnap(&[
+        "load",
+        "--parquet",
+        pq.to_str().unwrap(),
+        "--to-table",
+        "Contact=Contact-x-NONE",
+        "--dynamodb-endpoint-url",
+        "http://127.0.0.1:9",
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.show());
+    assert!(run.stderr.contains("not the whole table"), "{}", run.show());
+}

@@ -115,6 +115,13 @@ impl Catalog {
             if !has_parquet {
                 continue;
             }
+            let lost = quarantined_in(&folder)?;
+            if lost > 0 {
+                eprintln!(
+                    "ddbsnap: WARNING: {}: {lost} undecodable lines were quarantined when this table was converted, and are NOT in it or in any result from it",
+                    folder.display()
+                );
+            }
             let path = folder.to_str().ok_or_else(|| Error::Invalid(format!("{} is not UTF-8", folder.display())))?;
             // DataFusion reads a path with glob characters as a pattern: a
             // folder named `C*` would read its siblings' files too.
@@ -213,6 +220,17 @@ impl Catalog {
         names.sort();
         names
     }
+}
+
+/// Lines quarantined when the Parquet files of `folder` were converted.
+pub fn quarantined_in(folder: &Path) -> Result<u64> {
+    let mut lost = 0;
+    for e in std::fs::read_dir(folder).map_err(|e| Error::io_path(folder, e))?.filter_map(|e| e.ok()) {
+        if e.path().extension().is_some_and(|x| x == "parquet") {
+            lost += crate::output::quarantined_lines(&e.path())?;
+        }
+    }
+    Ok(lost)
 }
 
 impl Default for Catalog {

@@ -258,6 +258,12 @@ async fn read_sources(g: &Global, a: &LoadArgs, intro: Option<&ModelIntrospectio
         let catalog = crate::catalog::Catalog::new();
         for name in catalog.add_parquet_dir(dir).await? {
             let origin = dir.join(&name).display().to_string();
+            let lost = crate::catalog::quarantined_in(&dir.join(&name))?;
+            if lost > 0 {
+                bail!(
+                    "{origin}: {lost} undecodable lines were quarantined when it was converted, so it is not the whole table; a load writes whole tables only (fix or load the exports)"
+                );
+            }
             let batches = catalog.context().table(datafusion::common::TableReference::bare(name.as_str())).await?.collect().await?;
             let items = batches
                 .iter()

@@ -7,19 +7,25 @@ pub const CREDENTIALS_HELP: &str = "ddbsnap uses the standard AWS chain (AWS_ACC
 AWS_PROFILE and ~/.aws, SSO, web identity, container and instance roles): set one of them; for DynamoDB Local or moto \
 any key works, e.g. AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local";
 
+/// The messages of `e` and every error under it, lower-cased.
+fn causes<'a>(e: &'a (dyn std::error::Error + 'static)) -> impl Iterator<Item = String> + 'a {
+    std::iter::successors(Some(e), |c| c.source()).map(|c| c.to_string().to_ascii_lowercase())
+}
+
+/// Whether any error in the chain says one of `phrases`.
+fn says<E: std::error::Error + 'static>(e: &E, phrases: &[&str]) -> bool {
+    causes(e).any(|t| phrases.iter().any(|p| t.contains(p)))
+}
+
 /// Whether the failure is the credential chain finding nothing (as opposed
 /// to a server refusing the credentials it was given).
 pub fn credentials_missing<E: std::error::Error + 'static>(e: &E) -> bool {
-    let mut cause: Option<&dyn std::error::Error> = Some(e);
-    while let Some(c) = cause {
-        let t = c.to_string().to_ascii_lowercase();
-        let chain_empty = ["loading credentials", "no credentials", "credential provider", "provided credentials"];
-        if chain_empty.iter().any(|p| t.contains(p)) {
-            return true;
-        }
-        cause = c.source();
-    }
-    false
+    says(e, &["loading credentials", "no credentials", "credential provider", "provided credentials"])
+}
+
+/// Whether the failure is that no region was configured.
+pub fn region_missing<E: std::error::Error + 'static>(e: &E) -> bool {
+    says(e, &["region must be set", "missing region", "missing signing region"])
 }
 
 /// What to do when no region is configured.
@@ -42,18 +48,6 @@ pub fn sdk_cause<E: std::error::Error + 'static>(e: &E) -> String {
     }
     parts.dedup();
     parts.join(": ")
-}
-
-fn region_missing<E: std::error::Error + 'static>(e: &E) -> bool {
-    let mut cause: Option<&dyn std::error::Error> = Some(e);
-    while let Some(c) = cause {
-        let t = c.to_string().to_ascii_lowercase();
-        if t.contains("region must be set") || t.contains("missing region") || t.contains("missing signing region") {
-            return true;
-        }
-        cause = c.source();
-    }
-    false
 }
 
 /// An SDK call's failure in one line: a service's answer as `Code:

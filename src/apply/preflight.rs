@@ -197,7 +197,7 @@ fn reach_error<E: ProvideErrorMetadata + std::error::Error + 'static>(e: SdkErro
         SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => {
             format!("cannot connect to DynamoDB at {where_}: {}", brief(&crate::error::innermost_cause(&e), 200))
         }
-        _ if crate::aws::sdk_cause(&e) == crate::aws::REGION_HELP => crate::aws::REGION_HELP.to_string(),
+        _ if crate::aws::region_missing(&e) => crate::aws::REGION_HELP.to_string(),
         SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) if crate::aws::credentials_missing(&e) => {
             format!("no AWS credentials for DynamoDB at {where_}; {}", crate::aws::CREDENTIALS_HELP)
         }

@@ -18,8 +18,7 @@ use crate::apply::value::item_from_sdk;
 use crate::error::{Error, Result};
 use crate::generate::{ExportWriter, Rng};
 use crate::item::Item;
-use crate::rehearse::scan::segments_for;
-use crate::rehearse::tables::sdk_error;
+use crate::rehearse::scan::{scan_page, segments_for};
 use crate::snapshot::manifest::OutputFormat;
 
 /// Items per data file.
@@ -112,16 +111,7 @@ async fn segment(
 ) -> Result<()> {
     let mut start = None;
     loop {
-        let page = client
-            .scan()
-            .table_name(table)
-            .consistent_read(true)
-            .segment(segment)
-            .total_segments(total)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| sdk_error(&format!("scanning table {table}"), e))?;
+        let page = scan_page(client, table, (segment, total), None, start).await?;
         let items = page
             .items()
             .iter()

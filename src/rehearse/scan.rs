@@ -73,6 +73,24 @@ async fn in_segments<T, F: std::future::Future<Output = Result<T>>>(segments: i3
     parts.into_iter().collect()
 }
 
+/// The start key of a Scan page (the last page's LastEvaluatedKey).
+pub type StartKey = Option<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>;
+
+/// One page of segment `segment.0` of `segment.1` of a consistent Scan, from `start`.
+pub async fn scan_page(client: &Client, table: &str, segment: (i32, i32), select: Option<Select>, start: StartKey) -> Result<ScanOutput> {
+    client
+        .scan()
+        .table_name(table)
+        .consistent_read(true)
+        .set_select(select)
+        .segment(segment.0)
+        .total_segments(segment.1)
+        .set_exclusive_start_key(start)
+        .send()
+        .await
+        .map_err(|e| sdk_error(&format!("scanning table {table}"), e))
+}
+
 /// Pages through one segment of a consistent Scan.
 async fn for_each_page(
     client: &Client,
@@ -84,17 +102,7 @@ async fn for_each_page(
 ) -> Result<()> {
     let mut start = None;
     loop {
-        let page = client
-            .scan()
-            .table_name(table)
-            .consistent_read(true)
-            .set_select(select.clone())
-            .segment(segment)
-            .total_segments(total)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| sdk_error(&format!("scanning table {table}"), e))?;
+        let page = scan_page(client, table, (segment, total), select.clone(), start).await?;
         each(&page)?;
         start = page.last_evaluated_key().cloned();
         if start.is_none() {

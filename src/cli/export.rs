@@ -178,6 +178,8 @@ async fn plan_windows(
 ) -> Result<Vec<Option<pitr::Window>>> {
     let mut out = Vec::new();
     let mut problems = Vec::new();
+    // The prefix is listed and its manifests read once, for every table.
+    let found = if incremental { pitr::exports_under(s3, bucket).await? } else { Vec::new() };
     for t in tables {
         let (earliest, latest) = match pitr::check_pitr(client, t).await {
             Ok(l) => l,
@@ -204,7 +206,7 @@ async fn plan_windows(
         }
         let now = chrono::Utc::now();
         let until = latest.map_or(now, |l| l.min(now));
-        let previous = pitr::newest_end(s3, bucket, t).await?;
+        let previous = pitr::newest_end(&found, t);
         match pitr::next_window(&t.name, previous, until, &bucket.url()) {
             Ok(w) => out.push(Some(w)),
             Err(e) => problems.push(e),

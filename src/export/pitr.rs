@@ -13,6 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::tables::Table;
 use crate::error::{Error, Result};
+use crate::snapshot::locate::ExportRef;
 use crate::snapshot::manifest::OutputFormat;
 use crate::snapshot::{S3Settings, find_exports};
 
@@ -64,14 +65,18 @@ pub async fn check_pitr(client: &Client, t: &Table) -> Result<(Option<DateTime<U
     Ok((time(pitr.and_then(|p| p.earliest_restorable_date_time())), time(pitr.and_then(|p| p.latest_restorable_date_time()))))
 }
 
-/// The end of the newest export of `t` under the bucket prefix (None: none there).
-pub async fn newest_end(s3: &S3Settings, bucket: &Bucket<'_>, t: &Table) -> Result<Option<DateTime<Utc>>> {
-    let found = match find_exports(&bucket.url(), Some(s3)).await {
-        Ok(f) => f,
-        Err(Error::Locate(m)) if m.starts_with("no DynamoDB export") => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    Ok(found.iter().filter(|e| e.summary.table_arn == t.arn).filter_map(|e| e.summary.point_in_time()).max())
+/// Every export under the bucket prefix (none: an empty list).
+pub async fn exports_under(s3: &S3Settings, bucket: &Bucket<'_>) -> Result<Vec<ExportRef>> {
+    match find_exports(&bucket.url(), Some(s3)).await {
+        Ok(f) => Ok(f),
+        Err(Error::Locate(m)) if m.starts_with("no DynamoDB export") => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The end of the newest of `found` that exported `t` (None: none did).
+pub fn newest_end(found: &[ExportRef], t: &Table) -> Option<DateTime<Utc>> {
+    found.iter().filter(|e| e.summary.table_arn == t.arn).filter_map(|e| e.summary.point_in_time()).max()
 }
 
 /// The next incremental window: from where the chain ended to `until`.

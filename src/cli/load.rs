@@ -284,10 +284,9 @@ async fn read_sources(g: &Global, a: &LoadArgs, intro: Option<&ModelIntrospectio
                 intro.models.keys().cloned().collect::<Vec<_>>().join(", ")
             )
         })?;
-        let path = PathBuf::from(file);
-        let rows = seed::csv::read(&path, m, intro)?;
-        let bytes = std::fs::read(&path).with_context(|| path.display().to_string())?;
+        let bytes = std::fs::read(file).with_context(|| file.to_string())?;
         let filler = Filler { now: now.to_string(), owner: a.owner.clone(), id_seed: id_seed(file, &bytes) };
+        let rows = seed::csv::read(file, bytes, m, intro)?;
         let (mut items, mut lines) = (Vec::new(), Vec::new());
         for (line, mut item) in rows {
             filler.fill(m, line, &mut item);

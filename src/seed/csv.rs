@@ -8,7 +8,6 @@
 //! the file, the line and the column.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use crate::checks::model::{Field, FieldType, Model, ModelIntrospection, Scalar};
 use crate::error::{Error, Result};
@@ -95,10 +94,9 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Record>> {
     Ok(records)
 }
 
-/// Reads `path` as rows of `model`: the first record names the fields.
-pub fn read(path: &Path, model: &Model, intro: &ModelIntrospection) -> Result<Vec<(u64, Item)>> {
-    let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| Error::io_path(path, e))?;
+/// Reads the bytes of CSV file `file` as rows of `model`: the first record names the fields.
+pub fn read(file: &str, bytes: Vec<u8>, model: &Model, intro: &ModelIntrospection) -> Result<Vec<(u64, Item)>> {
+    let file = file.to_string();
     let text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() as u64 + 1;
@@ -128,7 +126,8 @@ pub fn read(path: &Path, model: &Model, intro: &ModelIntrospection) -> Result<Ve
                 item.insert(field.name.clone(), v);
             }
         }
-        for f in model.stored_fields().filter(|f| f.must_be_present() && !f.is_read_only && !is_filled(model, &f.name)) {
+        let filled = |name: &str| name == "id" && super::fields::fills_id(model);
+        for f in model.stored_fields().filter(|f| f.must_be_present() && !f.is_read_only && !filled(&f.name)) {
             if !item.contains_key(&f.name) {
                 return Err(Error::Line {
                     file: file.clone(),
@@ -140,11 +139,6 @@ pub fn read(path: &Path, model: &Model, intro: &ModelIntrospection) -> Result<Ve
         out.push((r.line, item));
     }
     Ok(out)
-}
-
-/// Fields ddbsnap fills itself when a row leaves them out (see `fields`).
-fn is_filled(model: &Model, name: &str) -> bool {
-    name == "id" && model.key_fields().first() == Some(&"id")
 }
 
 fn header_fields<'m>(file: &str, header: &Record, model: &'m Model) -> Result<Vec<&'m Field>> {

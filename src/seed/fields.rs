@@ -22,7 +22,7 @@ pub struct Filler {
 impl Filler {
     /// Fills the missing fields of `item`, a row at `line` of a CSV of `model`.
     pub fn fill(&self, model: &Model, line: u64, item: &mut Item) {
-        if model.key_fields().first() == Some(&"id") && !item.contains_key("id") {
+        if fills_id(model) && !item.contains_key("id") {
             item.insert("id".into(), AttrValue::S(self.id(&model.name, line)));
         }
         item.entry("__typename".into()).or_insert_with(|| AttrValue::S(model.name.clone()));
@@ -49,6 +49,11 @@ impl Filler {
         let x = hex::encode(b);
         format!("{}-{}-{}-{}-{}", &x[..8], &x[8..12], &x[12..16], &x[16..20], &x[20..])
     }
+}
+
+/// Whether a row's missing `id` is filled: the model is keyed by `id`, as Amplify's default key is.
+pub fn fills_id(model: &Model) -> bool {
+    model.key_fields().first() == Some(&"id")
 }
 
 /// Amplify's composite sort keys (two or more sort key fields, of the

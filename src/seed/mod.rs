@@ -157,15 +157,14 @@ pub async fn write_all(
     let mut seq = 0u64;
     for (model, t) in order.iter().zip(targets) {
         let mine: Vec<&Source> = sources.iter().filter(|s| &s.model == model).collect();
-        let mut numbered = Vec::new();
-        for s in &mine {
-            for it in &s.items {
-                numbered.push((seq, it.clone()));
-                seq += 1;
-            }
-        }
-        let groups: Vec<write::Group> = numbered.chunks(GROUP).map(|c| c.to_vec()).collect();
-        let written = write_groups(client, &t.table, groups.into_iter().map(Ok), &o.write, journal.as_deref_mut()).await?;
+        // Groups are numbered and copied as they are sent, not all up front.
+        let mut numbered = mine.iter().flat_map(|s| s.items.iter()).zip(seq..);
+        let groups = std::iter::from_fn(|| {
+            let g: write::Group = numbered.by_ref().take(GROUP).map(|(it, n)| (n, it.clone())).collect();
+            (!g.is_empty()).then_some(Ok(g))
+        });
+        let written = write_groups(client, &t.table, groups, &o.write, journal.as_deref_mut()).await?;
+        seq += mine.iter().map(|s| s.items.len() as u64).sum::<u64>();
         reports.push(TableReport {
             model: model.clone(),
             table: t.table,

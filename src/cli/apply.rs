@@ -40,11 +40,9 @@ pub struct ApplyArgs {
     pub allow_failing_checks: bool,
 }
 
+/// How fast writes go, for every command that writes to DynamoDB as `apply` does (apply, rollback, load).
 #[derive(clap::Args, Debug)]
-pub struct WriteArgs {
-    /// The DynamoDB table of a model, MODEL=TABLE (default: the table of the export, or derived for a new model).
-    #[arg(long = "table", value_name = "MODEL=TABLE")]
-    pub tables: Vec<String>,
+pub struct Pace {
     /// Write units per second at most (a token bucket fed by the capacity DynamoDB reports; halves on throttling).
     #[arg(long, value_name = "N", value_parser = super::values::rate_limit)]
     pub max_wcu_per_sec: Option<f64>,
@@ -54,6 +52,15 @@ pub struct WriteArgs {
     /// Seconds one write may spend being retried (throttling, 5xx, timeouts, dropped connections) before it counts as failed.
     #[arg(long, default_value_t = 120)]
     pub retry_for: u64,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct WriteArgs {
+    /// The DynamoDB table of a model, MODEL=TABLE (default: the table of the export, or derived for a new model).
+    #[arg(long = "table", value_name = "MODEL=TABLE")]
+    pub tables: Vec<String>,
+    #[command(flatten)]
+    pub pace: Pace,
     /// Go through everything but the writes.
     #[arg(long)]
     pub dry_run: bool,
@@ -165,9 +172,9 @@ async fn settings(g: &Global, plan: &PlanFile, w: &WriteArgs, fresh_apply: bool)
     Ok(Settings {
         client,
         tables,
-        concurrency: w.concurrency.max(1),
-        max_wcu_per_sec: w.max_wcu_per_sec,
-        retry_for: Duration::from_secs(w.retry_for),
+        concurrency: w.pace.concurrency.max(1),
+        max_wcu_per_sec: w.pace.max_wcu_per_sec,
+        retry_for: Duration::from_secs(w.pace.retry_for),
         dry_run: w.dry_run,
     })
 }

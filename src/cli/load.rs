@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use super::{Global, apply::Format, load_tables, progress::Progress};
+use super::apply::{Format, Pace};
+use super::{Global, load_tables, progress::Progress};
 use crate::apply::journal::{FORMAT, Header, Journal};
 use crate::checks::model::ModelIntrospection;
 use crate::seed::{self, Existing, Options, Source, fields::Filler};
@@ -64,15 +65,8 @@ pub struct LoadArgs {
     /// Continue a load that stopped, from its journal.
     #[arg(long)]
     pub resume: bool,
-    /// Write units per second at most (a token bucket fed by the capacity DynamoDB reports; halves on throttling).
-    #[arg(long, value_name = "N", value_parser = super::values::rate_limit)]
-    pub max_wcu_per_sec: Option<f64>,
-    /// BatchWriteItem calls in flight at once.
-    #[arg(long, default_value_t = 4, value_parser = super::values::at_least_one)]
-    pub concurrency: usize,
-    /// Seconds one call may spend being retried before the load fails.
-    #[arg(long, default_value_t = 120)]
-    pub retry_for: u64,
+    #[command(flatten)]
+    pub pace: Pace,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -140,9 +134,9 @@ pub async fn run(g: &Global, a: LoadArgs) -> Result<u8> {
         shapes,
         existing: Existing { allow: a.allow_existing, resuming: a.resume },
         write: seed::write::Settings {
-            concurrency: a.concurrency,
-            retry_for: Duration::from_secs(a.retry_for),
-            rate: crate::apply::rate::RateLimit::new(a.max_wcu_per_sec).map(Arc::new),
+            concurrency: a.pace.concurrency,
+            retry_for: Duration::from_secs(a.pace.retry_for),
+            rate: crate::apply::rate::RateLimit::new(a.pace.max_wcu_per_sec).map(Arc::new),
             progress: progress.counter.clone(),
         },
         where_: where_.clone(),

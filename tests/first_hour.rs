@@ -33,21 +33,30 @@ fn a_subcommands_help_lists_its_own_options_before_the_global_ones() {
     }
 }
 
-#[test]
-fn no_credentials_is_one_line_that_says_what_to_do() {
-    // A loopback port nothing listens on: the credential chain fails first.
+/// `inspect` of an S3 prefix on a loopback port nothing listens on, in an
+/// empty environment (no AWS configuration at all) but for `envs` and
+/// `extra` arguments: its exit code and stderr.
+fn bare(extra: &[&str], envs: &[(&str, &str)]) -> (Option<i32>, String) {
     let home = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_ddbsnap"))
-        .args(["inspect", "s3://bucket/prefix", "--s3-endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1"])
+        .args(["inspect", "s3://bucket/prefix", "--s3-endpoint-url", "http://127.0.0.1:9"])
+        .args(extra)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home.path())
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(envs.iter().copied())
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn no_credentials_is_one_line_that_says_what_to_do() {
+    // A loopback port nothing listens on: the credential chain fails first.
+    let (code, stderr) = bare(&["--region", "us-east-1"], &[]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("no AWS credentials were found") && stderr.contains("any key works"), "{stderr}");
     assert!(!stderr.contains("IMDS") && stderr.len() < 500, "{stderr}");
@@ -95,20 +104,8 @@ fn empty_endpoint_variables_mean_unset_and_export_destinations_are_checked() {
 
 #[test]
 fn no_region_is_one_line_that_says_what_to_set() {
-    let home = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ddbsnap"))
-        .args(["inspect", "s3://bucket/prefix", "--s3-endpoint-url", "http://127.0.0.1:9"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("AWS_ACCESS_KEY_ID", "x")
-        .env("AWS_SECRET_ACCESS_KEY", "x")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let (code, stderr) = bare(&[], &[("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "x")]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("no AWS region is set") && stderr.contains("--region"), "{stderr}");
 }

@@ -221,6 +221,26 @@ fn converted_parquet_loads_exactly() {
     }
 }
 
+/// Runs `ddbsnap ARGS` and kills it (SIGKILL) once its journal holds 30
+/// lines; returns the items it journaled.
+fn kill_part_way(args: &[String], journal: &Path) -> usize {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ddbsnap"))
+        .args(args)
+        .current_dir(common::root())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = || std::fs::read_to_string(journal).map(|t| t.lines().count()).unwrap_or(0);
+    let started = std::time::Instant::now();
+    while lines() < 30 && started.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    lines().saturating_sub(1)
+}
+
 #[test]
 fn a_load_killed_part_way_resumes_from_its_journal() {
     let Some(ep) = dynamo::endpoint() else { return };
@@ -239,21 +259,7 @@ fn a_load_killed_part_way_resumes_from_its_journal() {
         v
     };
     // 199 items at 40 write units a second: about five seconds of writing.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ddbsnap"))
-        .args(args(&["--max-wcu-per-sec", "40"]))
-        .current_dir(common::root())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines = |p: &Path| std::fs::read_to_string(p).map(|t| t.lines().count()).unwrap_or(0);
-    let started = std::time::Instant::now();
-    while lines(&journal) < 30 && started.elapsed() < Duration::from_secs(120) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let recorded = lines(&journal) - 1;
+    let recorded = kill_part_way(&args(&["--max-wcu-per-sec", "40"]), &journal);
     assert!(recorded > 0 && recorded < 199, "killed part way: {recorded} items journaled");
     // Without --resume the journal stops a second, unrelated start.
     let fresh = ddbsnap(&args(&[]));
@@ -272,19 +278,7 @@ fn a_load_killed_part_way_resumes_from_its_journal() {
     let args2 = |extra: &[&str]| -> Vec<String> {
         args(extra).into_iter().map(|a| if a == format!("Contact={table}") { format!("Contact={table2}") } else { a }).collect()
     };
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ddbsnap"))
-        .args(args2(&["--max-wcu-per-sec", "40"]))
-        .current_dir(common::root())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while lines(&journal) < 30 && started.elapsed() < Duration::from_secs(120) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_part_way(&args2(&["--max-wcu-per-sec", "40"]), &journal);
     dynamo::runtime().block_on(async { dynamo::client(&ep).await.delete_table().table_name(&table2).send().await.unwrap() });
     let resumed = ddbsnap(&args2(&["--resume"]));
     assert_eq!(resumed.code, Some(2), "{}", resumed.show());

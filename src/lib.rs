@@ -34,6 +34,7 @@ pub mod catalog;
 pub mod checks;
 pub mod cli;
 pub mod convert;
+pub mod env;
 pub mod error;
 pub mod export;
 pub mod generate;

@@ -87,7 +87,7 @@ pub async fn load_table(table: &TableSnapshot, env: &LoadEnv) -> Result<LoadedTa
         raw.extend(b);
     }
     let schema = TableSchema::infer(&stats, &[])?;
-    let batches = convert_parallel(raw, &schema, env.read.concurrency).await?;
+    let batches = convert_parallel(raw, &schema, &env.read.pool)?;
     tracing::info!(items = report.items, columns = schema.columns.len(), "loaded");
     let loaded = LoadedTable { snapshot: table.clone(), schema, batches, stats, report };
     // Keys named by incremental records were checked while reading.
@@ -148,27 +148,9 @@ pub fn check_unique_keys(t: &LoadedTable, keys: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Converts raw batches to typed batches on `workers` threads, keeping order.
-pub async fn convert_parallel(raw: Vec<RawBatch>, schema: &TableSchema, workers: usize) -> Result<Vec<RecordBatch>> {
-    let workers = workers.max(1);
-    let total = raw.len();
-    let mut shares: Vec<Vec<(usize, RawBatch)>> = (0..workers).map(|_| Vec::new()).collect();
-    for (i, b) in raw.into_iter().enumerate() {
-        shares[i % workers].push((i, b));
-    }
-    let mut tasks = Vec::new();
-    for share in shares {
-        let schema = schema.clone();
-        tasks.push(tokio::task::spawn_blocking(move || -> Result<Vec<(usize, RecordBatch)>> {
-            share.into_iter().map(|(i, b)| Ok((i, into_record_batch(b, &schema)?))).collect()
-        }));
-    }
-    let mut all = Vec::with_capacity(total);
-    for t in tasks {
-        all.extend(t.await.map_err(|e| Error::Invalid(format!("conversion task failed: {e}")))??);
-    }
-    all.sort_by_key(|(i, _)| *i);
-    Ok(all.into_iter().map(|(_, b)| b).collect())
+/// Converts raw batches to typed batches on the pool, keeping order.
+pub fn convert_parallel(raw: Vec<RawBatch>, schema: &TableSchema, pool: &crate::env::Pool) -> Result<Vec<RecordBatch>> {
+    pool.map_vec(raw, |_, b| into_record_batch(b, schema)).into_iter().collect()
 }
 
 impl LoadedTable {

@@ -102,7 +102,7 @@ pub async fn convert_table(table: &TableSnapshot, env: &LoadEnv, dir: &Path) -> 
     let tmp = folder.join(".data.parquet.partial");
 
     // Pass 2: stream batches into the writer thread.
-    let (tx, rx) = mpsc::sync_channel(env.read.concurrency.max(1) * 2);
+    let (tx, rx) = mpsc::sync_channel(env.read.pool.threads() * 2);
     let writer_schema = schema.arrow.clone();
     let tmp_w = tmp.clone();
     // Lines quarantined while reading this table: recorded in the file, so

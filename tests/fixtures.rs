@@ -729,7 +729,7 @@ async fn every_type_fixture_reads_back_exactly() {
         assert_eq!(tables.len(), 1);
         assert_eq!(tables[0].name, "EveryType");
         let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let opts = ddbsnap::snapshot::ReadOptions { concurrency: 2, strict: true, ..Default::default() };
+        let opts = ddbsnap::snapshot::ReadOptions { strict: true, ..Default::default() };
         let (_, report) = ddbsnap::snapshot::read_table(&tables[0], &opts, || Collect(got.clone())).await.expect("read");
         assert_eq!(report.items, expected.len() as u64);
         let mut got = got.lock().expect("lock").clone();

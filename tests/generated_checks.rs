@@ -34,11 +34,11 @@ async fn count(cat: &Catalog, sql: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generated_checks_count_exactly_what_hand_written_queries_count() {
-    let env = LoadEnv { read: ReadOptions { concurrency: 2, ..Default::default() }, ..Default::default() };
+    let env = LoadEnv { read: ReadOptions::default(), ..Default::default() };
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/contacts").to_string();
     let tables = load::locate(&[dir], &env).await.unwrap();
     let table = load::load_table(&tables[0], &env).await.unwrap();
-    let cat = Catalog::new();
+    let cat = Catalog::new(&ddbsnap::env::Env::default());
     cat.add_loaded(&table).unwrap();
     let intro = ModelIntrospection::parse("inline", MODEL.as_bytes()).unwrap();
     let checks = model_checks(&intro, &intro.models["Contact"], "Contact", &table.schema);
@@ -76,7 +76,7 @@ async fn generated_checks_count_exactly_what_hand_written_queries_count() {
 
 #[tokio::test]
 async fn a_check_that_cannot_run_is_an_error_not_a_pass() {
-    let cat = Catalog::new();
+    let cat = Catalog::new(&ddbsnap::env::Env::default());
     let check = ddbsnap::checks::generate::Check {
         name: "broken".into(),
         table: "Nope".into(),

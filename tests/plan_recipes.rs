@@ -441,8 +441,7 @@ fn id_of(it: &Item) -> String {
 fn load_items(export: &str, table: &str) -> Vec<Item> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
-        let env =
-            ddbsnap::load::LoadEnv { read: ddbsnap::snapshot::ReadOptions { concurrency: 2, ..Default::default() }, ..Default::default() };
+        let env = ddbsnap::load::LoadEnv { read: ddbsnap::snapshot::ReadOptions::default(), ..Default::default() };
         let tables = ddbsnap::load::locate(&[export.to_string()], &env).await.unwrap();
         let t = tables.iter().find(|t| t.name == table).unwrap();
         let loaded = ddbsnap::load::load_table(t, &env).await.unwrap();

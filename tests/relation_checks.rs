@@ -53,7 +53,7 @@ async fn assert_violators(cat: &Catalog, checks: &[Check], expect: &[(&str, Vec<
 
 #[tokio::test]
 async fn references_indexes_composites_and_datastore() {
-    let cat = Catalog::new();
+    let cat = Catalog::new(&ddbsnap::env::Env::default());
     let companies = add(&cat, "Company", &[item(&[("id", s("c1"))]), item(&[("id", s("c2"))])]);
     let v = |n: i64| AttrValue::N(Number::from_i64(n));
     let contacts = [
@@ -128,7 +128,7 @@ async fn custom_types_arrays_and_awsjson() {
     use std::collections::BTreeMap;
     let m = |pairs: &[(&str, AttrValue)]| AttrValue::M(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<BTreeMap<_, _>>());
     let n = |x: i64| AttrValue::N(Number::from_i64(x));
-    let cat = Catalog::new();
+    let cat = Catalog::new(&ddbsnap::env::Env::default());
     let places = [
         item(&[
             ("id", s("1")),

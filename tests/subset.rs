@@ -193,8 +193,7 @@ fn run(args: &[String]) -> common::Run {
 fn read_tables(dir: &str) -> BTreeMap<String, BTreeMap<String, Item>> {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let mut env = LoadEnv::default();
-        env.read.concurrency = 2;
+        let env = LoadEnv::default();
         let mut out = BTreeMap::new();
         for t in ddbsnap::load::locate(&[dir.to_string()], &env).await.unwrap() {
             let loaded = ddbsnap::load::load_table(&t, &env).await.unwrap();

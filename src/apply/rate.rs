@@ -3,30 +3,39 @@
 //! capacity DynamoDB reports it consumed. On throttling the rate halves;
 //! it then recovers by a tenth of the limit per second.
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::env::Clock;
 
 pub struct RateLimit {
     max: f64,
     state: Mutex<Bucket>,
+    clock: Arc<dyn Clock>,
 }
 
 struct Bucket {
     rate: f64,
     tokens: f64,
-    at: Instant,
+    at: Duration,
 }
 
 impl RateLimit {
-    /// `max` write units per second; None is unlimited.
-    pub fn new(max: Option<f64>) -> Option<RateLimit> {
+    /// `max` write units per second, on `clock`'s time; None is unlimited.
+    pub fn new(max: Option<f64>, clock: Arc<dyn Clock>) -> Option<RateLimit> {
         let max = max.filter(|m| *m > 0.0)?;
-        Some(RateLimit { max, state: Mutex::new(Bucket { rate: max, tokens: max.min(1.0), at: Instant::now() }) })
+        let bucket = Bucket { rate: max, tokens: max.min(1.0), at: clock.now() };
+        Some(RateLimit { max, state: Mutex::new(bucket), clock })
+    }
+
+    /// The rate allowed now (lower than the limit after throttling).
+    pub fn rate(&self) -> f64 {
+        self.state.lock().map(|b| b.rate).unwrap_or(self.max)
     }
 
     fn refill(&self, b: &mut Bucket) {
-        let now = Instant::now();
-        let dt = now.duration_since(b.at).as_secs_f64();
+        let now = self.clock.now();
+        let dt = now.saturating_sub(b.at).as_secs_f64();
         b.at = now;
         b.rate = (b.rate + self.max * 0.1 * dt).min(self.max);
         // At most one second's worth banked: bursts stay small.
@@ -45,7 +54,7 @@ impl RateLimit {
                 }
                 (units.min(b.rate.max(1.0)) - b.tokens) / b.rate
             };
-            tokio::time::sleep(Duration::from_secs_f64(wait.clamp(0.001, 1.0))).await;
+            self.clock.sleep(Duration::from_secs_f64(wait.clamp(0.001, 1.0))).await;
         }
     }
 

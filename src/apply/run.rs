@@ -4,16 +4,16 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use aws_sdk_dynamodb::Client;
 use futures::StreamExt;
 use serde::Serialize;
 
 use super::expr::{Stamp, Write, same_but_stamps, undo_write, write_for};
 use super::journal::{Entry, Journal, Outcome};
 use super::rate::RateLimit;
-use super::send::{Cause, Failure, Sent, send_batch, send_one};
+use super::send::{Cause, Dynamo, Failure, Sent};
+use crate::env::Clock;
 use crate::error::{Error, Result};
 use crate::item::{Item, ddbjson};
 use crate::plan::file::{PlanFile, StoredOp};
@@ -22,7 +22,9 @@ use crate::plan::rows::OpKind;
 /// How to apply.
 #[derive(Clone)]
 pub struct Settings {
-    pub client: Client,
+    pub client: Arc<dyn Dynamo>,
+    /// Time and jitter for the rate limit, retries and backoff.
+    pub clock: Arc<dyn Clock>,
     /// Table (model) name to DynamoDB table name.
     pub tables: HashMap<String, String>,
     pub concurrency: usize,
@@ -195,9 +197,16 @@ fn physical(s: &Settings, table: &str) -> Result<String> {
 /// Runs `work` round by round (see [`ROUND`]), journaling each group of
 /// finished writes before the next; `report` comes from [`Work::count`].
 pub async fn execute(work: &Work<'_>, mut report: Report, journal: &mut Journal, s: &Settings, counters: Arc<Counters>) -> Result<Report> {
-    let started = Instant::now();
-    let limit = RateLimit::new(s.max_wcu_per_sec).map(Arc::new);
-    let ctx = Ctx { client: &s.client, limit: limit.as_deref(), retry_for: s.retry_for, counters: &counters, dry_run: s.dry_run };
+    let started = s.clock.now();
+    let limit = RateLimit::new(s.max_wcu_per_sec, s.clock.clone()).map(Arc::new);
+    let ctx = Ctx {
+        client: s.client.as_ref(),
+        clock: s.clock.as_ref(),
+        limit: limit.as_deref(),
+        retry_for: s.retry_for,
+        counters: &counters,
+        dry_run: s.dry_run,
+    };
     let total = work.plan.op_count()?;
     let per_slice = total.div_ceil(SLICES).max(1);
     let mut slices =
@@ -222,7 +231,7 @@ pub async fn execute(work: &Work<'_>, mut report: Report, journal: &mut Journal,
     report.retries_by_cause =
         Cause::ALL.iter().zip(&counters.retries_by_cause).map(|(c, n)| (c.name(), n.load(Ordering::Relaxed))).collect();
     report.consumed_write_units = counters.consumed_milli.load(Ordering::Relaxed) as f64 / 1000.0;
-    report.seconds = started.elapsed().as_secs_f64();
+    report.seconds = s.clock.now().saturating_sub(started).as_secs_f64();
     Ok(report)
 }
 
@@ -335,7 +344,8 @@ fn batch_groups(jobs: Vec<Job>) -> Vec<Vec<Job>> {
 }
 
 struct Ctx<'a> {
-    client: &'a Client,
+    client: &'a dyn Dynamo,
+    clock: &'a dyn Clock,
     limit: Option<&'a RateLimit>,
     retry_for: Duration,
     counters: &'a Counters,
@@ -344,7 +354,12 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     async fn backoff(&self, attempt: u32) {
-        backoff(attempt).await
+        backoff(self.clock, attempt).await
+    }
+
+    /// Time since `started` (a [`Clock::now`]).
+    fn since(&self, started: Duration) -> Duration {
+        self.clock.now().saturating_sub(started)
     }
 
     fn entry(seq: u64, outcome: Outcome, current: Option<&Item>, error: Option<String>) -> Entry {
@@ -361,7 +376,7 @@ impl Ctx<'_> {
             let e = Self::entry(job.seq, Outcome::Done, None, None);
             return vec![(job, e)];
         }
-        let started = Instant::now();
+        let started = self.clock.now();
         let mut attempt = 0;
         loop {
             if let Some(l) = self.limit {
@@ -372,7 +387,7 @@ impl Ctx<'_> {
             if let Some(s) = &stamp {
                 job.write.restamp(s);
             }
-            let result = send_one(self.client, &job.table, &job.write).await;
+            let result = self.client.write_one(&job.table, &job.write).await;
             let entry = match result {
                 Ok(Sent::Written(units)) => {
                     self.settle(job.units, units);
@@ -395,7 +410,7 @@ impl Ctx<'_> {
                     {
                         l.throttled();
                     }
-                    if started.elapsed() < self.retry_for {
+                    if self.since(started) < self.retry_for {
                         self.counters.retried(cause);
                         self.backoff(attempt).await;
                         attempt += 1;
@@ -418,7 +433,7 @@ impl Ctx<'_> {
             return jobs.into_iter().map(|j| (Self::entry(j.seq, Outcome::Done, None, None), j)).map(|(e, j)| (j, e)).collect();
         }
         let table = jobs[0].table.clone();
-        let started = Instant::now();
+        let started = self.clock.now();
         let mut pending: Vec<usize> = (0..jobs.len()).collect();
         let mut outcomes: Vec<Option<Entry>> = vec![None; jobs.len()];
         let mut attempt = 0;
@@ -432,7 +447,7 @@ impl Ctx<'_> {
                 jobs[*i].write.restamp(&stamp);
             }
             let items: Vec<&Item> = pending.iter().map(|i| jobs[*i].write.item.as_ref().expect("a PUT has an item")).collect();
-            let failure = match send_batch(self.client, &table, &items).await {
+            let failure = match self.client.write_batch(&table, &items).await {
                 Ok((used, left)) => {
                     self.settle(units, used);
                     let left: Vec<usize> = left.into_iter().map(|i| pending[i]).collect();
@@ -463,7 +478,7 @@ impl Ctx<'_> {
                     break;
                 }
             };
-            if started.elapsed() >= self.retry_for {
+            if self.since(started) >= self.retry_for {
                 for i in pending.drain(..) {
                     self.counters.failed.fetch_add(1, Ordering::Relaxed);
                     outcomes[i] = Some(Self::entry(
@@ -493,18 +508,9 @@ impl Ctx<'_> {
 }
 
 /// Exponential backoff with full jitter, 50 ms doubling to 5 s.
-pub async fn backoff(attempt: u32) {
+pub async fn backoff(clock: &dyn Clock, attempt: u32) {
     let cap = (50u64 << attempt.min(7)).min(5000);
-    let jitter = fastrand_u64() % (cap + 1);
-    tokio::time::sleep(Duration::from_millis(jitter)).await;
-}
-
-/// A cheap random number for jitter (no dependency needed for this).
-fn fastrand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(Instant::now().elapsed().as_nanos());
-    h.finish()
+    clock.sleep(Duration::from_millis(clock.random(cap))).await;
 }
 
 /// What `verify` found: operations whose items do not hold the planned state.
@@ -537,3 +543,7 @@ pub fn expected_ops<'p>(
         Ok((op, expected))
     }))
 }
+
+#[cfg(test)]
+#[path = "run_tests.rs"]
+mod tests;

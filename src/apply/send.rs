@@ -1,6 +1,11 @@
 //! The one place the AWS SDK writes to DynamoDB: one conditional write, or
 //! one BatchWriteItem call, with errors sorted into conflicts, retryable
-//! failures and final ones.
+//! failures and final ones; and the BatchGetItem that reads writes back.
+//!
+//! `apply`, `rollback`, `load` and the rehearsal's load write through the
+//! [`Dynamo`] interface, and `verify` reads through it: the SDK client
+//! implements it, and unit tests of retry, rate and journal logic put a
+//! fake in its place (beside the tests against DynamoDB Local).
 
 use std::collections::HashMap;
 
@@ -8,13 +13,41 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeValue as Av, PutRequest, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure, WriteRequest,
+    AttributeValue as Av, KeysAndAttributes, PutRequest, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure, WriteRequest,
 };
+use futures::future::BoxFuture;
 
 use super::expr::Write;
 use super::value::{item_from_sdk, item_to_sdk};
 use crate::item::Item;
 use crate::plan::rows::OpKind;
+
+/// The DynamoDB calls ddbsnap writes and reads back through.
+pub trait Dynamo: Send + Sync {
+    /// One conditional UPDATE, PUT or DELETE.
+    fn write_one<'a>(&'a self, table: &'a str, w: &'a Write) -> BoxFuture<'a, Result<Sent, Failure>>;
+    /// Unconditional PUTs of one table in one call (at most 25, distinct
+    /// keys): the consumed units and the indexes (into `items`) left
+    /// unprocessed.
+    fn write_batch<'a>(&'a self, table: &'a str, items: &'a [&'a Item]) -> BoxFuture<'a, Result<(f64, Vec<usize>), Failure>>;
+    /// Strongly consistent reads of up to 100 keys: the items found and the
+    /// keys left unprocessed.
+    fn get_batch<'a>(&'a self, table: &'a str, keys: Vec<Item>) -> BoxFuture<'a, Result<(Vec<Item>, Vec<Item>), String>>;
+}
+
+impl Dynamo for Client {
+    fn write_one<'a>(&'a self, table: &'a str, w: &'a Write) -> BoxFuture<'a, Result<Sent, Failure>> {
+        Box::pin(send_one(self, table, w))
+    }
+
+    fn write_batch<'a>(&'a self, table: &'a str, items: &'a [&'a Item]) -> BoxFuture<'a, Result<(f64, Vec<usize>), Failure>> {
+        Box::pin(send_batch(self, table, items))
+    }
+
+    fn get_batch<'a>(&'a self, table: &'a str, keys: Vec<Item>) -> BoxFuture<'a, Result<(Vec<Item>, Vec<Item>), String>> {
+        Box::pin(get_batch(self, table, keys))
+    }
+}
 
 /// How a single write ended.
 #[derive(Debug)]
@@ -132,7 +165,7 @@ fn consumed(c: Option<&aws_sdk_dynamodb::types::ConsumedCapacity>) -> f64 {
 }
 
 /// Sends one conditional UPDATE, PUT or DELETE.
-pub async fn send_one(client: &Client, table: &str, w: &Write) -> Result<Sent, Failure> {
+async fn send_one(client: &Client, table: &str, w: &Write) -> Result<Sent, Failure> {
     use aws_sdk_dynamodb::operation::{delete_item::DeleteItemError as D, put_item::PutItemError as P, update_item::UpdateItemError as U};
     let key = item_to_sdk(&w.key);
     match w.kind {
@@ -182,7 +215,7 @@ pub async fn send_one(client: &Client, table: &str, w: &Write) -> Result<Sent, F
 /// Sends unconditional PUTs of one table in one BatchWriteItem call (at most
 /// 25, distinct keys). Returns the consumed units and the indexes (into
 /// `items`) DynamoDB left unprocessed.
-pub async fn send_batch(client: &Client, table: &str, items: &[&Item]) -> Result<(f64, Vec<usize>), Failure> {
+async fn send_batch(client: &Client, table: &str, items: &[&Item]) -> Result<(f64, Vec<usize>), Failure> {
     let requests: Vec<WriteRequest> = items
         .iter()
         .map(|it| {
@@ -211,4 +244,22 @@ pub async fn send_batch(client: &Client, table: &str, items: &[&Item]) -> Result
         }
     }
     Ok((used, left))
+}
+
+/// Reads up to 100 keys of `table`, strongly consistent.
+async fn get_batch(client: &Client, table: &str, keys: Vec<Item>) -> Result<(Vec<Item>, Vec<Item>), String> {
+    let req = KeysAndAttributes::builder()
+        .set_keys(Some(keys.iter().map(item_to_sdk).collect()))
+        .consistent_read(true)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let resp = client
+        .batch_get_item()
+        .request_items(table, req)
+        .send()
+        .await
+        .map_err(|e| format!("BatchGetItem on {table}: {}", crate::aws::sdk_cause(&e)))?;
+    let found = resp.responses().and_then(|r| r.get(table)).into_iter().flatten().map(item_from_sdk).collect::<Result<Vec<_>, _>>()?;
+    let left = resp.unprocessed_keys().and_then(|u| u.get(table)).map(|k| k.keys().iter().map(item_from_sdk).collect()).transpose()?;
+    Ok((found, left.unwrap_or_default()))
 }

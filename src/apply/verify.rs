@@ -5,12 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use futures::{StreamExt, TryStreamExt};
 
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::KeysAndAttributes;
-
 use super::expr::Stamp;
 use super::run::{Mismatch, expected_ops};
-use super::value::{item_from_sdk, item_to_sdk};
+use super::send::Dynamo;
 use crate::error::{Error, Result};
 use crate::item::{Item, ddbjson, same_maybe_item};
 use crate::plan::file::PlanFile;
@@ -27,7 +24,7 @@ type Round = BTreeMap<String, Vec<(Item, Option<Item>)>>;
 /// Items that differ from what the plan leaves, as the apply whose journal
 /// holds `entries` stamped them (`stamp` for entries without a time).
 pub async fn verify(
-    client: &Client,
+    client: &dyn Dynamo,
     plan: &PlanFile,
     (stamp, entries): (&Stamp, &HashMap<u64, crate::apply::journal::Entry>),
     tables: &HashMap<String, String>,
@@ -49,7 +46,7 @@ pub async fn verify(
     Ok((checked, mismatches))
 }
 
-async fn check_round(client: &Client, round: Round) -> Result<Vec<Mismatch>> {
+async fn check_round(client: &dyn Dynamo, round: Round) -> Result<Vec<Mismatch>> {
     let calls = round.iter().flat_map(|(table, items)| items.chunks(100).map(move |chunk| (table.as_str(), chunk)));
     let found: Vec<Vec<Mismatch>> =
         futures::stream::iter(calls).map(|(table, chunk)| check_chunk(client, table, chunk)).buffered(IN_FLIGHT).try_collect().await?;
@@ -57,7 +54,7 @@ async fn check_round(client: &Client, round: Round) -> Result<Vec<Mismatch>> {
 }
 
 /// Reads back up to 100 items and lists those not as expected.
-async fn check_chunk(client: &Client, table: &str, chunk: &[(Item, Option<Item>)]) -> Result<Vec<Mismatch>> {
+async fn check_chunk(client: &dyn Dynamo, table: &str, chunk: &[(Item, Option<Item>)]) -> Result<Vec<Mismatch>> {
     let found = get_all(client, table, chunk.iter().map(|(k, _)| k)).await?;
     let mut out = Vec::new();
     for (key, expected) in chunk {
@@ -75,31 +72,19 @@ async fn check_chunk(client: &Client, table: &str, chunk: &[(Item, Option<Item>)
 }
 
 /// The items with these keys, by key JSON; unprocessed keys are asked again.
-async fn get_all<'a>(client: &Client, table: &str, keys: impl Iterator<Item = &'a Item>) -> Result<HashMap<String, Item>> {
-    let keys: Vec<&Item> = keys.collect();
-    let key_names: Vec<String> = keys.first().map(|k| k.keys().cloned().collect()).unwrap_or_default();
-    let mut pending: Vec<_> = keys.iter().map(|k| item_to_sdk(k)).collect();
+async fn get_all<'a>(client: &dyn Dynamo, table: &str, keys: impl Iterator<Item = &'a Item>) -> Result<HashMap<String, Item>> {
+    let mut pending: Vec<Item> = keys.cloned().collect();
+    let key_names: Vec<String> = pending.first().map(|k| k.keys().cloned().collect()).unwrap_or_default();
     let mut out = HashMap::new();
     let mut attempt = 0u32;
     while !pending.is_empty() {
-        let req = KeysAndAttributes::builder()
-            .set_keys(Some(std::mem::take(&mut pending)))
-            .consistent_read(true)
-            .build()
-            .map_err(|e| Error::Invalid(e.to_string()))?;
-        let resp = client
-            .batch_get_item()
-            .request_items(table, req)
-            .send()
-            .await
-            .map_err(|e| Error::Invalid(format!("BatchGetItem on {table}: {}", crate::aws::sdk_cause(&e))))?;
-        for m in resp.responses().and_then(|r| r.get(table)).into_iter().flatten() {
-            let item = item_from_sdk(m).map_err(Error::Invalid)?;
+        let (found, left) = client.get_batch(table, std::mem::take(&mut pending)).await.map_err(Error::Invalid)?;
+        for item in found {
             let key: Item = key_names.iter().filter_map(|k| item.get(k).map(|v| (k.clone(), v.clone()))).collect();
             out.insert(ddbjson::item_to_string(&key), item);
         }
-        if let Some(left) = resp.unprocessed_keys().and_then(|u| u.get(table)) {
-            pending = left.keys().to_vec();
+        if !left.is_empty() {
+            pending = left;
             attempt += 1;
             tokio::time::sleep(std::time::Duration::from_millis((50u64 << attempt.min(6)).min(3000))).await;
         }

@@ -17,8 +17,7 @@ use ddbsnap::apply::value::item_to_sdk;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (export, endpoint, table) = (&args[0], &args[1], &args[2]);
-    let env =
-        ddbsnap::load::LoadEnv { read: ddbsnap::snapshot::ReadOptions { concurrency: 2, ..Default::default() }, ..Default::default() };
+    let env = ddbsnap::load::LoadEnv { read: ddbsnap::snapshot::ReadOptions::default(), ..Default::default() };
     let tables = ddbsnap::load::locate(std::slice::from_ref(export), &env).await?;
     let loaded = ddbsnap::load::load_table(&tables[0], &env).await?;
     let items: Vec<_> = loaded.batches.iter().flat_map(|b| ddbsnap::convert::batch_to_items(b).expect("items")).collect();

@@ -9,35 +9,8 @@
 //! being killed. Snapshots loaded into memory (exports read without
 //! `convert`) are not counted: the limit covers query state only.
 //!
-//! The limit is set once, before any session is built, so every session the
-//! process builds (the checks before and after a plan included) obeys it.
-
-use std::num::NonZeroUsize;
-use std::sync::{Arc, OnceLock};
-
-use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
-use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
-
-use crate::error::Result;
-
-static RUNTIME: OnceLock<Arc<RuntimeEnv>> = OnceLock::new();
-
-/// Caps the memory of every DataFusion session built from now on with a
-/// fair spilling pool (each spilling operator gets an equal share; the pool
-/// names the largest consumers when it refuses). Only the first call counts
-/// (the CLI makes it once, from `--memory-limit`); the sessions share the
-/// pool and the spill folder.
-pub fn set_memory_limit(bytes: usize) -> Result<()> {
-    let pool = TrackConsumersPool::new(FairSpillPool::new(bytes), NonZeroUsize::new(5).expect("5 is not zero"));
-    let runtime = RuntimeEnvBuilder::new().with_memory_pool(Arc::new(pool)).build_arc()?;
-    let _ = RUNTIME.set(runtime);
-    Ok(())
-}
-
-/// The limited runtime, when a limit is set.
-pub(super) fn runtime() -> Option<Arc<RuntimeEnv>> {
-    RUNTIME.get().cloned()
-}
+//! The limit is part of the run's [`crate::env::Env`]: every session the
+//! run builds (the checks before and after a plan included) shares its pool.
 
 /// Parses a size such as `512M`, `8G`, `1.5GiB` or `2000000` (bytes);
 /// K, M, G and T are powers of 1024, with or without a trailing `B`/`iB`.

@@ -56,11 +56,16 @@ pub struct QueryResult {
 /// The ddbsnap SQL session.
 pub struct Catalog {
     ctx: SessionContext,
+    /// Partitions per in-memory table: one per worker of the run.
+    partitions: usize,
 }
 
 impl Catalog {
-    pub fn new() -> Catalog {
-        let mut config = SessionConfig::new().with_information_schema(true);
+    /// A session on `env`'s runtime (its memory limit and spill folder),
+    /// running `env.threads()` partitions at once.
+    pub fn new(env: &crate::env::Env) -> Catalog {
+        let partitions = env.threads();
+        let mut config = SessionConfig::new().with_information_schema(true).with_target_partitions(partitions);
         config.options_mut().sql_parser.enable_ident_normalization = false;
         // Number literals are exact: `0.1` and `12345678901234567890123` are
         // decimals, not floats (DynamoDB numbers are decimals of 38 digits).
@@ -68,15 +73,12 @@ impl Catalog {
         // Keep the Arrow schema embedded in ddbsnap's Parquet files: its field
         // metadata says how each column holds DynamoDB values.
         config.options_mut().execution.parquet.skip_metadata = false;
-        let ctx = match memory::runtime() {
-            Some(rt) => SessionContext::new_with_config_rt(config, rt),
-            None => SessionContext::new_with_config(config),
-        };
+        let ctx = SessionContext::new_with_config_rt(config, env.runtime());
         for f in udf::all().into_iter().chain(typed::all()) {
             ctx.register_udf(f);
         }
         ctx.add_analyzer_rule(Arc::new(checked::CheckedArithmetic));
-        Catalog { ctx }
+        Catalog { ctx, partitions }
     }
 
     pub fn context(&self) -> &SessionContext {
@@ -90,7 +92,7 @@ impl Catalog {
 
     /// Registers batches as a table, split in partitions for parallel scans.
     pub fn add_batches(&self, name: &str, schema: arrow::datatypes::SchemaRef, batches: Vec<RecordBatch>) -> Result<()> {
-        let parts = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let parts = self.partitions;
         let mut partitions = vec![Vec::new(); parts];
         for (i, b) in batches.into_iter().enumerate() {
             partitions[i % parts].push(b);
@@ -231,10 +233,4 @@ pub fn quarantined_in(folder: &Path) -> Result<u64> {
         }
     }
     Ok(lost)
-}
-
-impl Default for Catalog {
-    fn default() -> Self {
-        Catalog::new()
-    }
 }

@@ -1,6 +1,7 @@
 //! `ddbsnap apply`, `verify` and `rollback`: approved plans written to
 //! DynamoDB, read back, and undone.
 
+use crate::env::Env;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -155,7 +156,7 @@ fn table_map(plan: &PlanFile, given: &[String]) -> Result<HashMap<String, String
 
 /// Everything a run needs, checked before any journal exists: a journal
 /// only ever claims what was written.
-async fn settings(g: &Global, plan: &PlanFile, w: &WriteArgs, fresh_apply: bool) -> Result<Settings> {
+async fn settings(g: &Global, env: &Env, plan: &PlanFile, w: &WriteArgs, fresh_apply: bool) -> Result<Settings> {
     let tables = table_map(plan, &w.tables)?;
     for t in plan.manifest.targets.iter().filter(|t| plan.manifest.summary.operations.get(&t.name).is_some_and(|k| !k.is_empty())) {
         if !tables.contains_key(&t.name) {
@@ -170,7 +171,8 @@ async fn settings(g: &Global, plan: &PlanFile, w: &WriteArgs, fresh_apply: bool)
         eprintln!("ddbsnap: {} {name} to DynamoDB table {physical} at {where_}", if w.dry_run { "would write" } else { "writing" });
     }
     Ok(Settings {
-        client,
+        client: Arc::new(client),
+        clock: env.clock(),
         tables,
         concurrency: w.pace.concurrency.max(1),
         max_wcu_per_sec: w.pace.max_wcu_per_sec,
@@ -179,7 +181,7 @@ async fn settings(g: &Global, plan: &PlanFile, w: &WriteArgs, fresh_apply: bool)
     })
 }
 
-pub async fn apply(g: &Global, a: ApplyArgs) -> Result<u8> {
+pub async fn apply(g: &Global, env: &Env, a: ApplyArgs) -> Result<u8> {
     let plan = PlanFile::open(&a.plan)?;
     let sha = plan.sha256().to_string();
     let approve = a.approve.to_ascii_lowercase();
@@ -189,7 +191,7 @@ pub async fn apply(g: &Global, a: ApplyArgs) -> Result<u8> {
     if !after_checks_pass(&plan.manifest) && !a.allow_failing_checks {
         bail!("checks fail on the data as it would be after this plan (see `ddbsnap plan show`); apply anyway with --allow-failing-checks");
     }
-    let s = settings(g, &plan, &a.write, !a.resume).await?;
+    let s = settings(g, env, &plan, &a.write, !a.resume).await?;
     let ops = plan.manifest.ops_file.rows;
     let (mut journal, _tmp) = open_journal(&a.plan, "apply", (&sha, ops), a.resume, a.write.dry_run, None)?;
     let counters = Arc::new(Counters::default());
@@ -200,7 +202,7 @@ pub async fn apply(g: &Global, a: ApplyArgs) -> Result<u8> {
     finish(&report, a.write.format, &journal.path, a.write.dry_run)
 }
 
-pub async fn rollback(g: &Global, a: RollbackArgs) -> Result<u8> {
+pub async fn rollback(g: &Global, env: &Env, a: RollbackArgs) -> Result<u8> {
     // The apply journal is only read: a rollback (or its dry run) never changes it.
     let applied = Journal::open_read_only(&a.journal)?;
     let header = &applied.header;
@@ -214,7 +216,7 @@ pub async fn rollback(g: &Global, a: RollbackArgs) -> Result<u8> {
     }
     let ops = plan.manifest.ops_file.rows;
     applied.check("apply", plan.sha256(), ops)?;
-    let s = settings(g, &plan, &a.write, false).await?;
+    let s = settings(g, env, &plan, &a.write, false).await?;
     let undoes = a.journal.display().to_string();
     let (mut journal, _tmp) = open_journal(&plan_dir, "rollback", (&header.plan_sha256, ops), a.resume, a.write.dry_run, Some(undoes))?;
     let counters = Arc::new(Counters::default());
@@ -225,7 +227,7 @@ pub async fn rollback(g: &Global, a: RollbackArgs) -> Result<u8> {
     finish(&report, a.write.format, &journal.path, a.write.dry_run)
 }
 
-pub async fn verify(g: &Global, a: VerifyArgs) -> Result<u8> {
+pub async fn verify(g: &Global, _env: &Env, a: VerifyArgs) -> Result<u8> {
     let plan = PlanFile::open(&a.plan)?;
     let path = a.journal.clone().unwrap_or_else(|| Journal::path_for(&a.plan, "apply"));
     // The journal of this plan's apply, checked as every mode checks one.

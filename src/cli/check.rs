@@ -1,5 +1,6 @@
 //! `ddbsnap check`: run integrity checks over exports and report them.
 
+use crate::env::Env;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -57,12 +58,12 @@ pub enum CheckFormat {
     Html,
 }
 
-pub async fn run(g: &Global, a: CheckArgs) -> Result<u8> {
-    let mut env = build_env(g, &a.exports).await?;
+pub async fn run(g: &Global, env: &Env, a: CheckArgs) -> Result<u8> {
+    let mut reading = build_env(g, env, &a.exports).await?;
     let intro = a.amplify.as_deref().map(ModelIntrospection::load).transpose()?;
-    let catalog = Catalog::new();
+    let catalog = Catalog::new(env);
     let mut tables = Vec::new();
-    for loaded in load_into(g, &a.exports, &mut env, &catalog).await? {
+    for loaded in load_into(g, &a.exports, &mut reading, &catalog).await? {
         // Each model's primary key holds one item per key.
         if let Some(model) = intro.as_ref().and_then(|i| i.models.get(loaded.name())) {
             let keys: Vec<String> = model.key_fields().into_iter().map(str::to_string).collect();

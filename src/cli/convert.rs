@@ -1,5 +1,6 @@
 //! `ddbsnap convert`: exports to Parquet, one folder per table.
 
+use crate::env::Env;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -17,16 +18,16 @@ pub struct ConvertArgs {
     pub to: PathBuf,
 }
 
-pub async fn run(g: &Global, a: ConvertArgs) -> Result<u8> {
-    let mut env = build_env(g, &a.exports).await?;
-    let tables = load::locate(&a.exports, &env).await?;
+pub async fn run(g: &Global, env: &Env, a: ConvertArgs) -> Result<u8> {
+    let mut reading = build_env(g, env, &a.exports).await?;
+    let tables = load::locate(&a.exports, &reading).await?;
     for t in &tables {
         let progress = Progress::start(&format!("converting {}", t.name), g.quiet);
-        env.read.progress = progress.counter.clone();
-        let c = crate::output::convert_table(t, &env, &a.to).await?;
+        reading.read.progress = progress.counter.clone();
+        let c = crate::output::convert_table(t, &reading, &a.to).await?;
         drop(progress);
         println!("{}\t{} items\t{}", c.table, c.items, c.path.display());
     }
-    finish_quarantine(&env)?;
+    finish_quarantine(&reading)?;
     Ok(0)
 }

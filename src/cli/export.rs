@@ -3,6 +3,7 @@
 //! the prefix; or, with --scan, a consistent scan written as a FULL export in
 //! AWS's layout, for tables without PITR.
 
+use crate::env::Env;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -74,7 +75,7 @@ pub enum ExportFormat {
     Ion,
 }
 
-pub async fn run(g: &Global, a: ExportArgs) -> Result<u8> {
+pub async fn run(g: &Global, _env: &Env, a: ExportArgs) -> Result<u8> {
     let format = match a.format {
         ExportFormat::Json => OutputFormat::DynamodbJson,
         ExportFormat::Ion => OutputFormat::Ion,

@@ -4,6 +4,7 @@
 //! benchmarks depend on its bytes); with `--amplify` one table per model of
 //! the data model, to a folder or to `s3://bucket/prefix`.
 
+use crate::env::Env;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -86,9 +87,9 @@ impl GenFormat {
     }
 }
 
-pub async fn run(g: &Global, a: GenerateArgs) -> Result<u8> {
+pub async fn run(g: &Global, env: &Env, a: GenerateArgs) -> Result<u8> {
     match a.amplify.clone() {
-        Some(model) => models(g, a, &model).await,
+        Some(model) => models(g, env, a, &model).await,
         None => contact(a),
     }
 }
@@ -118,7 +119,7 @@ fn contact(a: GenerateArgs) -> Result<u8> {
     Ok(0)
 }
 
-async fn models(g: &Global, a: GenerateArgs, model: &Path) -> Result<u8> {
+async fn models(g: &Global, env: &Env, a: GenerateArgs, model: &Path) -> Result<u8> {
     let intro = ModelIntrospection::load(model)?;
     if intro.models.is_empty() {
         bail!("{}: the data model declares no models", model.display());
@@ -136,7 +137,8 @@ async fn models(g: &Global, a: GenerateArgs, model: &Path) -> Result<u8> {
         format: a.format.output(),
         files: a.files,
         seed: a.seed,
-        threads: g.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).max(1),
+        threads: env.threads(),
+        pool: env.pool().clone(),
         ..Default::default()
     };
     let truth = match a.out.strip_prefix("s3://") {

@@ -1,5 +1,6 @@
 //! `ddbsnap inspect`: what is in an export, checked against its manifests.
 
+use crate::env::Env;
 use anyhow::Result;
 use serde::Serialize;
 
@@ -87,23 +88,23 @@ struct AttrInfo {
     avg_bytes: f64,
 }
 
-pub async fn run(g: &Global, a: InspectArgs) -> Result<u8> {
-    let mut env = build_env(g, &a.exports).await?;
-    env.keys = super::values::key_specs(&a.keys)?;
-    let tables = load::locate(&a.exports, &env).await?;
+pub async fn run(g: &Global, env: &Env, a: InspectArgs) -> Result<u8> {
+    let mut reading = build_env(g, env, &a.exports).await?;
+    reading.keys = super::values::key_specs(&a.keys)?;
+    let tables = load::locate(&a.exports, &reading).await?;
     let mut infos = Vec::new();
     for t in &tables {
         let progress = Progress::start(&format!("reading {}", t.name), g.quiet);
-        env.read.progress = progress.counter.clone();
-        if env.keys.contains_key(&t.name) {
+        reading.read.progress = progress.counter.clone();
+        if reading.keys.contains_key(&t.name) {
             // A key to check: the table is loaded (as `sql` does) and its
             // keys checked; inspect otherwise keeps only statistics.
-            let loaded = load::load_table(t, &env).await?;
+            let loaded = load::load_table(t, &reading).await?;
             drop(progress);
             infos.push(describe(t, &loaded.stats, &loaded.report));
             continue;
         }
-        let (sinks, report) = snapshot::read_table(t, &env.read, || RawBuilder::new(false)).await?;
+        let (sinks, report) = snapshot::read_table(t, &reading.read, || RawBuilder::new(false)).await?;
         drop(progress);
         let mut stats = TableStats::default();
         for s in sinks {
@@ -111,7 +112,7 @@ pub async fn run(g: &Global, a: InspectArgs) -> Result<u8> {
         }
         infos.push(describe(t, &stats, &report));
     }
-    finish_quarantine(&env)?;
+    finish_quarantine(&reading)?;
     match a.format {
         InspectFormat::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "tables": infos }))?),
         InspectFormat::Text => {

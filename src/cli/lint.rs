@@ -1,6 +1,7 @@
 //! `ddbsnap lint`: classify the changes between two Amplify data models and
 //! measure them against exports.
 
+use crate::env::Env;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -45,13 +46,13 @@ struct Measured {
     affected: Option<u64>,
 }
 
-pub async fn run(g: &Global, a: LintArgs) -> Result<u8> {
+pub async fn run(g: &Global, env: &Env, a: LintArgs) -> Result<u8> {
     let old = ModelIntrospection::load(&a.from)?;
     let new = ModelIntrospection::load(&a.to)?;
-    let mut env = build_env(g, &a.exports).await?;
-    let catalog = Catalog::new();
+    let mut reading = build_env(g, env, &a.exports).await?;
+    let catalog = Catalog::new(env);
     let mut tables = Vec::new();
-    for loaded in load_into(g, &a.exports, &mut env, &catalog).await? {
+    for loaded in load_into(g, &a.exports, &mut reading, &catalog).await? {
         tables.push((
             loaded.name().to_string(),
             loaded.schema.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),

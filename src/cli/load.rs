@@ -1,6 +1,7 @@
 //! `ddbsnap load`: exports, subsets, converted Parquet or CSV rows written
 //! into DynamoDB tables, to seed sandboxes and staging.
 
+use crate::env::Env;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -71,7 +72,7 @@ pub struct LoadArgs {
     pub format: Format,
 }
 
-pub async fn run(g: &Global, a: LoadArgs) -> Result<u8> {
+pub async fn run(g: &Global, env: &Env, a: LoadArgs) -> Result<u8> {
     if a.exports.is_empty() && a.parquet.is_none() && a.csv.is_empty() {
         bail!("nothing to load: give exports, --parquet DIR or --csv MODEL=FILE");
     }
@@ -95,7 +96,7 @@ pub async fn run(g: &Global, a: LoadArgs) -> Result<u8> {
         }
     }
     let now = existing.as_ref().map(|j| j.header.stamp_now.clone()).unwrap_or_else(|| crate::apply::expr::Stamp::now().now);
-    let sources = read_sources(g, &a, intro.as_ref(), &now).await?;
+    let sources = read_sources(g, env, &a, intro.as_ref(), &now).await?;
     let mut tables = tables;
     if let Some(api) = &a.to_api_id {
         for s in &sources {
@@ -136,7 +137,8 @@ pub async fn run(g: &Global, a: LoadArgs) -> Result<u8> {
         write: seed::write::Settings {
             concurrency: a.pace.concurrency,
             retry_for: Duration::from_secs(a.pace.retry_for),
-            rate: crate::apply::rate::RateLimit::new(a.pace.max_wcu_per_sec).map(Arc::new),
+            rate: crate::apply::rate::RateLimit::new(a.pace.max_wcu_per_sec, env.clock()).map(Arc::new),
+            clock: env.clock(),
             progress: progress.counter.clone(),
         },
         where_: where_.clone(),
@@ -239,17 +241,17 @@ fn shape_map(intro: &ModelIntrospection, tables: &BTreeMap<String, String>) -> B
 }
 
 /// Reads every source into memory, in the order given: exports, then Parquet, then CSV.
-async fn read_sources(g: &Global, a: &LoadArgs, intro: Option<&ModelIntrospection>, now: &str) -> Result<Vec<Source>> {
+async fn read_sources(g: &Global, env: &Env, a: &LoadArgs, intro: Option<&ModelIntrospection>, now: &str) -> Result<Vec<Source>> {
     let mut out = Vec::new();
     if !a.exports.is_empty() {
-        let mut env = super::build_env(g, &a.exports).await?;
-        for t in load_tables(g, &a.exports, &mut env).await? {
+        let mut reading = super::build_env(g, env, &a.exports).await?;
+        for t in load_tables(g, &a.exports, &mut reading).await? {
             let items = t.batches.iter().map(crate::convert::batch_to_items).collect::<crate::Result<Vec<_>>>()?.concat();
             out.push(Source { model: t.name().to_string(), origin: t.snapshot.full.describe(), items, lines: None });
         }
     }
     if let Some(dir) = &a.parquet {
-        let catalog = crate::catalog::Catalog::new();
+        let catalog = crate::catalog::Catalog::new(env);
         for name in catalog.add_parquet_dir(dir).await? {
             let origin = dir.join(&name).display().to_string();
             let lost = crate::catalog::quarantined_in(&dir.join(&name))?;

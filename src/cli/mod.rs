@@ -145,25 +145,24 @@ pub fn init_logging(g: &Global) {
 
 pub async fn run(mut args: Args) -> Result<u8> {
     resolve_endpoint_alias(&mut args.global, &args.command)?;
-    if let Some(bytes) = args.global.memory_limit {
-        crate::catalog::memory::set_memory_limit(bytes).context("--memory-limit: cannot set up the spill folder")?;
-    }
+    let env = crate::env::Env::new(args.global.threads, args.global.memory_limit).context("setting up the run's threads and memory")?;
+    let env = &env;
     match args.command {
-        Command::Inspect(a) => inspect::run(&args.global, a).await,
-        Command::Sql(a) => sql::run(&args.global, a).await,
-        Command::Check(a) => check::run(&args.global, a).await,
-        Command::Convert(a) => convert::run(&args.global, a).await,
-        Command::Lint(a) => lint::run(&args.global, a).await,
-        Command::Plan(a) => plan::run(&args.global, a).await,
-        Command::Apply(a) => apply::apply(&args.global, a).await,
-        Command::Verify(a) => apply::verify(&args.global, a).await,
-        Command::Rollback(a) => apply::rollback(&args.global, a).await,
-        Command::Generate(a) => generate::run(&args.global, a).await,
-        Command::Subset(a) => subset::run(&args.global, a).await,
-        Command::Profile(a) => profile::run(&args.global, a).await,
-        Command::Rehearse(a) => rehearse::run(&args.global, a).await,
-        Command::Load(a) => load::run(&args.global, a).await,
-        Command::Export(a) => export::run(&args.global, a).await,
+        Command::Inspect(a) => inspect::run(&args.global, env, a).await,
+        Command::Sql(a) => sql::run(&args.global, env, a).await,
+        Command::Check(a) => check::run(&args.global, env, a).await,
+        Command::Convert(a) => convert::run(&args.global, env, a).await,
+        Command::Lint(a) => lint::run(&args.global, env, a).await,
+        Command::Plan(a) => plan::run(&args.global, env, a).await,
+        Command::Apply(a) => apply::apply(&args.global, env, a).await,
+        Command::Verify(a) => apply::verify(&args.global, env, a).await,
+        Command::Rollback(a) => apply::rollback(&args.global, env, a).await,
+        Command::Generate(a) => generate::run(&args.global, env, a).await,
+        Command::Subset(a) => subset::run(&args.global, env, a).await,
+        Command::Profile(a) => profile::run(&args.global, env, a).await,
+        Command::Rehearse(a) => rehearse::run(&args.global, env, a).await,
+        Command::Load(a) => load::run(&args.global, env, a).await,
+        Command::Export(a) => export::run(&args.global, env, a).await,
     }
 }
 
@@ -243,7 +242,7 @@ mod ddbsnap_env {
     use crate::snapshot::{Quarantine, ReadOptions, S3Settings};
 
     /// Builds the read environment; the S3 client only when an argument needs it.
-    pub async fn build_env(g: &Global, exports: &[String]) -> Result<LoadEnv> {
+    pub async fn build_env(g: &Global, env: &crate::env::Env, exports: &[String]) -> Result<LoadEnv> {
         let s3 = if exports.iter().any(|e| crate::snapshot::locate::split_name(e).1.starts_with("s3://")) {
             Some(S3Settings { client: s3_client(g).await })
         } else {
@@ -261,8 +260,8 @@ mod ddbsnap_env {
             None => None,
             Some(p) => Some(std::sync::Arc::new(Quarantine::create(&p.display().to_string())?)),
         };
-        let concurrency = g.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).max(1);
-        Ok(LoadEnv { s3, read: ReadOptions { concurrency, strict: g.strict, quarantine, progress: None }, as_of, keys: Default::default() })
+        let read = ReadOptions { pool: env.pool().clone(), strict: g.strict, quarantine, progress: None };
+        Ok(LoadEnv { s3, read, as_of, keys: Default::default() })
     }
 
     /// The S3 client of the standard AWS configuration, honouring `--region`

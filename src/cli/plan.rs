@@ -1,6 +1,7 @@
 //! `ddbsnap plan`: preview a transform and write a plan file; `plan show`
 //! renders one; `plan recipes` lists the bundled transforms.
 
+use crate::env::Env;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
@@ -98,7 +99,7 @@ pub enum PlanFormat {
     Html,
 }
 
-pub async fn run(g: &Global, a: PlanArgs) -> Result<u8> {
+pub async fn run(g: &Global, env: &Env, a: PlanArgs) -> Result<u8> {
     match a.action {
         Some(PlanAction::Show { plan, format }) => {
             let p = PlanFile::open(&plan)?;
@@ -118,7 +119,7 @@ pub async fn run(g: &Global, a: PlanArgs) -> Result<u8> {
             }
             Ok(0)
         }
-        None => make(g, a.make).await,
+        None => make(g, env, a.make).await,
     }
 }
 
@@ -132,25 +133,25 @@ fn print(m: &PlanManifest, format: PlanFormat) -> Result<()> {
     Ok(())
 }
 
-async fn make(g: &Global, a: MakeArgs) -> Result<u8> {
+async fn make(g: &Global, env: &Env, a: MakeArgs) -> Result<u8> {
     let (Some(spec), Some(out)) = (&a.transform, &a.out) else {
         bail!("plan needs --transform FILE|RECIPE and --out PLAN (or: plan show PLAN, plan recipes)");
     };
     let transform = transform::load(spec, &a.params)?;
     let intro = a.amplify.as_deref().map(ModelIntrospection::load).transpose()?;
     let keys = super::values::key_specs(&a.keys)?;
-    let mut env = build_env(g, &a.exports).await?;
-    let mut loaded = load_tables(g, &a.exports, &mut env).await?;
+    let mut reading = build_env(g, env, &a.exports).await?;
+    let mut loaded = load_tables(g, &a.exports, &mut reading).await?;
     // A plan is made from whole data: items in quarantined lines would be
     // left out of it while it counts the table as whole.
-    if let Some(q) = env.read.quarantine.as_ref().filter(|q| q.count() > 0) {
+    if let Some(q) = reading.read.quarantine.as_ref().filter(|q| q.count() > 0) {
         bail!(
             "{} lines of the export could not be read (quarantined to {}): a plan is made only from a whole export; repair them and plan again",
             q.count(),
             q.path
         );
     }
-    let catalog = Catalog::new();
+    let catalog = Catalog::new(env);
     let before_schemas = loaded.iter().map(|l| (l.name().to_string(), l.schema.clone())).collect();
     let used = crate::catalog::referenced_names(&transform.sql)?;
     // Attributes the transform asks about by name (ddb_missing(status)) may
@@ -178,7 +179,6 @@ async fn make(g: &Global, a: MakeArgs) -> Result<u8> {
         catalog.add_file(name, std::path::Path::new(path)).await?;
     }
     let targets = targets(&loaded, intro.as_ref(), &keys);
-    let workers = env.read.concurrency;
     let req = PlanRequest {
         transform,
         loaded: &loaded,
@@ -190,7 +190,7 @@ async fn make(g: &Global, a: MakeArgs) -> Result<u8> {
         samples: a.sample,
         price_per_million: a.price_per_million,
         write_rate: a.write_rate,
-        workers,
+        env,
     };
     let manifest = planning::make(req, out).await?;
     print(&manifest, a.format)?;

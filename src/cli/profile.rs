@@ -1,6 +1,7 @@
 //! `ddbsnap profile`: the shape of production data as a JSON file, for
 //! generating synthetic data of the same shape (see [`crate::profile`]).
 
+use crate::env::Env;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -42,12 +43,12 @@ pub struct ProfileArgs {
     pub max_distinct: usize,
 }
 
-pub async fn run(g: &Global, a: ProfileArgs) -> Result<u8> {
+pub async fn run(g: &Global, env: &Env, a: ProfileArgs) -> Result<u8> {
     let model = a.amplify.as_deref().map(ModelIntrospection::load).transpose()?;
-    let mut env = build_env(g, &a.exports).await?;
-    let tables = load_tables(g, &a.exports, &mut env).await?;
+    let mut reading = build_env(g, env, &a.exports).await?;
+    let tables = load_tables(g, &a.exports, &mut reading).await?;
     let limits = ValueLimits { values: !a.no_values, top: a.top, max_distinct: a.max_distinct };
-    let (profile, unmodelled) = profile::profile(&tables, model.as_ref(), limits, env.read.concurrency, chrono::Utc::now())?;
+    let (profile, unmodelled) = profile::profile(&tables, model.as_ref(), limits, env.pool(), chrono::Utc::now())?;
     if let Some(path) = &a.amplify {
         for t in unmodelled {
             eprintln!("ddbsnap: warning: {} has no model named {t}: its key fields are not marked", path.display());

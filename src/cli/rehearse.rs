@@ -1,6 +1,7 @@
 //! `ddbsnap rehearse`: the whole migration on a copy of the data, against
 //! DynamoDB Local or a staging account, step by step, timed and costed.
 
+use crate::env::Env;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -89,7 +90,7 @@ pub enum Format {
     Html,
 }
 
-pub async fn run(g: &Global, a: RehearseArgs) -> Result<u8> {
+pub async fn run(g: &Global, env: &Env, a: RehearseArgs) -> Result<u8> {
     let intro = ModelIntrospection::load(&a.amplify)?;
     let target = g.dynamodb_endpoint_url.clone();
     let work_dir =
@@ -118,15 +119,15 @@ pub async fn run(g: &Global, a: RehearseArgs) -> Result<u8> {
         intro,
     };
     rehearse::validate(&o)?;
-    let mut env = super::build_env(g, &a.exports).await?;
-    let loaded = load_tables(g, &a.exports, &mut env).await?;
+    let mut reading = super::build_env(g, env, &a.exports).await?;
+    let loaded = load_tables(g, &a.exports, &mut reading).await?;
     let client = super::apply::dynamodb_client(g, target.as_deref(), true).await;
     let mut global = vec!["-q".to_string()];
     if let Some(r) = &g.region {
         global.extend(["--region".to_string(), r.clone()]);
     }
     let runner = Runner { exe: std::env::current_exe().context("finding the ddbsnap executable")?, global };
-    let r = rehearse::run(&o, &loaded, &client, &runner).await?;
+    let r = rehearse::run(&o, &loaded, (&client, env.clock()), &runner).await?;
     let json = serde_json::to_string_pretty(&r)?;
     std::fs::write(o.work_dir.join("report.json"), &json).with_context(|| format!("writing {}", o.work_dir.display()))?;
     std::fs::write(o.work_dir.join("report.html"), render::html(&r)).with_context(|| format!("writing {}", o.work_dir.display()))?;

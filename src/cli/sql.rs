@@ -1,5 +1,6 @@
 //! `ddbsnap sql`: SQL over exports and Parquet folders.
 
+use crate::env::Env;
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
@@ -38,7 +39,7 @@ pub struct SqlArgs {
     pub keys: Vec<String>,
 }
 
-pub async fn run(g: &Global, a: SqlArgs) -> Result<u8> {
+pub async fn run(g: &Global, env: &Env, a: SqlArgs) -> Result<u8> {
     if a.exports.is_empty() && a.parquet.is_empty() {
         bail!("nothing to query: give --export EXPORT or --parquet DIR");
     }
@@ -52,10 +53,10 @@ pub async fn run(g: &Global, a: SqlArgs) -> Result<u8> {
         }
         (None, None) => None,
     };
-    let mut env = build_env(g, &a.exports).await?;
-    env.keys = super::values::key_specs(&a.keys)?;
-    let catalog = Catalog::new();
-    load_into(g, &a.exports, &mut env, &catalog).await?;
+    let mut reading = build_env(g, env, &a.exports).await?;
+    reading.keys = super::values::key_specs(&a.keys)?;
+    let catalog = Catalog::new(env);
+    load_into(g, &a.exports, &mut reading, &catalog).await?;
     for dir in &a.parquet {
         catalog.add_parquet_dir(dir).await?;
     }

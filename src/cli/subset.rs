@@ -1,5 +1,6 @@
 //! `ddbsnap subset`: a masked, referentially complete subset of exports.
 
+use crate::env::Env;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -67,7 +68,7 @@ fn parse_fraction(s: &str) -> std::result::Result<f64, String> {
     }
 }
 
-pub async fn run(g: &Global, a: SubsetArgs) -> Result<u8> {
+pub async fn run(g: &Global, env: &Env, a: SubsetArgs) -> Result<u8> {
     let intro = ModelIntrospection::load(&a.amplify)?;
     subset::check_output(&a.out)?;
     let mask_key = match a.mask_key {
@@ -97,8 +98,8 @@ pub async fn run(g: &Global, a: SubsetArgs) -> Result<u8> {
             SubsetFormat::Ion => OutputFormat::Ion,
         },
     };
-    let mut env = build_env(g, &a.exports).await?;
-    let tables = load_tables(g, &a.exports, &mut env).await?;
+    let mut reading = build_env(g, env, &a.exports).await?;
+    let tables = load_tables(g, &a.exports, &mut reading).await?;
     let report = tokio::task::spawn_blocking(move || subset::subset(&tables, &intro, &opts)).await.context("the subset task failed")??;
     for n in &report.notes {
         eprintln!("ddbsnap: note: {n}");

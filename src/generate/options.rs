@@ -84,8 +84,11 @@ pub struct ModelOptions {
     /// `None`: one per thread per 2 million items.
     pub files: Option<usize>,
     pub seed: u64,
-    /// Writers per export, each with its own data files.
+    /// Writers per export, each with its own data files (the files depend
+    /// on it; the items do not).
     pub threads: usize,
+    /// The run's pool, which runs the writers.
+    pub pool: crate::env::Pool,
     pub export_time: DateTime<Utc>,
 }
 
@@ -104,6 +107,7 @@ impl Default for ModelOptions {
             files: None,
             seed: 1,
             threads: 1,
+            pool: crate::env::Pool::default(),
             export_time: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("valid date"),
         }
     }

@@ -148,26 +148,14 @@ fn export(
     let writer = ExportWriter::create(&spec, &mut stream(&[shape.model_key, EXPORT_STREAM, k]))?;
     let dir = super::export_dir(&opts.out, &opts.prefix, writer.export_id());
     let (head, sets) = writer.into_parts(threads)?;
-    let results: Vec<Result<_>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = sets
-            .into_iter()
-            .enumerate()
-            .map(|(w, mut set)| {
-                let (lo, hi) = (units * w as u64 / threads as u64, units * (w as u64 + 1) / threads as u64);
-                scope.spawn(move || {
-                    let mut rng = stream(&[shape.model_key, WRITER_STREAM, k, w as u64]);
-                    let mut tally = Tally::new(shape.checks.len());
-                    for i in lo..hi {
-                        unit(i, &mut set, &mut rng, &mut tally)?;
-                    }
-                    Ok((set.finish()?, tally))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(crate::Error::Invalid("a generate worker panicked".into()).into())))
-            .collect()
+    let results = opts.pool.map_vec(sets, |w, mut set| {
+        let (lo, hi) = (units * w as u64 / threads as u64, units * (w as u64 + 1) / threads as u64);
+        let mut rng = stream(&[shape.model_key, WRITER_STREAM, k, w as u64]);
+        let mut tally = Tally::new(shape.checks.len());
+        for i in lo..hi {
+            unit(i, &mut set, &mut rng, &mut tally).map_err(|e| crate::Error::Invalid(format!("{e:#}")))?;
+        }
+        Ok((set.finish().map_err(|e| crate::Error::Invalid(format!("{e:#}")))?, tally))
     });
     let (mut entries, mut tally) = (Vec::new(), Tally::new(shape.checks.len()));
     for r in results {

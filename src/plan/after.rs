@@ -16,6 +16,7 @@ use arrow::record_batch::RecordBatch;
 use super::patch::{TablePatches, patch_table};
 use super::targets::Target;
 use crate::convert::{BatchDecoder, RawBatch, RawBuilder, TableSchema, TableStats};
+use crate::env::Pool;
 use crate::error::{Error, Result};
 use crate::item::{Item, ddbjson};
 use crate::load::{LoadedTable, convert_parallel};
@@ -68,9 +69,8 @@ pub async fn after_state(
     rebuilt: &BTreeSet<String>,
     targets: &HashMap<String, Target<'_>>,
     loaded: &[LoadedTable],
-    workers: usize,
+    pool: &Pool,
 ) -> Result<Vec<StateTable>> {
-    let workers = workers.max(1);
     let mut patches: HashMap<String, TablePatches> = HashMap::new();
     let mut images = Vec::with_capacity(parts.len());
     for p in parts {
@@ -79,7 +79,7 @@ pub async fn after_state(
         }
         images.push(p.images);
     }
-    patches.values_mut().for_each(TablePatches::sort);
+    patches.values_mut().for_each(|p| p.sort(pool));
     let mut out = Vec::new();
     let mut rebuild = BTreeSet::new();
     for l in loaded {
@@ -90,7 +90,7 @@ pub async fn after_state(
         }
         let keys = targets.get(name).map(|t| t.info.key.clone()).unwrap_or_default();
         let patched = match (rebuilt.contains(name), patches.get(name)) {
-            (false, Some(p)) => patch_table(&l.into(), p, &keys, workers)?,
+            (false, Some(p)) => patch_table(&l.into(), p, &keys, pool)?,
             _ => None,
         };
         match patched {
@@ -102,7 +102,7 @@ pub async fn after_state(
     }
     // Tables without a snapshot (a PUT into a new model's table) are rebuilt too.
     rebuild.extend(changed.iter().filter(|c| !loaded.iter().any(|l| l.name() == c.as_str())).cloned());
-    let kept = keep_untouched_all(&rebuild, targets, loaded, &patches, workers);
+    let kept = keep_untouched_all(&rebuild, targets, loaded, &patches, pool);
     let mut merged: HashMap<String, (Vec<RawBatch>, TableStats)> = HashMap::new();
     for share in images.into_iter().map(Ok).chain(kept) {
         for (name, b) in share?.into_iter().filter(|(n, _)| rebuild.contains(n)) {
@@ -116,7 +116,7 @@ pub async fn after_state(
         let (raw, stats) = merged.remove(name).unwrap_or_default();
         let keys = targets.get(name).map(|t| t.info.key.clone()).unwrap_or_default();
         let schema = TableSchema::infer(&stats, &keys)?;
-        let batches = convert_parallel(raw, &schema, workers).await?;
+        let batches = convert_parallel(raw, &schema, pool)?;
         out.push(StateTable { name: name.clone(), schema, items: stats.items, batches });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -130,23 +130,17 @@ fn keep_untouched_all(
     targets: &HashMap<String, Target<'_>>,
     loaded: &[LoadedTable],
     patches: &HashMap<String, TablePatches>,
-    workers: usize,
+    pool: &Pool,
 ) -> Vec<Result<AfterImages>> {
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers)
-            .map(|w| {
-                s.spawn(move || -> Result<AfterImages> {
-                    let mut builders = AfterImages::new();
-                    for name in rebuild {
-                        let (Some(t), Some(l)) = (targets.get(name), loaded.iter().find(|l| l.name() == name)) else { continue };
-                        let b = builders.entry(name.clone()).or_insert_with(|| RawBuilder::new(true));
-                        keep_untouched(l, t, patches.get(name), w, workers, b)?;
-                    }
-                    Ok(builders)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::Invalid("a worker panicked".into())))).collect()
+    let workers = pool.threads();
+    pool.map(workers, |w| {
+        let mut builders = AfterImages::new();
+        for name in rebuild {
+            let (Some(t), Some(l)) = (targets.get(name), loaded.iter().find(|l| l.name() == name)) else { continue };
+            let b = builders.entry(name.clone()).or_insert_with(|| RawBuilder::new(true));
+            keep_untouched(l, t, patches.get(name), w, workers, b)?;
+        }
+        Ok(builders)
     })
 }
 

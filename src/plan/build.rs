@@ -16,6 +16,7 @@ use super::rows::{BatchRows, OpKind, RowOp, RowReader};
 use super::targets::{Position, Target, key_hash};
 use crate::catalog::Catalog;
 use crate::convert::raw::FxHasher;
+use crate::env::Pool;
 use crate::error::{Error, Result};
 use crate::item::ddbjson::write_plain;
 use crate::item::{AttrValue, DdbType, Item};
@@ -35,8 +36,9 @@ pub struct Outcome {
 
 pub struct Planner<'a> {
     targets: HashMap<String, Target<'a>>,
-    /// One per planning thread: the first takes the first half of each batch.
-    lanes: [Lane; 2],
+    /// One per worker of the pool: lane `i` takes the `i`th share of each batch.
+    lanes: Vec<Lane>,
+    pool: Pool,
     out: Outcome,
     errors: Vec<String>,
     error_count: u64,
@@ -44,21 +46,23 @@ pub struct Planner<'a> {
 }
 
 impl<'a> Planner<'a> {
-    pub fn new(targets: Vec<Target<'a>>, samples_per_table: usize) -> Planner<'a> {
+    pub fn new(targets: Vec<Target<'a>>, samples_per_table: usize, pool: &Pool) -> Planner<'a> {
         let targets = targets.into_iter().map(|t| (t.info.name.clone(), t)).collect();
-        Planner { targets, lanes: Default::default(), out: Outcome::default(), errors: Vec::new(), error_count: 0, samples_per_table }
+        let lanes = (0..pool.threads()).map(|_| Lane::default()).collect();
+        let (out, errors, pool) = (Outcome::default(), Vec::new(), pool.clone());
+        Planner { targets, lanes, pool, out, errors, error_count: 0, samples_per_table }
     }
 
     /// Runs the transform and writes every operation to `writer`. Fails,
     /// listing the offending rows, when any row is invalid.
     ///
-    /// Each batch of the result goes through four steps: both cores read
-    /// the rows, hash their keys and locate them in the snapshot; then, in
-    /// order, each key is checked for a second operation on its item; then
-    /// both cores write the before-images, plan the operations and add them
-    /// to their own share of the plan file's columns, counts and
-    /// after-state; last, in order, errors and samples are recorded and the
-    /// two shares written.
+    /// Each batch of the result goes through four steps: the pool's workers
+    /// read the rows, hash their keys and locate them in the snapshot; then,
+    /// in order, each key is checked for a second operation on its item;
+    /// then the workers decode the before-images, plan the operations and
+    /// add them to their lane's share of the plan file's columns, counts
+    /// and after-state; last, in order, errors and samples are recorded and
+    /// the lanes written, one after another.
     pub async fn run(&mut self, catalog: &Catalog, sql: &str, default_table: Option<String>, writer: &mut PlanWriter) -> Result<()> {
         let (mut stream, origins) = catalog.stream_read_only(sql, "the transform").await?;
         let reader = RowReader::new(&stream.schema(), &origins, default_table)?;
@@ -71,7 +75,7 @@ impl<'a> Planner<'a> {
             t = std::time::Instant::now();
             let rows = reader.batch(&batch).map_err(Error::Invalid)?;
             let mut prepared = Vec::with_capacity(batch.num_rows());
-            let read = read_parallel(&rows, &self.targets, batch.num_rows(), number + 1);
+            let read = read_parallel(&rows, &self.targets, batch.num_rows(), number + 1, &self.pool);
             times[4] += t.elapsed();
             for read in read {
                 number += 1;
@@ -86,7 +90,7 @@ impl<'a> Planner<'a> {
             }
             times[1] += t.elapsed();
             t = std::time::Instant::now();
-            let planned = plan_parallel(&self.targets, prepared, &mut self.lanes)?;
+            let planned = plan_parallel(&self.targets, prepared, &mut self.lanes, &self.pool)?;
             times[2] += t.elapsed();
             t = std::time::Instant::now();
             for (p, end) in planned {
@@ -150,7 +154,7 @@ impl<'a> Planner<'a> {
 
     /// Step 1: the row's target, key and place in the snapshot; None when
     /// the row is skipped or invalid (recorded). `key` is the row's key
-    /// (read on both cores), None when its table is unknown.
+    /// (read on the pool), None when its table is unknown.
     fn prepare(&mut self, r: RowOp, key: Option<KeyRead>) -> Result<Option<Prepared>> {
         let (Some(target), Some(key)) = (self.targets.get_mut(&r.table), key) else {
             let mut known: Vec<&str> = self.targets.keys().map(String::as_str).collect();
@@ -264,7 +268,7 @@ enum RowEnd {
 /// A row's key, its canonical JSON and that text's [`key_hash`], or why it has none.
 type KeyRead = std::result::Result<Keyed, String>;
 
-/// A row's key, read on both cores.
+/// A row's key, read on the pool.
 struct Keyed {
     key: Item,
     json: String,
@@ -273,13 +277,14 @@ struct Keyed {
     pos: std::result::Result<Option<Position>, String>,
 }
 
-/// Step 1's reading, on both cores: each row of the batch read and its key
+/// Step 1's reading, on the pool: each row of the batch read and its key
 /// taken (None for an unknown table), in order; `first` numbers the rows.
 fn read_parallel(
     rows: &BatchRows<'_>,
     targets: &HashMap<String, Target>,
     n: usize,
     first: u64,
+    pool: &Pool,
 ) -> Vec<std::result::Result<(RowOp, Option<KeyRead>), String>> {
     let read = |r: usize| {
         let op = rows.read(r, first + r as u64)?;
@@ -295,21 +300,18 @@ fn read_parallel(
     if n < 128 {
         return (0..n).map(read).collect();
     }
-    let half = n / 2;
-    std::thread::scope(|s| {
-        let other = s.spawn(|| (half..n).map(read).collect::<Vec<_>>());
-        let mut out: Vec<_> = (0..half).map(read).collect();
-        match other.join() {
-            Ok(rest) => out.extend(rest),
-            Err(_) => out.extend((half..n).map(|_| Err("a reading thread panicked".to_string()))),
-        }
-        out
-    })
+    pool.map(n, |r| Ok(read(r))).into_iter().map(|r| r.unwrap_or_else(|e| Err(e.to_string()))).collect()
 }
 
-/// Step 2, on both cores: before-images decoded, operations planned and
-/// added to each thread's lane.
-fn plan_parallel(targets: &HashMap<String, Target>, prepared: Vec<Prepared>, lanes: &mut [Lane; 2]) -> Result<Vec<(PreparedRow, RowEnd)>> {
+/// Step 2, on the pool: before-images decoded, operations planned and
+/// added to the lane of their share of the batch (shares in order, so the
+/// lanes appended in order keep the rows' order).
+fn plan_parallel(
+    targets: &HashMap<String, Target>,
+    prepared: Vec<Prepared>,
+    lanes: &mut [Lane],
+    pool: &Pool,
+) -> Result<Vec<(PreparedRow, RowEnd)>> {
     let plan_one = |p: Prepared, lane: &mut Lane| -> Result<(PreparedRow, RowEnd)> {
         let target = &targets[&p.r.table];
         let row = PreparedRow { row: p.r.row, table: p.r.table.clone(), key: p.key, pos: p.pos };
@@ -328,19 +330,22 @@ fn plan_parallel(targets: &HashMap<String, Target>, prepared: Vec<Prepared>, lan
         };
         Ok((row, end))
     };
-    let [mine, theirs] = lanes;
-    let half = prepared.len() / 2;
-    if half < 64 {
-        return prepared.into_iter().map(|p| plan_one(p, mine)).collect();
+    let total = prepared.len();
+    let share = total.div_ceil(lanes.len().max(1)).max(64);
+    let mut shares = Vec::with_capacity(lanes.len());
+    let mut rest = prepared;
+    while rest.len() > share {
+        let tail = rest.split_off(share);
+        shares.push(std::mem::replace(&mut rest, tail));
     }
-    let mut first = prepared;
-    let second = first.split_off(half);
-    std::thread::scope(|s| {
-        let other = s.spawn(|| second.into_iter().map(|p| plan_one(p, theirs)).collect::<Result<Vec<_>>>());
-        let mut out: Vec<_> = first.into_iter().map(|p| plan_one(p, mine)).collect::<Result<Vec<_>>>()?;
-        out.extend(other.join().map_err(|_| Error::Invalid("a planning thread panicked".into()))??);
-        Ok(out)
-    })
+    shares.push(rest);
+    let work: Vec<(Vec<Prepared>, &mut Lane)> = shares.into_iter().zip(lanes.iter_mut()).collect();
+    let done = pool.map_vec(work, |_, (rows, lane)| rows.into_iter().map(|p| plan_one(p, lane)).collect::<Result<Vec<_>>>());
+    let mut out = Vec::with_capacity(total);
+    for d in done {
+        out.extend(d?);
+    }
+    Ok(out)
 }
 
 /// A row ready for planning (step 1's result).

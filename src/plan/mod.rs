@@ -31,7 +31,7 @@ use crate::checks::model::ModelIntrospection;
 use crate::checks::run::{CheckResult, run_check};
 use crate::checks::suite;
 use crate::convert::TableSchema;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::item::{AttrValue, Item};
 use crate::load::LoadedTable;
 use manifest::{CheckComparison, CheckOutcome, Cost, OpsFile, PlanManifest, SourceExport, SourceTable, TargetTable};
@@ -84,23 +84,6 @@ pub fn canonical_value(v: &AttrValue) -> AttrValue {
     v
 }
 
-/// `f` for each of `n` batches on `workers` threads (batch `b` on thread
-/// `b % workers`), results in batch order. A panicking thread gives one error.
-pub(crate) fn in_parallel<T: Send>(n: usize, workers: usize, f: impl Fn(usize) -> Result<T> + Sync) -> Vec<Result<T>> {
-    let f = &f;
-    let shares: Vec<Vec<(usize, Result<T>)>> = std::thread::scope(|s| {
-        let handles: Vec<_> =
-            (0..workers).map(|w| s.spawn(move || (w..n).step_by(workers).map(|b| (b, f(b))).collect::<Vec<_>>())).collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
-    });
-    let mut all: Vec<(usize, Result<T>)> = shares.into_iter().flatten().collect();
-    if all.len() != n {
-        return vec![Err(Error::Invalid("a worker panicked".into()))];
-    }
-    all.sort_by_key(|(b, _)| *b);
-    all.into_iter().map(|(_, r)| r).collect()
-}
-
 /// Everything planning needs.
 pub struct PlanRequest<'a> {
     pub transform: Transform,
@@ -117,7 +100,8 @@ pub struct PlanRequest<'a> {
     pub samples: usize,
     pub price_per_million: f64,
     pub write_rate: f64,
-    pub workers: usize,
+    /// The run's context: its pool, runtime and clock.
+    pub env: &'a crate::env::Env,
 }
 
 /// Plans `req` into a new plan folder `out` and returns its manifest. On
@@ -125,9 +109,10 @@ pub struct PlanRequest<'a> {
 pub async fn make(req: PlanRequest<'_>, out: &Path) -> Result<PlanManifest> {
     let mut writer = file::PlanWriter::create(out)?;
     let default_table = (req.loaded.len() == 1).then(|| req.loaded[0].name().to_string());
-    let targets: Vec<Target> = req.targets.iter().map(|t| Target::new(t.clone(), req.loaded.iter().find(|l| l.name() == t.name))).collect();
+    let targets: Vec<Target> =
+        req.targets.iter().map(|t| Target::new(t.clone(), req.loaded.iter().find(|l| l.name() == t.name), req.env.pool())).collect();
     let started = std::time::Instant::now();
-    let mut planner = build::Planner::new(targets, req.samples);
+    let mut planner = build::Planner::new(targets, req.samples, req.env.pool());
     planner.run(req.catalog, &req.transform.sql, default_table, &mut writer).await?;
     let (outcome, targets, images) = planner.into_parts();
     let ops_sha = writer.close_ops()?;
@@ -137,9 +122,9 @@ pub async fn make(req: PlanRequest<'_>, out: &Path) -> Result<PlanManifest> {
     let rebuilt: BTreeSet<String> =
         outcome.summary.operations.iter().filter(|(_, ops)| ops.keys().any(|k| *k != OpKind::Update)).map(|(t, _)| t.clone()).collect();
     let started = std::time::Instant::now();
-    let after = after::after_state(images, &changed, &rebuilt, &targets, req.loaded, req.workers).await?;
+    let after = after::after_state(images, &changed, &rebuilt, &targets, req.loaded, req.env.pool()).await?;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "after-state built");
-    let after_catalog = Catalog::new();
+    let after_catalog = Catalog::new(req.env);
     for t in &after {
         after_catalog.add_batches(&t.name, t.schema.arrow.clone(), t.batches.clone())?;
     }

@@ -20,11 +20,12 @@ use arrow::record_batch::RecordBatch;
 
 use super::after::StateTable;
 use super::targets::Position;
-use super::{canonical_value, in_parallel, op::has_sets};
+use super::{canonical_value, op::has_sets};
 use crate::convert::raw::{FxHasher, RawColumn};
 use crate::convert::stats::AttrStats;
 use crate::convert::to_arrow::{column_arrays, tag_names};
 use crate::convert::{BatchDecoder, TYPES_COLUMN, TableSchema, TableStats};
+use crate::env::Pool;
 use crate::error::{Error, Result};
 use crate::item::{AttrValue, Item};
 use crate::load::LoadedTable;
@@ -59,13 +60,12 @@ impl TablePatches {
         }
     }
 
-    /// Puts each attribute's changes in position order (one thread per attribute).
-    pub fn sort(&mut self) {
-        std::thread::scope(|s| {
-            for changes in self.attrs.values_mut() {
-                s.spawn(move || changes.sort_unstable_by_key(|(p, _)| *p));
-            }
-        });
+    /// Puts each attribute's changes in position order, the attributes
+    /// spread over the pool (each sort is itself parallel).
+    pub fn sort(&mut self, pool: &Pool) {
+        use rayon::slice::ParallelSliceMut;
+        let mut attrs: Vec<&mut Changes> = self.attrs.values_mut().collect();
+        pool.for_each_mut(&mut attrs, |changes| changes.par_sort_unstable_by_key(|(p, _)| *p));
     }
 
     /// The changes of `attr` in batch `batch` (after [`Self::sort`]).
@@ -105,14 +105,13 @@ impl<'a> From<&'a LoadedTable> for Before<'a> {
 /// The after-state of `l` with `patches` (sorted) applied, or None when a
 /// column no UPDATE names would change its Arrow type (it cannot then be
 /// shared; the caller rebuilds the table item by item).
-pub fn patch_table(l: &Before, patches: &TablePatches, keys: &[String], workers: usize) -> Result<Option<StateTable>> {
+pub fn patch_table(l: &Before, patches: &TablePatches, keys: &[String], pool: &Pool) -> Result<Option<StateTable>> {
     let mut names: Vec<&String> = patches.attrs.keys().collect();
     names.sort();
     let n = l.batches.len();
-    let workers = workers.max(1);
     // The changed attributes' columns, batch by batch, with their statistics.
     let built: Vec<Result<Vec<(RawColumn, AttrStats)>>> =
-        in_parallel(n, workers, |b| names.iter().map(|name| changed_column(l, b, name, &patches.attrs[*name])).collect());
+        pool.map(n, |b| names.iter().map(|name| changed_column(l, b, name, &patches.attrs[*name])).collect());
     let mut columns: Vec<Vec<RawColumn>> = Vec::with_capacity(n);
     let mut stats = l.stats.clone();
     for name in &names {
@@ -137,7 +136,7 @@ pub fn patch_table(l: &Before, patches: &TablePatches, keys: &[String], workers:
         }
     }
     let columns: Vec<std::sync::Mutex<Vec<RawColumn>>> = columns.into_iter().map(std::sync::Mutex::new).collect();
-    let batches = in_parallel(n, workers, |b| {
+    let batches = pool.map(n, |b| {
         let mut cols = std::mem::take(&mut *columns[b].lock().map_err(|_| Error::Invalid("a worker panicked".into()))?);
         patched_batch(&l.batches[b], &schema, &names, &mut cols)
     });
@@ -278,9 +277,10 @@ mod tests {
                 row += 1;
             }
         }
-        patches.sort();
+        let pool = Pool::new(2).unwrap();
+        patches.sort(&pool);
         let l = Before { name: "T", schema: &schema, stats: &stats, batches: &batches, items: before.len() as u64 };
-        let after = patch_table(&l, &patches, &["id".to_string()], 2).unwrap().expect("every kept column keeps its type");
+        let after = patch_table(&l, &patches, &["id".to_string()], &pool).unwrap().expect("every kept column keeps its type");
         let got: Vec<Item> = after.batches.iter().flat_map(|b| batch_to_items(b).unwrap()).collect();
         assert_eq!(got, expected);
         let mut read_again = RawBuilder::new(false);
@@ -304,6 +304,6 @@ mod tests {
         let mut patches = TablePatches::default();
         patches.add(Position::new(0, 0), item_from_str(r#"{"age":{"N":"1"}}"#).unwrap(), Vec::new());
         let l = Before { name: "T", schema: &schema, stats: &stats, batches: &batches, items: before.len() as u64 };
-        assert!(patch_table(&l, &patches, &[], 1).unwrap().is_none());
+        assert!(patch_table(&l, &patches, &[], &Pool::new(1).unwrap()).unwrap().is_none());
     }
 }

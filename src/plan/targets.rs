@@ -11,9 +11,9 @@ use crate::error::{Error, Result};
 use crate::item::{AttrValue, Item, ddbjson};
 use crate::load::LoadedTable;
 
-use super::in_parallel;
 use super::manifest::TargetTable;
 use super::op::{BeforeImage, before_image};
+use crate::env::Pool;
 
 /// Batch and row of an item in a loaded table (ordered by batch, then row).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -47,6 +47,8 @@ pub struct Target<'a> {
     claimed_new: HashMap<u128, u64, ByHash>,
     /// Per batch, which rows a planned operation touches.
     touched: Vec<Vec<bool>>,
+    /// The run's pool, which indexes the keys.
+    pool: Pool,
 }
 
 /// Maps keyed by [`key_hash`]: the keys are hashes already, so a cheap
@@ -73,8 +75,9 @@ struct KeyIndex<'a> {
 }
 
 impl<'a> Target<'a> {
-    pub fn new(info: TargetTable, loaded: Option<&'a LoadedTable>) -> Target<'a> {
-        Target { info, loaded, index: OnceLock::new(), claimed_at: Vec::new(), claimed_new: HashMap::default(), touched: Vec::new() }
+    pub fn new(info: TargetTable, loaded: Option<&'a LoadedTable>, pool: &Pool) -> Target<'a> {
+        let (claimed_at, claimed_new, touched) = (Vec::new(), HashMap::default(), Vec::new());
+        Target { info, loaded, index: OnceLock::new(), claimed_at, claimed_new, touched, pool: pool.clone() }
     }
 
     /// The key of `values` as canonical DynamoDB JSON, or why there is none.
@@ -203,8 +206,8 @@ impl<'a> Target<'a> {
 }
 
 impl<'a> KeyIndex<'a> {
-    /// Indexes every item's key: the keys are read and hashed on both
-    /// cores, batch by batch, then gathered in order (a key seen twice is an
+    /// Indexes every item's key: the keys are read and hashed on the pool,
+    /// batch by batch, then gathered in order (a key seen twice is an
     /// error naming it).
     fn build(loaded: &'a LoadedTable, target: &Target) -> Result<KeyIndex<'a>> {
         let started = std::time::Instant::now();
@@ -220,7 +223,7 @@ impl<'a> KeyIndex<'a> {
                 })
                 .collect()
         };
-        let per_batch = in_parallel(decoders.len(), 2, hashes);
+        let per_batch = target.pool.map(decoders.len(), hashes);
         let mut positions = HashMap::with_capacity_and_hasher(loaded.report.items as usize, ByHash::default());
         for (b, keys) in per_batch.into_iter().enumerate() {
             for (r, hash) in keys?.into_iter().enumerate() {

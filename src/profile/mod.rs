@@ -113,7 +113,7 @@ pub fn profile(
     tables: &[LoadedTable],
     model: Option<&ModelIntrospection>,
     limits: ValueLimits,
-    threads: usize,
+    pool: &crate::env::Pool,
     now: DateTime<Utc>,
 ) -> Result<(Profile, Vec<String>)> {
     let mut shapes = BTreeMap::new();
@@ -129,7 +129,7 @@ pub fn profile(
             None => BTreeMap::new(),
         };
         let started = std::time::Instant::now();
-        shapes.insert(t.name().to_string(), profile_table(t, limits, &roles, threads)?);
+        shapes.insert(t.name().to_string(), profile_table(t, limits, &roles, pool)?);
         tracing::debug!(table = %t.name(), seconds = started.elapsed().as_secs_f64(), "profiled");
         sources.push(source(t));
     }

@@ -6,6 +6,7 @@
 //! the per-item sizes (4 bytes an item per worker) plus, per column being
 //! scanned, its value counts (at most 8 bytes a value, see [`super::counts`]).
 
+use crate::env::Pool;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -37,29 +38,24 @@ pub struct TableShape {
 type Partial = (Vec<u32>, Vec<(String, AttrShape)>);
 
 /// Profiles a loaded table; `roles` marks key and index attributes.
-pub fn profile_table(t: &LoadedTable, limits: ValueLimits, roles: &BTreeMap<String, Role>, threads: usize) -> Result<TableShape> {
+pub fn profile_table(t: &LoadedTable, limits: ValueLimits, roles: &BTreeMap<String, Role>, pool: &Pool) -> Result<TableShape> {
     let items: usize = t.batches.iter().map(|b| b.num_rows()).sum();
     let columns = scan_order(t);
     let next = AtomicUsize::new(0);
-    let workers = threads.clamp(1, columns.len().max(1));
-    let partials: Vec<Result<Partial>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                s.spawn(|| -> Result<Partial> {
-                    let mut sizes = vec![0u32; items];
-                    let mut shapes = Vec::new();
-                    while let Some(&col) = columns.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        let name = &t.schema.columns[col].name;
-                        let role = roles.get(name).copied();
-                        let acc = scan_column(t, col, AttrAcc::new(limits, role), &mut sizes)
-                            .map_err(|e| Error::Invalid(format!("table {}, attribute {name:?}: {e}", t.name())))?;
-                        shapes.push((name.clone(), acc.finish(items as u64)));
-                    }
-                    Ok((sizes, shapes))
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::Invalid("a profiling thread panicked".into())))).collect()
+    // One share per worker, each with its own per-item sizes: the columns
+    // are taken one at a time, the widest first.
+    let workers = pool.threads().min(columns.len().max(1));
+    let partials: Vec<Result<Partial>> = pool.map(workers, |_| {
+        let mut sizes = vec![0u32; items];
+        let mut shapes = Vec::new();
+        while let Some(&col) = columns.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let name = &t.schema.columns[col].name;
+            let role = roles.get(name).copied();
+            let acc = scan_column(t, col, AttrAcc::new(limits, role), &mut sizes)
+                .map_err(|e| Error::Invalid(format!("table {}, attribute {name:?}: {e}", t.name())))?;
+            shapes.push((name.clone(), acc.finish(items as u64)));
+        }
+        Ok((sizes, shapes))
     });
     let mut sizes = vec![0u32; items];
     let mut attributes = BTreeMap::new();

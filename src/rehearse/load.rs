@@ -6,7 +6,8 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::Client;
+use crate::apply::send::Dynamo;
+use crate::env::Clock;
 use serde::Serialize;
 
 use crate::convert::BatchDecoder;
@@ -27,7 +28,13 @@ pub struct Loaded {
 
 /// Writes every item of `t` into `physical`, `concurrency` calls at once.
 /// Items are decoded one Arrow batch at a time, as they are sent.
-pub async fn load(client: &Client, t: &LoadedTable, physical: &str, concurrency: usize, retry_for: Duration) -> Result<Loaded> {
+pub async fn load(
+    (client, clock): (&dyn Dynamo, std::sync::Arc<dyn Clock>),
+    t: &LoadedTable,
+    physical: &str,
+    concurrency: usize,
+    retry_for: Duration,
+) -> Result<Loaded> {
     let mut seq = 0u64;
     let groups = t.batches.iter().flat_map(move |b| {
         let items: Result<Vec<(u64, crate::item::Item)>> = BatchDecoder::new(b).and_then(|d| {
@@ -44,7 +51,7 @@ pub async fn load(client: &Client, t: &LoadedTable, physical: &str, concurrency:
         };
         groups
     });
-    let s = Settings { concurrency, retry_for, rate: None, progress: None };
+    let s = Settings { concurrency, retry_for, rate: None, progress: None, clock };
     let w = write_groups(client, physical, groups, &s, None).await?;
     Ok(Loaded {
         table: w.table,

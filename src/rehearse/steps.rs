@@ -1,6 +1,9 @@
 //! The rehearsal's steps 1 to 4 and the run that strings all six together.
 //! Steps 5 and 6 (the comparisons) are in [`super::compare`].
 
+use std::sync::Arc;
+
+use crate::env::Clock;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -19,6 +22,7 @@ pub(super) struct Ctx<'a> {
     pub o: &'a Options,
     pub loaded: &'a [LoadedTable],
     pub client: &'a Client,
+    pub clock: Arc<dyn Clock>,
     pub runner: &'a Runner,
     /// Tables created on the target (and deleted at the end).
     pub created: Vec<TableShape>,
@@ -62,13 +66,13 @@ fn step(number: u8, name: &str) -> Step {
 /// Runs the rehearsal. A step that fails stops it (the later steps are
 /// listed as skipped); the tables it created are deleted at the end unless
 /// `keep_tables`.
-pub async fn run(o: &Options, loaded: &[LoadedTable], client: &Client, runner: &Runner) -> Result<Rehearsal> {
+pub async fn run(o: &Options, loaded: &[LoadedTable], (client, clock): (&Client, Arc<dyn Clock>), runner: &Runner) -> Result<Rehearsal> {
     super::validate(o)?;
     std::fs::create_dir_all(&o.work_dir).map_err(|e| Error::io_path(&o.work_dir, e))?;
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339();
     let plan_dir = o.work_dir.join("plan");
-    let mut cx = Ctx { o, loaded, client, runner, created: Vec::new(), plan_dir, manifest: None, projection: Projection::default() };
+    let mut cx = Ctx { o, loaded, client, clock, runner, created: Vec::new(), plan_dir, manifest: None, projection: Projection::default() };
     let names = ["create tables and load", "checks before", "plan", "apply", "verify and compare", "rollback and compare"];
     let mut steps: Vec<Step> = names.iter().enumerate().map(|(i, n)| step(i as u8 + 1, n)).collect();
     for s in steps.iter_mut() {
@@ -123,7 +127,7 @@ async fn step_load(cx: &mut Ctx<'_>, s: &mut Step) -> Result<()> {
         tables::create(cx.client, &shape, cx.o.replace_tables).await?;
         s.lines.extend(shape.notes.iter().cloned());
         cx.created.push(shape);
-        let l = load::load(cx.client, t, &physical, cx.o.load_concurrency, Duration::from_secs(300)).await?;
+        let l = load::load((cx.client, cx.clock.clone()), t, &physical, cx.o.load_concurrency, Duration::from_secs(300)).await?;
         let counted = super::scan::count(cx.client, &physical, super::scan::segments_for(t.report.items)).await?;
         if counted != t.report.items {
             return Err(Error::Invalid(format!("{physical} holds {counted} items after loading {} from the snapshot", t.report.items)));

@@ -11,16 +11,16 @@ use std::cell::Cell;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use aws_sdk_dynamodb::Client;
 use futures::StreamExt;
 use serde::Serialize;
 
 use crate::apply::journal::{Entry, Journal, Outcome};
 use crate::apply::rate::RateLimit;
 use crate::apply::run::backoff;
-use crate::apply::send::{Cause, Failure, send_batch};
+use crate::apply::send::{Cause, Dynamo, Failure};
+use crate::env::Clock;
 use crate::error::{Error, Result};
 use crate::item::Item;
 use crate::item::size::item_size;
@@ -32,6 +32,8 @@ pub const GROUP: usize = 25;
 #[derive(Clone)]
 pub struct Settings {
     pub concurrency: usize,
+    /// Time and jitter for the rate limit, retries and backoff.
+    pub clock: Arc<dyn Clock>,
     pub retry_for: Duration,
     pub rate: Option<Arc<RateLimit>>,
     /// Counts items written, for a progress bar.
@@ -59,13 +61,13 @@ pub type Group = Vec<(u64, Item)>;
 /// Writes every group into `table`. With `journal`, groups whose items it
 /// records as done are skipped, and each group written is recorded.
 pub async fn write_groups(
-    client: &Client,
+    client: &dyn Dynamo,
     table: &str,
     groups: impl Iterator<Item = Result<Group>>,
     s: &Settings,
     mut journal: Option<&mut Journal>,
 ) -> Result<Written> {
-    let started = Instant::now();
+    let started = s.clock.now();
     let mut out = Written { table: table.to_string(), ..Written::default() };
     // Groups are decoded as they are sent, never all held at once.
     let finished: HashSet<u64> =
@@ -98,7 +100,7 @@ pub async fn write_groups(
     }
     drop(calls);
     out.already = already.get();
-    out.seconds = started.elapsed().as_secs_f64();
+    out.seconds = s.clock.now().saturating_sub(started).as_secs_f64();
     Ok(out)
 }
 
@@ -116,8 +118,8 @@ fn write_units(item: &Item) -> f64 {
 }
 
 /// One group, sent until every item is processed; returns its sequence numbers.
-async fn write_group(client: &Client, table: &str, group: Group, s: &Settings) -> Result<(Vec<u64>, GroupStats)> {
-    let started = Instant::now();
+async fn write_group(client: &dyn Dynamo, table: &str, group: Group, s: &Settings) -> Result<(Vec<u64>, GroupStats)> {
+    let started = s.clock.now();
     let mut pending: Vec<&(u64, Item)> = group.iter().collect();
     let mut st = GroupStats::default();
     let mut attempt = 0;
@@ -128,7 +130,7 @@ async fn write_group(client: &Client, table: &str, group: Group, s: &Settings) -
         }
         st.calls += 1;
         let items: Vec<&Item> = pending.iter().map(|(_, it)| it).collect();
-        let why = match send_batch(client, table, &items).await {
+        let why = match client.write_batch(table, &items).await {
             Ok((used, left)) => {
                 st.units += used;
                 if let Some(r) = &s.rate {
@@ -154,7 +156,7 @@ async fn write_group(client: &Client, table: &str, group: Group, s: &Settings) -
                 return Err(Error::Invalid(format!("writing table {table} (items from #{first}): {message}")));
             }
         };
-        if started.elapsed() >= s.retry_for {
+        if s.clock.now().saturating_sub(started) >= s.retry_for {
             return Err(Error::Invalid(format!(
                 "writing table {table}: {} items still not written after {attempt} retries over {} s: {why}",
                 pending.len(),
@@ -162,7 +164,7 @@ async fn write_group(client: &Client, table: &str, group: Group, s: &Settings) -
             )));
         }
         st.retries += 1;
-        backoff(attempt).await;
+        backoff(s.clock.as_ref(), attempt).await;
         attempt += 1;
     }
     Ok((group.iter().map(|(seq, _)| *seq).collect(), st))

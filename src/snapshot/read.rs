@@ -35,8 +35,9 @@ pub trait ItemSink: Send + 'static {
 /// Options for a read.
 #[derive(Clone, Default)]
 pub struct ReadOptions {
-    /// Data files decoded at once (defaults to the number of cores).
-    pub concurrency: usize,
+    /// The run's pool: data files are decoded on it, as many at once as it
+    /// has threads.
+    pub pool: crate::env::Pool,
     /// Chain gaps and manifest checksum mismatches become errors.
     pub strict: bool,
     pub quarantine: Option<Arc<Quarantine>>,
@@ -224,7 +225,7 @@ where
     F: Fn(&mut S, Line<'_>) -> Result<bool> + Send + Sync + 'static,
 {
     let on_record = Arc::new(on_record);
-    let limit = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
+    let limit = Arc::new(tokio::sync::Semaphore::new(opts.pool.threads()));
     let summary = &files.export.summary;
     let mut tasks = Vec::new();
     for entry in &files.files {
@@ -243,11 +244,15 @@ where
         let on_record = on_record.clone();
         let mut sink = new_sink();
         let opened = source.open(&key).await?;
-        tasks.push(tokio::task::spawn_blocking(move || -> Result<(FileSpec, S, FileStats)> {
-            let _permit = permit;
-            let reader = opened.into_blocking(&spec.describe)?;
-            let stats = decode::decode_file(reader, &spec, quarantine.as_deref(), progress, |r| on_record(&mut sink, r))?;
-            Ok((spec, sink, stats))
+        let pool = opts.pool.clone();
+        tasks.push(tokio::spawn(async move {
+            pool.run(move || -> Result<(FileSpec, S, FileStats)> {
+                let _permit = permit;
+                let reader = opened.into_blocking(&spec.describe)?;
+                let stats = decode::decode_file(reader, &spec, quarantine.as_deref(), progress, |r| on_record(&mut sink, r))?;
+                Ok((spec, sink, stats))
+            })
+            .await
         }));
     }
     let mut out = Vec::new();

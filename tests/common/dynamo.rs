@@ -132,8 +132,7 @@ pub fn by_id(items: &[Item]) -> HashMap<String, Item> {
 /// The items of the export in `dir`, read through the library.
 pub fn export_items(dir: &Path) -> Vec<Item> {
     runtime().block_on(async {
-        let env =
-            ddbsnap::load::LoadEnv { read: ddbsnap::snapshot::ReadOptions { concurrency: 2, ..Default::default() }, ..Default::default() };
+        let env = ddbsnap::load::LoadEnv { read: ddbsnap::snapshot::ReadOptions::default(), ..Default::default() };
         let tables = ddbsnap::load::locate(&[dir.display().to_string()], &env).await.unwrap();
         let loaded = ddbsnap::load::load_table(&tables[0], &env).await.unwrap();
         loaded.batches.iter().flat_map(|b| ddbsnap::convert::batch_to_items(b).unwrap()).collect()

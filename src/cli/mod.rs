@@ -76,7 +76,8 @@ pub struct Global {
     /// Write undecodable lines to this file (JSON lines) and go on, instead of stopping.
     #[arg(long, global = true, value_name = "FILE")]
     pub quarantine: Option<PathBuf>,
-    /// Threads: data files decoded at once, or `generate`'s writers (default: number of cores).
+    /// Worker threads for every CPU-bound stage: decoding, conversion, queries, planning, profiling and
+    /// `generate`'s writers (default: every core; no upper bound).
     #[arg(long, global = true, env = "DDBSNAP_THREADS", value_parser = values::at_least_one)]
     pub threads: Option<usize>,
     /// Memory DataFusion's operators may hold (e.g. 4G); past it aggregates and sorts spill to

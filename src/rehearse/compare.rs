@@ -3,16 +3,18 @@
 //! operation's expected item (time stamps as the journal recorded them);
 //! after the rollback: the snapshot itself.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::Mutex;
 
 use serde_json::{Value, json};
 
-use super::scan::{self, Comparison, Keyed, key_json};
+use super::digest::{Comparer, Comparison, Digests, item_digest, key_of};
+use super::scan;
 use super::steps::Ctx;
 use super::{Status, Step};
 use crate::apply::expr::Stamp;
-use crate::apply::journal::{self, Journal};
+use crate::apply::journal::{self, Entry, Journal};
 use crate::apply::run::expected_ops;
 use crate::convert::BatchDecoder;
 use crate::error::{Error, Result};
@@ -21,41 +23,120 @@ use crate::item::Item;
 use crate::plan::file::PlanFile;
 use crate::snapshot::manifest::OutputFormat;
 
-/// The snapshot's items of `model`, by key (none for a table it lacks).
-fn snapshot_items(cx: &Ctx<'_>, model: &str, key: &[String]) -> Result<Keyed> {
-    let mut out = Keyed::new();
-    let Some(t) = cx.loaded.iter().find(|t| t.name() == model) else { return Ok(out) };
-    for b in &t.batches {
-        let d = BatchDecoder::new(b)?;
-        for r in 0..b.num_rows() {
-            let item = d.item(r)?;
-            out.insert(key_json(&item, key), item);
+/// What the tables should hold: the snapshot, with the plan's operations
+/// as the apply's journal stamped them (after the apply) or without them
+/// (after the rollback). Read a table at a time, as digests.
+struct Expected<'c> {
+    cx: &'c Ctx<'c>,
+    plan: Option<(PlanFile, Stamp, HashMap<u64, Entry>)>,
+}
+
+impl Expected<'_> {
+    /// Each item of `model` in the snapshot, by key hash.
+    fn each_in_snapshot(&self, model: &str, key: &[String], mut f: impl FnMut(u128, Item)) -> Result<()> {
+        let Some(t) = self.cx.loaded.iter().find(|t| t.name() == model) else { return Ok(()) };
+        for b in &t.batches {
+            let d = BatchDecoder::new(b)?;
+            for r in 0..b.num_rows() {
+                let item = d.item(r)?;
+                f(key_of(&item, key), item);
+            }
         }
+        Ok(())
     }
-    Ok(out)
+
+    /// Each planned operation on `model`: its key hash and the item it leaves (None: deleted).
+    fn each_planned(&self, model: &str, key: &[String], mut f: impl FnMut(u128, Option<Item>)) -> Result<()> {
+        let Some((plan, stamp, entries)) = &self.plan else { return Ok(()) };
+        for expected in expected_ops(plan, stamp, entries)? {
+            let (op, item) = expected?;
+            if op.table == model {
+                f(key_of(&op.key, key), item);
+            }
+        }
+        Ok(())
+    }
+
+    fn digests(&self, model: &str, key: &[String]) -> Result<Digests> {
+        let mut out = Digests::default();
+        self.each_in_snapshot(model, key, |k, item| {
+            out.insert(k, item_digest(&item));
+        })?;
+        self.each_planned(model, key, |k, item| match item {
+            Some(i) => {
+                out.insert(k, item_digest(&i));
+            }
+            None => {
+                out.remove(&k);
+            }
+        })?;
+        Ok(out)
+    }
+
+    /// The expected items of the `wanted` key hashes (the samples).
+    fn items(&self, model: &str, key: &[String], wanted: &BTreeSet<u128>) -> Result<HashMap<u128, Item>> {
+        let mut out = HashMap::new();
+        self.each_in_snapshot(model, key, |k, item| {
+            if wanted.contains(&k) {
+                out.insert(k, item);
+            }
+        })?;
+        self.each_planned(model, key, |k, item| {
+            if wanted.contains(&k) {
+                match item {
+                    Some(i) => out.insert(k, i),
+                    None => out.remove(&k),
+                };
+            }
+        })?;
+        Ok(out)
+    }
 }
 
 fn key_names(shape: &super::tables::TableShape) -> Vec<String> {
     shape.key.iter().map(|k| k.0.clone()).collect()
 }
 
-/// Scans every created table and compares it with `expected(model, key)`;
-/// returns the comparisons and the scanned items per source table name.
-async fn scan_and_compare(
-    cx: &Ctx<'_>,
-    mut expected: impl FnMut(&str, &[String]) -> Result<Keyed>,
-) -> Result<(Vec<Comparison>, Vec<(String, Vec<Item>)>)> {
+/// Scans every created table, streamed page by page, and compares it with
+/// what it should hold; with `export_to`, also writes the scanned tables
+/// there as a full export (AWS's layout), so that `ddbsnap check` reads
+/// them as it reads production's exports.
+async fn scan_and_compare(cx: &Ctx<'_>, expected: &Expected<'_>, export_to: Option<&Path>) -> Result<Vec<Comparison>> {
+    if let Some(dir) = export_to.filter(|d| d.exists()) {
+        std::fs::remove_dir_all(dir).map_err(|e| Error::io_path(dir, e))?;
+    }
     let mut comparisons = Vec::new();
-    let mut scanned = Vec::new();
     for shape in &cx.created {
         let key = key_names(shape);
-        let expected = expected(&shape.model, &key)?;
-        let found = scan::scan(cx.client, &shape.physical, scan::segments_for(expected.len() as u64)).await?;
-        let source = shape.physical.strip_prefix(cx.o.table_prefix.as_str()).unwrap_or(&shape.physical).to_string();
-        comparisons.push(scan::compare(&shape.physical, expected, &found, &key));
-        scanned.push((source, found));
+        let digests = expected.digests(&shape.model, &key)?;
+        let segments = scan::segments_for(digests.len() as u64);
+        let source = shape.physical.strip_prefix(cx.o.table_prefix.as_str()).unwrap_or(&shape.physical);
+        let mut rng = Rng::new(1);
+        let writer = match export_to {
+            Some(dir) => Some(ExportWriter::new(dir, "", source, OutputFormat::DynamodbJson, chrono::Utc::now(), 4, false, &mut rng)?),
+            None => None,
+        };
+        let state = Mutex::new((Comparer::new(&shape.physical, &key, digests), writer, rng));
+        let poisoned = || Error::Invalid("a scan worker failed".into());
+        scan::scan_items(cx.client, &shape.physical, segments, &|items| {
+            let mut st = state.lock().map_err(|_| poisoned())?;
+            let (comparer, writer, rng) = &mut *st;
+            for item in &items {
+                comparer.see(item);
+                if let Some(w) = writer.as_mut() {
+                    w.add_item(item, rng)?;
+                }
+            }
+            Ok(())
+        })
+        .await?;
+        let (comparer, writer, _) = state.into_inner().map_err(|_| poisoned())?;
+        if let Some(w) = writer {
+            w.finish(None)?;
+        }
+        comparisons.push(comparer.finish(|wanted| expected.items(&shape.model, &key, wanted))?);
     }
-    Ok((comparisons, scanned))
+    Ok(comparisons)
 }
 
 fn comparison_lines(s: &mut Step, comparisons: &[Comparison], what: &str) {
@@ -90,48 +171,14 @@ pub async fn step_verify(cx: &Ctx<'_>, s: &mut Step) -> Result<()> {
     let plan = PlanFile::open(&cx.plan_dir)?;
     let (header, entries) = journal::read(&Journal::path_for(&cx.plan_dir, "apply"))?;
     let stamp = Stamp { now: header.stamp_now, now_ms: header.stamp_now_ms };
-    let mut planned: BTreeMap<String, Vec<(Item, Option<Item>)>> = BTreeMap::new();
-    for expected in expected_ops(&plan, &stamp, &entries)? {
-        let (op, item) = expected?;
-        planned.entry(op.table.clone()).or_default().push((op.key, item));
-    }
-    let (comparisons, scanned) = scan_and_compare(cx, |model, key| {
-        let mut items = snapshot_items(cx, model, key)?;
-        for (k, item) in planned.remove(model).unwrap_or_default() {
-            let k = key_json(&k, key);
-            match item {
-                Some(i) => items.insert(k, i),
-                None => items.remove(&k),
-            };
-        }
-        Ok(items)
-    })
-    .await?;
-    comparison_lines(s, &comparisons, "planned");
-
+    let expected = Expected { cx, plan: Some((plan, stamp, entries)) };
     let after_dir = cx.o.work_dir.join("after-scan");
-    write_export(&after_dir, &scanned)?;
+    let comparisons = scan_and_compare(cx, &expected, Some(&after_dir)).await?;
+    comparison_lines(s, &comparisons, "planned");
     let (agree, disagree) = recheck(cx, s, &after_dir).await?;
     let all_match = comparisons.iter().all(Comparison::matches);
     s.status = if mismatches == 0 && all_match && disagree.is_empty() && ran.code == Some(0) { Status::Passed } else { Status::Problems };
     s.details = json!({"verify": verify, "comparisons": comparisons, "checks_agree": agree, "checks_disagree": disagree});
-    Ok(())
-}
-
-/// Writes scanned tables as a full export (AWS's layout) under `dir`, so
-/// that `ddbsnap check` reads them as it reads production's exports.
-fn write_export(dir: &Path, scanned: &[(String, Vec<Item>)]) -> Result<()> {
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).map_err(|e| Error::io_path(dir, e))?;
-    }
-    let mut rng = Rng::new(1);
-    for (physical, items) in scanned {
-        let mut w = ExportWriter::new(dir, "", physical, OutputFormat::DynamodbJson, chrono::Utc::now(), 4, false, &mut rng)?;
-        for item in items {
-            w.add_item(item, &mut rng)?;
-        }
-        w.finish(None)?;
-    }
     Ok(())
 }
 
@@ -196,7 +243,7 @@ pub async fn step_rollback(cx: &Ctx<'_>, s: &mut Step) -> Result<()> {
         "rollback: {} operations: {} written, {} conflicts, {} failed in {:.1} s",
         report["operations"], report["written"], report["conflicts"], report["failed"], ran.seconds
     ));
-    let (comparisons, _) = scan_and_compare(cx, |model, key| snapshot_items(cx, model, key)).await?;
+    let comparisons = scan_and_compare(cx, &Expected { cx, plan: None }, None).await?;
     comparison_lines(s, &comparisons, "in the snapshot");
     let all_match = comparisons.iter().all(Comparison::matches);
     s.status = if all_match && ran.code == Some(0) { Status::Passed } else { Status::Problems };

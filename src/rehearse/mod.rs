@@ -14,6 +14,10 @@
 //!    compared check by check with the plan's prediction;
 //! 6. the rollback, and a full scan compared with the original snapshot.
 //!
+//! The comparisons of steps 5 and 6 hold a 128-bit digest per key and
+//! item, not items, and the scans stream page by page (see [`digest`]):
+//! the rehearsal's memory does not grow with copies of the data.
+//!
 //! Steps 2 to 6 run ddbsnap's own commands as separate processes (see
 //! [`command`]): the rehearsal runs what production will run.
 
@@ -22,6 +26,7 @@ pub mod load;
 pub mod proxy;
 
 mod compare;
+pub mod digest;
 pub mod scan;
 mod steps;
 pub mod tables;
@@ -120,6 +125,11 @@ pub struct Projection {
     pub rehearsal_ops_per_sec: f64,
     /// Items per second the load reached.
     pub load_items_per_sec: f64,
+    /// What held the rehearsal's apply to the rate it reached: the rate
+    /// limit, retries, the crash and resume, or the target server itself.
+    /// The production figures are computed from write units and the
+    /// production limit; only the rehearsal's rates are measured.
+    pub limited_by: String,
 }
 
 /// The whole rehearsal.

@@ -8,15 +8,11 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::scan::ScanOutput;
 use aws_sdk_dynamodb::types::Select;
 use futures::StreamExt;
-use serde::Serialize;
 
 use super::tables::sdk_error;
 use crate::apply::value::item_from_sdk;
 use crate::error::{Error, Result};
-use crate::item::{Item, ddbjson, same_item};
-
-/// Items by their key's DynamoDB JSON.
-pub type Keyed = HashMap<String, Item>;
+use crate::item::{Item, ddbjson};
 
 /// The key of `item` as DynamoDB JSON (the attributes it has of `key`).
 pub fn key_json(item: &Item, key: &[String]) -> String {
@@ -35,21 +31,18 @@ pub fn segments_for(items: u64) -> i32 {
 /// Scan requests in flight at once.
 const IN_FLIGHT: usize = 8;
 
-/// Every item of `table`, read with `segments` consistent scan segments.
-pub async fn scan(client: &Client, table: &str, segments: i32) -> Result<Vec<Item>> {
-    let parts = in_segments(segments, |s| async move {
-        let mut out = Vec::new();
+/// Every item of `table`, read with `segments` consistent scan segments,
+/// handed to `each` a page at a time as it arrives (never all held).
+pub async fn scan_items(client: &Client, table: &str, segments: i32, each: &(dyn Fn(Vec<Item>) -> Result<()> + Sync)) -> Result<()> {
+    in_segments(segments, |s| async move {
         for_each_page(client, table, s, segments, None, |page| {
-            for it in page.items() {
-                out.push(item_from_sdk(it).map_err(|e| Error::Invalid(format!("scanning table {table}: {e}")))?);
-            }
-            Ok(())
+            let items = page.items().iter().map(item_from_sdk).collect::<std::result::Result<Vec<_>, _>>();
+            each(items.map_err(|e| Error::Invalid(format!("scanning table {table}: {e}")))?)
         })
-        .await?;
-        Ok(out)
+        .await
     })
     .await?;
-    Ok(parts.into_iter().flatten().collect())
+    Ok(())
 }
 
 /// The number of items in `table` (a consistent Scan in `segments` segments that returns counts only).
@@ -108,103 +101,5 @@ async fn for_each_page(
         if start.is_none() {
             return Ok(());
         }
-    }
-}
-
-/// How a table compares with what it should hold.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Comparison {
-    pub table: String,
-    pub expected: u64,
-    pub found: u64,
-    pub equal: u64,
-    /// Items present on both sides that differ.
-    pub differing: u64,
-    /// Expected items the table does not have.
-    pub missing: u64,
-    /// Items the table has that were not expected.
-    pub unexpected: u64,
-    /// The first differences: key, expected and found item (DynamoDB JSON).
-    pub samples: Vec<Difference>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Difference {
-    pub key: String,
-    pub expected: Option<String>,
-    pub found: Option<String>,
-}
-
-impl Comparison {
-    pub fn matches(&self) -> bool {
-        self.differing == 0 && self.missing == 0 && self.unexpected == 0
-    }
-}
-
-/// Compares the items `found` in `table` with `expected`, item by item.
-pub fn compare(table: &str, mut expected: Keyed, found: &[Item], key: &[String]) -> Comparison {
-    let mut c = Comparison {
-        table: table.to_string(),
-        expected: expected.len() as u64,
-        found: found.len() as u64,
-        equal: 0,
-        differing: 0,
-        missing: 0,
-        unexpected: 0,
-        samples: Vec::new(),
-    };
-    let sample = |c: &mut Comparison, key: String, e: Option<&Item>, f: Option<&Item>| {
-        if c.samples.len() < 10 {
-            c.samples.push(Difference { key, expected: e.map(ddbjson::item_to_string), found: f.map(ddbjson::item_to_string) });
-        }
-    };
-    for item in found {
-        let k = key_json(item, key);
-        match expected.remove(&k) {
-            Some(e) if same_item(&e, item) => c.equal += 1,
-            Some(e) => {
-                c.differing += 1;
-                sample(&mut c, k, Some(&e), Some(item));
-            }
-            None => {
-                c.unexpected += 1;
-                sample(&mut c, k, None, Some(item));
-            }
-        }
-    }
-    let mut left: Vec<(String, Item)> = expected.into_iter().collect();
-    left.sort_by(|a, b| a.0.cmp(&b.0));
-    c.missing = left.len() as u64;
-    for (k, e) in left {
-        sample(&mut c, k, Some(&e), None);
-    }
-    c
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn item(json: &str) -> Item {
-        ddbjson::item_from_str(json).unwrap()
-    }
-
-    #[test]
-    fn compare_counts_equal_differing_missing_and_unexpected() {
-        let key = vec!["id".to_string()];
-        let a = item(r#"{"id":{"S":"a"},"n":{"N":"1"}}"#);
-        let b = item(r#"{"id":{"S":"b"},"n":{"N":"2"}}"#);
-        let c = item(r#"{"id":{"S":"c"},"s":{"SS":["x","y"]}}"#);
-        let expected: Keyed = [&a, &b, &c].iter().map(|i| (key_json(i, &key), (*i).clone())).collect();
-        let b2 = item(r#"{"id":{"S":"b"},"n":{"N":"2.0"},"extra":{"NULL":true}}"#);
-        let d = item(r#"{"id":{"S":"d"}}"#);
-        let c2 = item(r#"{"id":{"S":"c"},"s":{"SS":["y","x"]}}"#);
-        let r = compare("T", expected, &[a.clone(), b2, d, c2], &key);
-        assert_eq!((r.expected, r.found, r.equal, r.differing, r.missing, r.unexpected), (3, 4, 2, 1, 0, 1));
-        assert!(!r.matches());
-        assert_eq!(r.samples.len(), 2);
-        let only_a: Keyed = [(key_json(&a, &key), a.clone())].into_iter().collect();
-        let r = compare("T", only_a, &[], &key);
-        assert_eq!((r.missing, r.samples[0].found.clone()), (1, None));
     }
 }

@@ -303,6 +303,14 @@ async fn step_apply(cx: &mut Ctx<'_>, s: &mut Step) -> Result<()> {
     let p = &mut cx.projection;
     p.rehearsal_ops_per_sec = report["operations"].as_f64().unwrap_or(0.0) / seconds.max(1e-9);
     p.rehearsal_wcu_per_sec = p.write_units as f64 / seconds.max(1e-9);
+    let retries = (report["retries"].as_u64().unwrap_or(0), report["retries_by_cause"]["throttled"].as_u64().unwrap_or(0));
+    p.limited_by = limited_by(
+        p.rehearsal_wcu_per_sec,
+        (o.max_wcu_per_sec, o.concurrency),
+        retries,
+        report["operations"].as_u64().unwrap_or(0),
+        runs.len() > 1,
+    );
     s.lines.push(format!(
         "{} operations: {} written, {} already written, {} finished before the kill, {} conflicts, {} failed, {} retries; {:.1} s in all ({:.0} operations/s)",
         report["operations"], report["written"], report["already_applied"], report["already_journaled"], report["conflicts"], report["failed"], report["retries"], seconds, p.rehearsal_ops_per_sec
@@ -323,6 +331,34 @@ async fn step_apply(cx: &mut Ctx<'_>, s: &mut Step) -> Result<()> {
     Ok(())
 }
 
+/// What held the apply to the rate it reached (`wcu`): the rate limit when
+/// it ran near it, retries when they were one in twenty operations or more,
+/// a crash and resume, and otherwise the target server (how fast it
+/// answered `concurrency` requests at a time).
+fn limited_by(
+    wcu: f64,
+    (max, concurrency): (Option<f64>, usize),
+    (retries, throttled): (u64, u64),
+    operations: u64,
+    resumed: bool,
+) -> String {
+    let mut why = Vec::new();
+    if let Some(max) = max.filter(|m| wcu >= 0.8 * m) {
+        why.push(format!("the rate limit (--max-wcu-per-sec {max})"));
+    }
+    if retries > 0 && retries.saturating_mul(20) >= operations.max(1) {
+        why.push(format!("retries ({retries}, {throttled} of them throttled)"));
+    }
+    if resumed {
+        why.push("the crash and resume (two runs, each starting up)".to_string());
+    }
+    if why.is_empty() {
+        let limit = max.map_or("no rate limit".to_string(), |m| format!("well under its limit of {m} write units/s"));
+        why.push(format!("the target server: it answered {concurrency} requests at a time ({limit}, {retries} retries)"));
+    }
+    why.join("; ")
+}
+
 /// Tables the plan writes that the snapshot does not hold (a blue-green
 /// copy's new model) are created before the apply.
 async fn create_new_targets(cx: &mut Ctx<'_>) -> Result<()> {
@@ -338,4 +374,18 @@ async fn create_new_targets(cx: &mut Ctx<'_>) -> Result<()> {
         cx.created.push(shape);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::limited_by;
+
+    #[test]
+    fn the_limit_on_the_apply_is_named() {
+        assert_eq!(limited_by(95.0, (Some(100.0), 8), (0, 0), 1000, false), "the rate limit (--max-wcu-per-sec 100)");
+        let server = limited_by(62.0, (Some(500.0), 8), (3, 0), 1000, false);
+        assert!(server.starts_with("the target server: it answered 8 requests at a time (well under its limit of 500"), "{server}");
+        let retried = limited_by(62.0, (None, 4), (120, 100), 1000, true);
+        assert_eq!(retried, "retries (120, 100 of them throttled); the crash and resume (two runs, each starting up)");
+    }
 }

@@ -22,16 +22,36 @@ fn projection_lines(p: &Projection) -> Vec<String> {
         format!("items in the snapshot: {}; operations: {}; write units: {}", n(p.items), n(p.operations), n(p.write_units)),
         format!("on-demand cost: ${:.4} at ${} per million write units", p.usd, p.price_per_million),
         format!(
-            "duration at production's {} write units/s: {:.1} s ({:.1} min)",
+            "duration at production's {} write units/s: {:.1} s ({:.1} min), computed (write units / the limit), not measured",
             p.production_wcu_per_sec,
             p.seconds_at_production_rate,
             p.seconds_at_production_rate / 60.0
         ),
         format!(
-            "this rehearsal: load {:.0} items/s; apply {:.0} operations/s, {:.0} write units/s",
-            p.load_items_per_sec, p.rehearsal_ops_per_sec, p.rehearsal_wcu_per_sec
+            "measured in this rehearsal: load {:.0} items/s; apply {:.0} operations/s, {:.0} write units/s{}",
+            p.load_items_per_sec,
+            p.rehearsal_ops_per_sec,
+            p.rehearsal_wcu_per_sec,
+            reached(p)
+        ),
+        format!(
+            "the apply's rate was limited by {}",
+            if p.limited_by.is_empty() { "(not measured: the apply did not run)" } else { &p.limited_by }
         ),
     ]
+}
+
+/// How the measured rate compares with the one the projection assumes.
+fn reached(p: &Projection) -> String {
+    if p.rehearsal_wcu_per_sec <= 0.0 || p.production_wcu_per_sec <= 0.0 {
+        return String::new();
+    }
+    let ratio = p.rehearsal_wcu_per_sec / p.production_wcu_per_sec;
+    if ratio < 0.95 {
+        format!(" ({:.0}% of the projection's rate: production reaches it only if its table and client sustain it)", ratio * 100.0)
+    } else {
+        " (at or above the projection's rate)".to_string()
+    }
 }
 
 /// The terminal rendering.

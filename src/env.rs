@@ -123,9 +123,13 @@ impl Pool {
 
     /// Runs `f` on the pool and waits for it without blocking the async
     /// runtime (file decoding: the async side opens, the pool decodes).
+    /// `f` runs inside the caller's runtime context, so it may bridge to
+    /// async I/O (an S3 body read as a blocking reader).
     pub async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let runtime = tokio::runtime::Handle::try_current().ok();
         self.0.spawn(move || {
+            let _context = runtime.as_ref().map(|h| h.enter());
             let _ = tx.send(guarded(f));
         });
         rx.await.map_err(|_| Error::Invalid("a worker stopped without an answer".into()))?

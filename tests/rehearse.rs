@@ -126,12 +126,15 @@ fn rehearsal_from_s3_verifies_every_step_through_throttling_and_a_crash() {
     let p = &report["projection"];
     assert_eq!((p["items"].as_u64(), p["operations"].as_u64()), (Some(items), Some(updates)));
     assert_eq!(p["write_units"].as_u64(), plan["cost"]["write_units"].as_u64());
+    // The projection is computed; what the apply measured says what held it back.
+    assert!(p["limited_by"].as_str().unwrap().contains("the crash and resume"), "{p}");
     let on_disk: Value = serde_json::from_str(&std::fs::read_to_string(work.join("report.json")).unwrap()).unwrap();
     assert_eq!(on_disk["steps"], report["steps"]);
     let html = std::fs::read_to_string(work.join("report.html")).unwrap();
     for name in ["create tables and load", "checks before", "plan", "apply", "verify and compare", "rollback and compare"] {
         assert!(html.contains(name), "report.html lacks {name}");
     }
+    assert!(html.contains("not measured") && html.contains("the apply's rate was limited by"), "the projection says what is measured");
     rt.block_on(ddb.delete_table().table_name(&table).send()).unwrap();
     rt.block_on(drop_bucket(&s3, &bucket));
 }

@@ -30,6 +30,7 @@
 
 pub mod apply;
 pub mod aws;
+pub mod cache;
 pub mod catalog;
 pub mod checks;
 pub mod cli;

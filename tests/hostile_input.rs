@@ -359,6 +359,11 @@ fn duplicate_primary_keys_in_a_full_export_are_refused() {
     let model = dir.path().join("amplify_outputs.json");
     std::fs::write(&model, MODEL).expect("write model");
     assert_error(&ddbsnap(&["check", "--amplify", &arg(&model), &root]), &words);
+    // The same through the Parquet cache, where the key is checked by a query.
+    let cache = dir.path().join("cache");
+    let cached = ["--cache", "always", "--cache-dir", &arg(&cache)];
+    assert_error(&ddbsnap(&[&["sql", "-e", &root, "--key", "Contact=id", "SELECT count(*) FROM Contact"][..], &cached].concat()), &words);
+    assert_error(&ddbsnap(&[&["check", "--amplify", &arg(&model), &root][..], &cached].concat()), &words);
     // A key no item has is named as such.
     assert_error(&ddbsnap(&["inspect", &root, "--key", "Contact=pk"]), &["no key attribute \"pk\""]);
 }

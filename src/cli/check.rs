@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use super::{Global, build_env, load_into};
+use super::{Global, Registered, build_env, load_or_cache};
 use crate::catalog::Catalog;
 use crate::checks::files;
 use crate::checks::generate::Severity;
@@ -45,6 +45,8 @@ pub struct CheckArgs {
     /// Show attribute values in samples, not only keys.
     #[arg(long)]
     pub show_values: bool,
+    #[command(flatten)]
+    pub cache: super::CacheArgs,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,25 +65,33 @@ pub async fn run(g: &Global, env: &Env, a: CheckArgs) -> Result<u8> {
     let intro = a.amplify.as_deref().map(ModelIntrospection::load).transpose()?;
     let catalog = Catalog::new(env);
     let mut tables = Vec::new();
-    for loaded in load_into(g, &a.exports, &mut reading, &catalog).await? {
+    for table in load_or_cache(g, &a.exports, &mut reading, &catalog, &a.cache).await? {
         // Each model's primary key holds one item per key.
-        if let Some(model) = intro.as_ref().and_then(|i| i.models.get(loaded.name())) {
-            let keys: Vec<String> = model.key_fields().into_iter().map(str::to_string).collect();
-            crate::load::check_unique_keys(&loaded, &keys)?;
+        let name = match &table {
+            Registered::Loaded(l) => l.name(),
+            Registered::Cached(name) => name,
+        };
+        let keys: Option<Vec<String>> =
+            intro.as_ref().and_then(|i| i.models.get(name)).map(|m| m.key_fields().into_iter().map(str::to_string).collect());
+        match table {
+            Registered::Loaded(loaded) => {
+                if let Some(keys) = &keys {
+                    crate::load::check_unique_keys(&loaded, keys)?;
+                }
+                let profile = TableProfile::from_stats(loaded.name(), loaded.report.items, &loaded.stats);
+                tables.push(Checked { name: loaded.name().to_string(), schema: loaded.schema, profile });
+            }
+            Registered::Cached(name) => {
+                if let Some(keys) = &keys {
+                    crate::cache::check_unique_keys(&catalog, &name, keys).await?;
+                }
+                tables.push(parquet_table(&catalog, name).await?);
+            }
         }
-        let profile = TableProfile::from_stats(loaded.name(), loaded.report.items, &loaded.stats);
-        tables.push(Checked { name: loaded.name().to_string(), schema: loaded.schema, profile });
     }
     for dir in &a.parquet {
         for name in catalog.add_parquet_dir(dir).await? {
-            let provider = catalog.context().table_provider(datafusion::common::TableReference::bare(name.as_str())).await?;
-            let schema = TableSchema::from_arrow(&provider.schema())?;
-            let count = catalog.query(&format!("SELECT count(*) FROM {}", crate::catalog::quote_ident(&name))).await?;
-            let items =
-                count.batches[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0) as u64).unwrap_or(0);
-            // Parquet carries no statistics of ddbsnap's: the profile lists the columns only.
-            let profile = TableProfile { name: name.clone(), items, attributes: Vec::new() };
-            tables.push(Checked { name, schema, profile });
+            tables.push(parquet_table(&catalog, name).await?);
         }
     }
 
@@ -115,6 +125,17 @@ pub async fn run(g: &Global, env: &Env, a: CheckArgs) -> Result<u8> {
         CheckFormat::Html => print!("{}", report::html(&results, &profiles, &notes)),
     }
     Ok(exit_code(&results))
+}
+
+/// A table registered from Parquet: its schema from the files, its items counted.
+async fn parquet_table(catalog: &Catalog, name: String) -> Result<Checked> {
+    let provider = catalog.context().table_provider(datafusion::common::TableReference::bare(name.as_str())).await?;
+    let schema = TableSchema::from_arrow(&provider.schema())?;
+    let count = catalog.query(&format!("SELECT count(*) FROM {}", crate::catalog::quote_ident(&name))).await?;
+    let items = count.batches[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0) as u64).unwrap_or(0);
+    // Parquet carries no statistics of ddbsnap's: the profile lists the columns only.
+    let profile = TableProfile { name: name.clone(), items, attributes: Vec::new() };
+    Ok(Checked { name, schema, profile })
 }
 
 /// A table being checked, from an export or a Parquet folder.

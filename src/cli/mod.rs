@@ -281,6 +281,67 @@ mod ddbsnap_env {
     }
 }
 
+/// Where `sql` and `check` keep exports that do not fit in memory.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CacheArgs {
+    /// Convert exports to a Parquet cache and query that: auto when a table would not fit in memory
+    /// (over --memory-limit, or half the available memory), always, or never. Not with --quarantine.
+    #[arg(long, value_enum, default_value_t = crate::cache::CacheMode::Auto, env = "DDBSNAP_CACHE")]
+    pub cache: crate::cache::CacheMode,
+    /// The cache's folder; an entry is reused while its export's manifests and checksums are unchanged.
+    /// Default: $TMPDIR/ddbsnap-cache.
+    #[arg(long, value_name = "DIR", env = "DDBSNAP_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// A table of the exports as `sql` and `check` query it.
+pub(crate) enum Registered {
+    /// Read into memory.
+    Loaded(crate::load::LoadedTable),
+    /// In the Parquet cache: the table's name.
+    Cached(String),
+}
+
+/// Registers every table of `exports` in `catalog`: read into memory, or
+/// converted to (or found in) the Parquet cache when it would not fit.
+pub(crate) async fn load_or_cache(
+    g: &Global,
+    exports: &[String],
+    env: &mut crate::load::LoadEnv,
+    catalog: &crate::catalog::Catalog,
+    cache: &CacheArgs,
+) -> Result<Vec<Registered>> {
+    let settings = crate::cache::CacheSettings { mode: cache.cache, dir: cache.cache_dir.clone(), memory_limit: g.memory_limit };
+    let mut out = Vec::new();
+    for t in crate::load::locate(exports, env).await? {
+        let Some(why) = crate::cache::wanted(&t, &settings, env.read.quarantine.is_some()) else {
+            let progress = progress::Progress::start(&format!("loading {}", t.name), g.quiet);
+            env.read.progress = progress.counter.clone();
+            let loaded = crate::load::load_table(&t, env).await?;
+            drop(progress);
+            catalog.add_loaded(&loaded)?;
+            out.push(Registered::Loaded(loaded));
+            continue;
+        };
+        let progress = progress::Progress::start(&format!("caching {}", t.name), g.quiet);
+        env.read.progress = progress.counter.clone();
+        let root = settings.root();
+        let (entry, reused) = crate::cache::cached(&t, env, &root).await?;
+        drop(progress);
+        if !g.quiet {
+            let how = if reused { "reusing its Parquet cache (the export is unchanged)" } else { "converted it to a Parquet cache" };
+            eprintln!("ddbsnap: {}: {why}: {how} at {}", t.name, entry.display());
+        }
+        catalog.add_parquet_dir(&entry).await?;
+        if let Some(keys) = env.keys.get(&t.name) {
+            crate::cache::check_unique_keys(catalog, &t.name, keys).await?;
+        }
+        out.push(Registered::Cached(t.name.clone()));
+    }
+    finish_quarantine(env)?;
+    Ok(out)
+}
+
 /// Loads every table of `exports` into `catalog`, with a progress bar per
 /// table, and reports quarantined lines at the end.
 pub(crate) async fn load_into(

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 
 use super::print::{Format, print_result};
-use super::{Global, build_env, load_into};
+use super::{Global, build_env, load_or_cache};
 use crate::catalog::Catalog;
 
 #[derive(clap::Args, Debug)]
@@ -37,6 +37,8 @@ pub struct SqlArgs {
     /// TABLE=PARTITION[,SORT]. Repeatable.
     #[arg(long = "key", value_name = "TABLE=PK[,SK]")]
     pub keys: Vec<String>,
+    #[command(flatten)]
+    pub cache: super::CacheArgs,
 }
 
 pub async fn run(g: &Global, env: &Env, a: SqlArgs) -> Result<u8> {
@@ -56,7 +58,7 @@ pub async fn run(g: &Global, env: &Env, a: SqlArgs) -> Result<u8> {
     let mut reading = build_env(g, env, &a.exports).await?;
     reading.keys = super::values::key_specs(&a.keys)?;
     let catalog = Catalog::new(env);
-    load_into(g, &a.exports, &mut reading, &catalog).await?;
+    load_or_cache(g, &a.exports, &mut reading, &catalog, &a.cache).await?;
     for dir in &a.parquet {
         catalog.add_parquet_dir(dir).await?;
     }

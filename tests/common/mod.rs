@@ -61,7 +61,9 @@ pub fn ddbsnap<S: AsRef<str>>(args: &[S]) -> Run {
             .env_remove("DDBSNAP_S3_ENDPOINT_URL")
             .env_remove("DDBSNAP_DYNAMODB_ENDPOINT_URL")
             .env_remove("DDBSNAP_THREADS")
-            .env_remove("DDBSNAP_MEMORY_LIMIT"),
+            .env_remove("DDBSNAP_MEMORY_LIMIT")
+            .env_remove("DDBSNAP_CACHE")
+            .env_remove("DDBSNAP_CACHE_DIR"),
     );
     Run {
         args,

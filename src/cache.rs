@@ -1,0 +1,208 @@
+//! The Parquet cache of exports, for `sql` and `check` on exports larger
+//! than memory.
+//!
+//! Read into memory, an export takes about twice its items' size (the raw
+//! and the typed columns). When that does not fit (the estimate is over
+//! `--memory-limit`, or over half the memory the system has available),
+//! the table is converted instead, in bounded memory, to Parquet under the
+//! cache folder (`--cache-dir`, default `$TMPDIR/ddbsnap-cache`), and the
+//! queries stream from there under DataFusion's memory limit. The next run
+//! on the same export reuses the files.
+//!
+//! A cache entry is named by a SHA-256 over everything that decides the
+//! table's contents: the table name, each export of its chain (ARN, times,
+//! item count) with every data file's key, MD5 checksum and item count from
+//! `manifest-files.json`, `--as-of` and `--strict`, and the cache format.
+//! A changed export (a new incremental, a rewritten file) is another entry.
+//! Entries are written under a temporary name and renamed into place whole,
+//! so a crash or a concurrent run never leaves half an entry to reuse.
+//! Exports without manifests (a lone data file) are never cached: there is
+//! nothing to recognise them by.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::catalog::{Catalog, quote_ident};
+use crate::error::{Error, Result};
+use crate::load::LoadEnv;
+use crate::snapshot::TableSnapshot;
+use crate::snapshot::read::load_files;
+
+/// Bumped whenever the Parquet written for a table would differ.
+const FORMAT: &str = "ddbsnap-cache/1";
+
+/// Whether exports go through the cache.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CacheMode {
+    /// When a table would not fit in memory.
+    #[default]
+    Auto,
+    /// Every table with manifests (repeated runs on one export start at once).
+    Always,
+    /// Never: every table is read into memory.
+    Never,
+}
+
+/// How to decide and where to write.
+#[derive(Clone, Debug)]
+pub struct CacheSettings {
+    pub mode: CacheMode,
+    /// Default: `$TMPDIR/ddbsnap-cache`.
+    pub dir: Option<PathBuf>,
+    /// `--memory-limit`, the budget an auto decision compares with.
+    pub memory_limit: Option<usize>,
+}
+
+impl CacheSettings {
+    pub fn root(&self) -> PathBuf {
+        self.dir.clone().unwrap_or_else(|| std::env::temp_dir().join("ddbsnap-cache"))
+    }
+}
+
+/// Bytes reading `t` into memory would take, roughly: twice its items'
+/// size (raw and typed columns), at least 250 bytes an item (generated and
+/// redacted exports report a billed size of 0).
+pub fn memory_estimate(t: &TableSnapshot) -> u64 {
+    let exports = std::iter::once(&t.full).chain(&t.incrementals);
+    let (items, billed) = exports.fold((0u64, 0u64), |(i, b), e| {
+        (i.saturating_add(e.summary.item_count), b.saturating_add(e.summary.billed_size_bytes.unwrap_or(0)))
+    });
+    billed.max(items.saturating_mul(250)).saturating_mul(2)
+}
+
+/// The memory an auto decision allows a table: `--memory-limit`, else half
+/// of what the system has available (None: unknown, so no limit).
+fn budget(s: &CacheSettings) -> Option<u64> {
+    if let Some(l) = s.memory_limit {
+        return Some(l as u64);
+    }
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb: u64 = info.lines().find(|l| l.starts_with("MemAvailable:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024 / 2)
+}
+
+/// Whether `t` goes through the cache, and why (for the user's log line).
+pub fn wanted(t: &TableSnapshot, s: &CacheSettings, quarantining: bool) -> Option<String> {
+    let has_manifests = std::iter::once(&t.full).chain(&t.incrementals).all(|e| !e.bare);
+    if !has_manifests || quarantining {
+        return None;
+    }
+    match s.mode {
+        CacheMode::Never => None,
+        CacheMode::Always => Some("--cache always".into()),
+        CacheMode::Auto => {
+            let (need, have) = (memory_estimate(t), budget(s)?);
+            (need > have).then(|| {
+                let what = if s.memory_limit.is_some() { "--memory-limit" } else { "half the available memory" };
+                format!("reading it into memory would take about {}, more than {what} ({})", gb(need), gb(have))
+            })
+        }
+    }
+}
+
+fn gb(bytes: u64) -> String {
+    format!("{:.1} GB", bytes as f64 / 1e9)
+}
+
+/// The cache entry's name for `t`: reads (and checks) each export's
+/// manifest of files.
+pub async fn fingerprint(t: &TableSnapshot, as_of: Option<DateTime<Utc>>, strict: bool) -> Result<String> {
+    let mut h = Sha256::new();
+    let mut field = |s: &str| {
+        h.update((s.len() as u64).to_le_bytes());
+        h.update(s.as_bytes());
+    };
+    field(FORMAT);
+    field(env!("CARGO_PKG_VERSION"));
+    field(&t.name);
+    field(&as_of.map(|a| a.to_rfc3339()).unwrap_or_default());
+    field(if strict { "strict" } else { "lenient" });
+    for e in std::iter::once(&t.full).chain(&t.incrementals) {
+        let s = &e.summary;
+        field(&s.export_arn);
+        field(&s.table_arn);
+        field(&format!("{:?} {:?} {:?} {}", s.export_time, s.export_from_time, s.export_to_time, s.item_count));
+        let files = load_files(e, strict, &mut Vec::new()).await?;
+        for f in &files.files {
+            field(&f.data_file_s3_key);
+            field(&f.md5_checksum);
+            field(&f.item_count.to_string());
+        }
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// The cached Parquet folder of `t` (`ROOT/<fingerprint>/<table>`),
+/// converted now unless an earlier run left it; and whether it was reused.
+pub async fn cached(t: &TableSnapshot, env: &LoadEnv, root: &Path) -> Result<(PathBuf, bool)> {
+    let key = fingerprint(t, env.as_of, env.read.strict).await?;
+    let entry = root.join(&key);
+    let folder = entry.join(&t.name);
+    if folder.join("data.parquet").is_file() {
+        return Ok((entry, true));
+    }
+    std::fs::create_dir_all(root).map_err(|e| Error::io_path(root, e))?;
+    let partial = root.join(format!(".{key}.partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&partial);
+    let converted = crate::output::convert_table(t, env, &partial).await;
+    if let Err(e) = converted {
+        let _ = std::fs::remove_dir_all(&partial);
+        return Err(e);
+    }
+    match std::fs::rename(&partial, &entry) {
+        Ok(()) => Ok((entry, false)),
+        // Another run finished the same entry first: use that one.
+        Err(_) if folder.join("data.parquet").is_file() => {
+            let _ = std::fs::remove_dir_all(&partial);
+            Ok((entry, true))
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&partial);
+            Err(Error::io_path(&entry, e))
+        }
+    }
+}
+
+/// A table's key is unique, checked by a query (the cached table is not in
+/// memory): every item has the key attributes, and no key is there twice.
+pub async fn check_unique_keys(catalog: &Catalog, table: &str, keys: &[String]) -> Result<()> {
+    let t = quote_ident(table);
+    let cols: Vec<String> = keys.iter().map(|k| quote_ident(k)).collect();
+    let count = |sql: String| async move {
+        let r = catalog.query(&sql).await?;
+        let n = r.batches.first().and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0)));
+        Ok::<i64, Error>(n.unwrap_or(0))
+    };
+    for (k, c) in keys.iter().zip(&cols) {
+        let provider = catalog.context().table_provider(datafusion::common::TableReference::bare(table)).await?;
+        if provider.schema().field_with_name(k).is_err() {
+            return Err(Error::Invalid(format!("table {table}: no item has the key attribute {k:?} (the key is {keys:?})")));
+        }
+        let missing = count(format!("SELECT count(*) FROM {t} WHERE ddb_missing({c}) OR {c} IS NULL")).await?;
+        if missing > 0 {
+            return Err(Error::Invalid(format!("table {table}: {missing} items have no key attribute {k:?} (the key is {keys:?})")));
+        }
+    }
+    let list = cols.join(", ");
+    let n = count(format!("SELECT count(*) FROM (SELECT {list} FROM {t} GROUP BY {list} HAVING count(*) > 1)")).await?;
+    if n == 0 {
+        return Ok(());
+    }
+    // An item with the first such key, decoded, for its key as DynamoDB JSON.
+    let on: Vec<String> = cols.iter().map(|c| format!("t.{c} = d.{c}")).collect();
+    let first = catalog
+        .query(&format!(
+            "SELECT t.* FROM {t} AS t JOIN (SELECT {list} FROM {t} GROUP BY {list} HAVING count(*) > 1 LIMIT 1) AS d ON {} LIMIT 1",
+            on.join(" AND ")
+        ))
+        .await?;
+    let batch = first.batches.iter().find(|b| b.num_rows() > 0).ok_or_else(|| Error::Invalid("duplicate keys vanished".into()))?;
+    let key = crate::convert::batch_to_items(&batch.slice(0, 1))?.remove(0);
+    let key: crate::item::Item = key.into_iter().filter(|(k, _)| keys.contains(k)).collect();
+    Err(Error::Invalid(format!(
+        "table {table}: {n} keys are each held by several items, such as items with the same primary key {}: a table holds one item per key (the key is {keys:?})",
+        crate::error::brief(&crate::item::ddbjson::item_to_string(&key), 200)
+    )))
+}

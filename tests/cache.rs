@@ -1,0 +1,155 @@
+//! The Parquet cache of exports (`--cache`, `--cache-dir`) through the real
+//! binary: answers equal the in-memory ones, an entry is reused only for
+//! the same export state, auto mode caches what would not fit, and what
+//! cannot be cached whole (quarantined reads, bare data files) is not.
+
+mod common;
+
+use std::path::Path;
+
+use common::{ddbsnap, testdata};
+
+const QUESTION: &str = "SELECT count(*) AS items, count(DISTINCT id) AS ids, sum(CASE WHEN ddb_type(age) = 'S' THEN 1 ELSE 0 END) AS text_ages, \
+     min(id) AS first, max(id) AS last FROM Contact";
+
+fn arg(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// The cache's entries (finished ones: no temporary folders).
+fn entries(cache: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(cache)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn sql(extra: &[&str]) -> common::Run {
+    let export = arg(&testdata("contacts"));
+    let mut args = vec!["sql", "-e", export.as_str(), "--format", "csv"];
+    args.extend_from_slice(extra);
+    args.push(QUESTION);
+    ddbsnap(&args)
+}
+
+#[test]
+fn a_cached_export_answers_as_in_memory_and_is_reused_while_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = arg(&dir.path().join("cache"));
+    let in_memory = sql(&["--cache", "never"]).ok();
+    assert!(!in_memory.stderr.contains("cache"), "{}", in_memory.show());
+    let first = sql(&["--cache", "always", "--cache-dir", &cache]).ok();
+    assert_eq!(first.stdout, in_memory.stdout);
+    assert!(first.stderr.contains("converted it to a Parquet cache"), "{}", first.show());
+    let again = sql(&["--cache", "always", "--cache-dir", &cache]).ok();
+    assert_eq!(again.stdout, in_memory.stdout);
+    assert!(again.stderr.contains("reusing its Parquet cache"), "{}", again.show());
+    assert_eq!(entries(&dir.path().join("cache")).len(), 1);
+
+    // Another point in time of the chain is another table: another entry,
+    // and the answer of that time (the full export alone: 200 items).
+    let at_full = sql(&["--cache", "always", "--cache-dir", &cache, "--as-of", "2026-01-01T00:05:00Z"]).ok();
+    assert!(at_full.stdout.contains("\n200,200,"), "{}", at_full.show());
+    assert_eq!(entries(&dir.path().join("cache")).len(), 2);
+    assert_eq!(sql(&["--cache", "never", "--as-of", "2026-01-01T00:05:00Z"]).ok().stdout, at_full.stdout);
+}
+
+#[test]
+fn a_changed_export_is_not_answered_from_the_old_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("contacts");
+    copy_dir(&testdata("contacts"), &copy);
+    let cache = arg(&dir.path().join("cache"));
+    let run = |extra: &[&str]| {
+        let export = arg(&copy);
+        let mut args = vec!["sql", "-e", export.as_str(), "--format", "csv", "--cache-dir", &cache];
+        args.extend_from_slice(extra);
+        args.push(QUESTION);
+        ddbsnap(&args)
+    };
+    let before = run(&["--cache", "always"]).ok();
+    // The last incremental goes: the chain now ends earlier.
+    let last = std::fs::read_dir(copy.join("AWSDynamoDB")).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).max().unwrap();
+    std::fs::remove_dir_all(last).unwrap();
+    let after = run(&["--cache", "always"]).ok();
+    assert!(after.stderr.contains("converted it to a Parquet cache"), "{}", after.show());
+    assert_ne!(after.stdout, before.stdout, "the answer of the shorter chain");
+    assert_eq!(after.stdout, run(&["--cache", "never"]).ok().stdout);
+    assert_eq!(entries(&dir.path().join("cache")).len(), 2);
+}
+
+#[test]
+fn auto_caches_a_table_over_the_memory_limit_and_check_agrees() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = arg(&dir.path().join("cache"));
+    let model = arg(&testdata("models/contact-v2.json"));
+    // 5,000 items are estimated at about 2.5 MB in memory.
+    let generated = dir.path().join("export");
+    ddbsnap(&["generate", "--out", &arg(&generated), "--items", "5000", "--files", "2", "--seed", "3"]).ok();
+    let export = arg(&generated);
+    let check = |extra: &[&str]| {
+        let mut args = vec!["check", "--amplify", model.as_str(), "--format", "json", export.as_str(), "--cache-dir", &cache];
+        args.extend_from_slice(extra);
+        ddbsnap(&args)
+    };
+    // Under 64M they are read into memory; a 1M limit sends them to the cache.
+    let small = check(&["--memory-limit", "64M"]);
+    assert!(!small.stderr.contains("Parquet cache"), "{}", small.show());
+    let limited = check(&["--memory-limit", "1M"]);
+    assert!(limited.stderr.contains("more than --memory-limit") && limited.stderr.contains("Parquet cache"), "{}", limited.show());
+    assert_eq!(limited.code, small.code);
+    let counts = |r: &common::Run| {
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.show()));
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["name"].to_string(), c["status"].to_string(), c["violations"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(counts(&limited), counts(&small));
+    assert!(!counts(&small).is_empty());
+}
+
+#[test]
+fn what_cannot_be_cached_whole_is_read_into_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    // Quarantined lines would make the cached table partial.
+    let q = arg(&dir.path().join("q.jsonl"));
+    let quarantining = sql(&["--cache", "always", "--cache-dir", &arg(&cache), "--quarantine", &q]).ok();
+    assert!(!quarantining.stderr.contains("Parquet cache"), "{}", quarantining.show());
+    // A lone data file has no manifest to recognise it by.
+    let file = std::fs::read_dir(testdata("contacts/AWSDynamoDB/01767225600000-79b0ae6b/data"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".json.gz"))
+        .unwrap();
+    let bare = ddbsnap(&[
+        "sql",
+        "-e",
+        &format!("Contact={}", arg(&file)),
+        "--cache",
+        "always",
+        "--cache-dir",
+        &arg(&cache),
+        "SELECT count(*) FROM Contact",
+    ]);
+    assert_eq!(bare.code, Some(0), "{}", bare.show());
+    assert!(!bare.stderr.contains("Parquet cache"), "{}", bare.show());
+    assert!(entries(&cache).is_empty());
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().filter_map(|e| e.ok()) {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}

@@ -49,3 +49,20 @@ fn bad_sizes_are_refused_by_name() {
         }
     }
 }
+
+/// A plan holds its snapshot in memory: one that cannot fit is refused
+/// before anything is read, with the estimate and the way round it.
+#[test]
+fn a_plan_beyond_memory_is_refused_up_front_with_the_estimate() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("export").display().to_string();
+    ddbsnap(&["generate", "--out", &export, "--items", "5000", "--files", "2", "--seed", "3"]).ok();
+    let out = dir.path().join("plan").display().to_string();
+    let run = ddbsnap(&["plan", "-t", "split_name", &export, "--out", &out, "--memory-limit", "1M"]);
+    assert_error(&run, &["planning 5000 items holds the snapshot in memory", "more than --memory-limit", "--memory-limit 1G"]);
+    assert!(!std::path::Path::new(&out).exists(), "nothing is written");
+    // With room, the same plan is made.
+    let made = ddbsnap(&["plan", "-t", "split_name", &export, "--out", &out, "--memory-limit", "1G"]);
+    assert!(made.code == Some(0) || made.code == Some(1), "{}", made.show());
+    assert!(std::path::Path::new(&out).join("plan.json").exists(), "{}", made.show());
+}

@@ -6,8 +6,9 @@
 //! `--memory-limit` (or `DDBSNAP_MEMORY_LIMIT`) caps it: aggregates and sorts
 //! then spill to temporary files under `TMPDIR`, and an operator that cannot
 //! spill stops the query with an error naming it, instead of the process
-//! being killed. Snapshots loaded into memory (exports read without
-//! `convert`) are not counted: the limit covers query state only.
+//! being killed. Snapshots read into memory are not counted in the pool;
+//! instead, `sql` and `check` send an export estimated above the limit
+//! through the Parquet cache ([`crate::cache`]), and `plan` refuses one.
 //!
 //! The limit is part of the run's [`crate::env::Env`]: every session the
 //! run builds (the checks before and after a plan included) shares its pool.

@@ -81,7 +81,8 @@ pub struct Global {
     #[arg(long, global = true, env = "DDBSNAP_THREADS", value_parser = values::at_least_one)]
     pub threads: Option<usize>,
     /// Memory DataFusion's operators may hold (e.g. 4G); past it aggregates and sorts spill to
-    /// files under TMPDIR. Loaded snapshots are not counted. Default: no limit.
+    /// files under TMPDIR. `sql` and `check` query exports estimated above it from a Parquet cache
+    /// (--cache); `plan` refuses a snapshot estimated above it. Default: no limit.
     #[arg(long, global = true, env = "DDBSNAP_MEMORY_LIMIT", value_name = "SIZE", value_parser = crate::catalog::memory::parse_size)]
     pub memory_limit: Option<usize>,
     /// More logging on stderr (-v info, -vv debug); RUST_LOG overrides.
@@ -315,10 +316,7 @@ pub(crate) async fn load_or_cache(
     let mut out = Vec::new();
     for t in crate::load::locate(exports, env).await? {
         let Some(why) = crate::cache::wanted(&t, &settings, env.read.quarantine.is_some()) else {
-            let progress = progress::Progress::start(&format!("loading {}", t.name), g.quiet);
-            env.read.progress = progress.counter.clone();
-            let loaded = crate::load::load_table(&t, env).await?;
-            drop(progress);
+            let loaded = load_one(g, &t, env).await?;
             catalog.add_loaded(&loaded)?;
             out.push(Registered::Loaded(loaded));
             continue;
@@ -359,16 +357,29 @@ pub(crate) async fn load_into(
 
 /// Loads every table of `exports` into memory, with a progress bar per table.
 pub(crate) async fn load_tables(g: &Global, exports: &[String], env: &mut crate::load::LoadEnv) -> Result<Vec<crate::load::LoadedTable>> {
+    let tables = crate::load::locate(exports, env).await?;
+    load_located(g, tables, env).await
+}
+
+/// Loads tables already located into memory, with a progress bar per table.
+pub(crate) async fn load_located(
+    g: &Global,
+    tables: Vec<crate::snapshot::TableSnapshot>,
+    env: &mut crate::load::LoadEnv,
+) -> Result<Vec<crate::load::LoadedTable>> {
     let mut out = Vec::new();
-    for t in crate::load::locate(exports, env).await? {
-        let progress = progress::Progress::start(&format!("loading {}", t.name), g.quiet);
-        env.read.progress = progress.counter.clone();
-        let loaded = crate::load::load_table(&t, env).await?;
-        drop(progress);
-        out.push(loaded);
+    for t in tables {
+        out.push(load_one(g, &t, env).await?);
     }
     finish_quarantine(env)?;
     Ok(out)
+}
+
+/// Loads one table into memory with a progress bar.
+async fn load_one(g: &Global, t: &crate::snapshot::TableSnapshot, env: &mut crate::load::LoadEnv) -> Result<crate::load::LoadedTable> {
+    let progress = progress::Progress::start(&format!("loading {}", t.name), g.quiet);
+    env.read.progress = progress.counter.clone();
+    Ok(crate::load::load_table(t, env).await?)
 }
 
 /// Reports quarantined lines loudly at the end of a run.

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
-use super::{Global, build_env, load_tables};
+use super::{Global, build_env};
 use crate::catalog::Catalog;
 use crate::checks::files;
 use crate::checks::model::ModelIntrospection;
@@ -141,7 +141,9 @@ async fn make(g: &Global, env: &Env, a: MakeArgs) -> Result<u8> {
     let intro = a.amplify.as_deref().map(ModelIntrospection::load).transpose()?;
     let keys = super::values::key_specs(&a.keys)?;
     let mut reading = build_env(g, env, &a.exports).await?;
-    let mut loaded = load_tables(g, &a.exports, &mut reading).await?;
+    let tables = crate::load::locate(&a.exports, &reading).await?;
+    crate::cache::refuse_plan_beyond_memory(&tables, g.memory_limit)?;
+    let mut loaded = super::load_located(g, tables, &mut reading).await?;
     // A plan is made from whole data: items in quarantined lines would be
     // left out of it while it counts the table as whole.
     if let Some(q) = reading.read.quarantine.as_ref().filter(|q| q.count() > 0) {

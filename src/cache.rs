@@ -34,7 +34,7 @@ use crate::snapshot::read::load_files;
 const FORMAT: &str = "ddbsnap-cache/1";
 
 /// Whether exports go through the cache.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum CacheMode {
     /// When a table would not fit in memory.
     #[default]

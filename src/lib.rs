@@ -26,6 +26,10 @@
 //! - [`seed`]: exports, subsets, Parquet and CSV rows written into sandbox and staging tables (`load`).
 //! - [`subset`]: masked, referentially complete subsets of exports for sandboxes.
 //! - [`aws`]: how AWS SDK failures read (one line for missing credentials).
+//! - [`env`]: the run's execution context: the thread pool every CPU-bound
+//!   stage shares (`--threads`), the DataFusion runtime, the clock.
+//! - [`cache`]: exports too large for memory converted to a Parquet cache
+//!   for `sql` and `check`, reused while their manifests are unchanged.
 //! - [`cli`]: the command line; the only module that knows clap.
 
 pub mod apply;

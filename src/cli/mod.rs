@@ -287,12 +287,30 @@ mod ddbsnap_env {
 pub struct CacheArgs {
     /// Convert exports to a Parquet cache and query that: auto when a table would not fit in memory
     /// (over --memory-limit, or half the available memory), always, or never. Not with --quarantine.
-    #[arg(long, value_enum, default_value_t = crate::cache::CacheMode::Auto, env = "DDBSNAP_CACHE")]
-    pub cache: crate::cache::CacheMode,
+    #[arg(long, value_enum, default_value_t = CacheChoice::Auto, env = "DDBSNAP_CACHE")]
+    pub cache: CacheChoice,
     /// The cache's folder; an entry is reused while its export's manifests and checksums are unchanged.
     /// Default: $TMPDIR/ddbsnap-cache.
     #[arg(long, value_name = "DIR", env = "DDBSNAP_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+}
+
+/// `--cache`'s values.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl From<CacheChoice> for crate::cache::CacheMode {
+    fn from(c: CacheChoice) -> Self {
+        match c {
+            CacheChoice::Auto => crate::cache::CacheMode::Auto,
+            CacheChoice::Always => crate::cache::CacheMode::Always,
+            CacheChoice::Never => crate::cache::CacheMode::Never,
+        }
+    }
 }
 
 /// A table of the exports as `sql` and `check` query it.
@@ -312,7 +330,7 @@ pub(crate) async fn load_or_cache(
     catalog: &crate::catalog::Catalog,
     cache: &CacheArgs,
 ) -> Result<Vec<Registered>> {
-    let settings = crate::cache::CacheSettings { mode: cache.cache, dir: cache.cache_dir.clone(), memory_limit: g.memory_limit };
+    let settings = crate::cache::CacheSettings { mode: cache.cache.into(), dir: cache.cache_dir.clone(), memory_limit: g.memory_limit };
     let mut out = Vec::new();
     for t in crate::load::locate(exports, env).await? {
         let Some(why) = crate::cache::wanted(&t, &settings, env.read.quarantine.is_some()) else {

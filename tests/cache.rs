@@ -142,6 +142,26 @@ fn what_cannot_be_cached_whole_is_read_into_memory() {
     assert!(entries(&cache).is_empty());
 }
 
+/// Every attribute of every item, as DynamoDB typed it, must read the same
+/// from the cache as from memory (the cache's Parquet must not come back as
+/// other Arrow types that functions read differently).
+#[test]
+fn every_type_reads_the_same_through_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = arg(&dir.path().join("cache"));
+    for (export, table, key) in [("every-type/json", "EveryType", "pk"), ("every-type/ion", "EveryType", "pk"), ("contacts", "Contact", "id")] {
+        let export = arg(&testdata(export));
+        let columns = ddbsnap(&["sql", "-e", &export, "--format", "csv", &format!("SELECT column_name FROM information_schema.columns WHERE table_name = '{table}'")]).ok();
+        let attrs: Vec<String> =
+            columns.stdout.lines().skip(1).filter(|c| *c != "_ddb").map(|c| format!("ddb_attr(\"{}\")", c.trim_matches('"').replace('"', "\"\""))).collect();
+        let sql = format!("SELECT {} FROM \"{table}\" ORDER BY \"{key}\"", attrs.join(", "));
+        let run = |mode: &str| ddbsnap(&["sql", "-e", &export, "--format", "json", "--cache", mode, "--cache-dir", &cache, &sql]).ok().stdout;
+        let (memory, cached) = (run("never"), run("always"));
+        assert!(memory.contains(r#"\"N\""#) && memory.len() > 500, "{memory}");
+        assert_eq!(cached, memory, "{export}");
+    }
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap().filter_map(|e| e.ok()) {

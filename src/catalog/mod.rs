@@ -73,6 +73,10 @@ impl Catalog {
         // Keep the Arrow schema embedded in ddbsnap's Parquet files: its field
         // metadata says how each column holds DynamoDB values.
         config.options_mut().execution.parquet.skip_metadata = false;
+        // And read its columns back as the Arrow types written (Utf8, not
+        // Utf8View): the ddb_* functions tell DynamoDB types apart by the
+        // column's type, so a view type would read an N as an S.
+        config.options_mut().execution.parquet.schema_force_view_types = false;
         let ctx = SessionContext::new_with_config_rt(config, env.runtime());
         for f in udf::all().into_iter().chain(typed::all()) {
             ctx.register_udf(f);

@@ -54,6 +54,11 @@ impl<'a> ValueColumn<'a> {
         let kind = stored_kind(field);
         let tagged = match (tags, kind) {
             (Some(t), Some(kind)) => Some((t, tag_names(t)?, kind)),
+            // A column with no value in these rows holds only NULLs and
+            // missing attributes, which the tags tell apart whatever the
+            // column's metadata says (Parquet does not keep an all-NULL
+            // column's kind).
+            (Some(t), None) if values.null_count() == values.len() => Some((t, tag_names(t)?, Kind::Empty)),
             _ => None,
         };
         Ok(ValueColumn { values, field, tagged })

@@ -56,10 +56,35 @@ pub struct CacheSettings {
 }
 
 impl CacheSettings {
+    /// `--cache-dir`, else the user's cache folder (`$XDG_CACHE_HOME/ddbsnap`
+    /// or `~/.cache/ddbsnap`), never a folder shared with other users.
     pub fn root(&self) -> PathBuf {
-        self.dir.clone().unwrap_or_else(|| std::env::temp_dir().join("ddbsnap-cache"))
+        if let Some(d) = &self.dir {
+            return d.clone();
+        }
+        let home = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()).map(PathBuf::from);
+        let home = home.or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache")));
+        // SAFETY: geteuid cannot fail.
+        let uid = unsafe { libc::geteuid() };
+        home.map(|h| h.join("ddbsnap")).unwrap_or_else(|| std::env::temp_dir().join(format!("ddbsnap-cache-{uid}")))
     }
 }
+
+/// What an entry records beside its Parquet, checked before it is reused.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct EntryInfo {
+    format: String,
+    /// Rows in `data.parquet`.
+    items: u64,
+    /// Local data files as they were read: path, size, modification time
+    /// (ns). A file changed since, under the same manifests, is no longer
+    /// the export the entry was made from.
+    files: Vec<(PathBuf, u64, i128)>,
+    /// The reader's warnings (chain gaps...), said again on every reuse.
+    warnings: Vec<String>,
+}
+
+const INFO: &str = "entry.json";
 
 /// Bytes reading `t` into memory would take, roughly: twice its items'
 /// size (raw and typed columns), at least 250 bytes an item (generated and
@@ -117,9 +142,14 @@ pub fn refuse_plan_beyond_memory(tables: &[TableSnapshot], memory_limit: Option<
 }
 
 /// Whether `t` goes through the cache, and why (for the user's log line).
+/// Tables without manifests, read with `--quarantine` (they may not be
+/// whole) or with no items are read into memory whatever the mode.
 pub fn wanted(t: &TableSnapshot, s: &CacheSettings, quarantining: bool) -> Option<String> {
-    let has_manifests = std::iter::once(&t.full).chain(&t.incrementals).all(|e| !e.bare);
-    if !has_manifests || quarantining {
+    let exports = || std::iter::once(&t.full).chain(&t.incrementals);
+    if exports().any(|e| e.bare) || quarantining || exports().all(|e| e.summary.item_count == 0) {
+        if s.mode == CacheMode::Always {
+            tracing::warn!("table {}: not cached (no manifests, --quarantine, or no items): read into memory", t.name);
+        }
         return None;
     }
     match s.mode {
@@ -135,8 +165,13 @@ pub fn wanted(t: &TableSnapshot, s: &CacheSettings, quarantining: bool) -> Optio
     }
 }
 
+/// A size as people read it: 340 MB, 1.2 GB.
 fn gb(bytes: u64) -> String {
-    format!("{:.1} GB", bytes as f64 / 1e9)
+    match bytes {
+        b if b >= 1_000_000_000 => format!("{:.1} GB", b as f64 / 1e9),
+        b if b >= 1_000_000 => format!("{:.0} MB", b as f64 / 1e6),
+        b => format!("{:.0} KB", (b as f64 / 1e3).max(1.0)),
+    }
 }
 
 /// The cache entry's name for `t`: reads (and checks) each export's
@@ -168,26 +203,36 @@ pub async fn fingerprint(t: &TableSnapshot, as_of: Option<DateTime<Utc>>, strict
 }
 
 /// The cached Parquet folder of `t` (`ROOT/<fingerprint>/<table>`),
-/// converted now unless an earlier run left it; and whether it was reused.
+/// converted now unless an earlier run left a sound one; and whether it
+/// was reused. An entry that fails its checks (rows, local files changed,
+/// unreadable) is removed and made again.
 pub async fn cached(t: &TableSnapshot, env: &LoadEnv, root: &Path) -> Result<(PathBuf, bool)> {
+    prepare_root(root)?;
     let key = fingerprint(t, env.as_of, env.read.strict).await?;
     let entry = root.join(&key);
-    let folder = entry.join(&t.name);
-    if folder.join("data.parquet").is_file() {
-        return Ok((entry, true));
+    if entry.exists() {
+        match sound(&entry, &t.name) {
+            Ok(info) => {
+                info.warnings.iter().for_each(|w| tracing::warn!("table {}: {w}", t.name));
+                return Ok((entry, true));
+            }
+            Err(why) => {
+                tracing::warn!("table {}: the cache entry {} is {why}: making it again", t.name, entry.display());
+                std::fs::remove_dir_all(&entry).map_err(|e| Error::io_path(&entry, e))?;
+            }
+        }
     }
-    std::fs::create_dir_all(root).map_err(|e| Error::io_path(root, e))?;
     let partial = root.join(format!(".{key}.partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&partial);
-    let converted = crate::output::convert_table(t, env, &partial).await;
-    if let Err(e) = converted {
+    let made = make_entry(t, env, &partial).await;
+    if let Err(e) = made {
         let _ = std::fs::remove_dir_all(&partial);
         return Err(e);
     }
     match std::fs::rename(&partial, &entry) {
         Ok(()) => Ok((entry, false)),
         // Another run finished the same entry first: use that one.
-        Err(_) if folder.join("data.parquet").is_file() => {
+        Err(_) if sound(&entry, &t.name).is_ok() => {
             let _ = std::fs::remove_dir_all(&partial);
             Ok((entry, true))
         }
@@ -196,6 +241,90 @@ pub async fn cached(t: &TableSnapshot, env: &LoadEnv, root: &Path) -> Result<(Pa
             Err(Error::io_path(&entry, e))
         }
     }
+}
+
+/// Converts `t` into `dir` and records what the entry's checks need.
+async fn make_entry(t: &TableSnapshot, env: &LoadEnv, dir: &Path) -> Result<()> {
+    let files = local_files(t).await?;
+    let converted = crate::output::convert_table(t, env, dir).await?;
+    let info = EntryInfo { format: FORMAT.into(), items: converted.items, files, warnings: converted.report.warnings };
+    let path = dir.join(INFO);
+    std::fs::write(&path, serde_json::to_vec(&info).map_err(|e| Error::Invalid(e.to_string()))?).map_err(|e| Error::io_path(&path, e))
+}
+
+/// Size and modification time of every local data file of `t`'s chain
+/// (S3 objects are recognised by their manifests' checksums alone).
+async fn local_files(t: &TableSnapshot) -> Result<Vec<(PathBuf, u64, i128)>> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    for e in std::iter::once(&t.full).chain(&t.incrementals) {
+        let crate::snapshot::source::Source::Local(local) = e.source.as_ref() else { continue };
+        for f in load_files(e, false, &mut Vec::new()).await?.files {
+            let path = local.path(&f.data_file_s3_key)?;
+            let m = std::fs::metadata(&path).map_err(|err| Error::io_path(&path, err))?;
+            out.push((path, m.size(), m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128));
+        }
+    }
+    Ok(out)
+}
+
+/// Checks an entry before it is reused; Err says what is wrong with it.
+fn sound(entry: &Path, table: &str) -> std::result::Result<EntryInfo, String> {
+    let text = std::fs::read(entry.join(INFO)).map_err(|_| "incomplete (no entry.json)".to_string())?;
+    let info: EntryInfo = serde_json::from_slice(&text).map_err(|_| "unreadable (entry.json)".to_string())?;
+    if info.format != FORMAT {
+        return Err("of another format".into());
+    }
+    let data = entry.join(table).join("data.parquet");
+    let file = std::fs::File::open(&data).map_err(|_| "incomplete (no data.parquet)".to_string())?;
+    let meta = parquet::file::metadata::ParquetMetaDataReader::new().parse_and_finish(&file).map_err(|e| format!("unreadable ({e})"))?;
+    let rows = meta.file_metadata().num_rows();
+    if rows != info.items as i64 {
+        return Err(format!("not what was written ({rows} rows, {} recorded)", info.items));
+    }
+    for (path, size, mtime) in &info.files {
+        use std::os::unix::fs::MetadataExt;
+        let now = std::fs::metadata(path).map(|m| (m.size(), m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128));
+        if now.ok() != Some((*size, *mtime)) {
+            return Err(format!("stale ({} changed since)", path.display()));
+        }
+    }
+    Ok(info)
+}
+
+/// Creates the cache folder (only its owner may enter it) or checks the one
+/// there: ddbsnap reads no cache another user could have written. Leftovers
+/// of runs that died while converting are removed.
+fn prepare_root(root: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let shown = root.display();
+    if root.to_string_lossy().contains(['[', ']', '{', '}', '*', '?']) {
+        return Err(Error::Invalid(format!(
+            "--cache-dir {shown}: [ ] {{ }} * ? in a path are read as patterns by the query engine; choose a folder without them"
+        )));
+    }
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(root).map_err(|e| Error::Invalid(format!("--cache-dir {shown}: {e}")))?;
+    let m = std::fs::metadata(root).map_err(|e| Error::Invalid(format!("--cache-dir {shown}: {e}")))?;
+    // SAFETY: geteuid cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if !m.is_dir() {
+        return Err(Error::Invalid(format!("--cache-dir {shown}: not a folder")));
+    }
+    if m.uid() != me || m.mode() & 0o022 != 0 {
+        return Err(Error::Invalid(format!(
+            "--cache-dir {shown}: owned by another user or writable by others; ddbsnap does not read cached data others could have written: use a folder of your own"
+        )));
+    }
+    for e in std::fs::read_dir(root).map_err(|e| Error::io_path(root, e))?.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix('.').and_then(|n| n.rsplit_once(".partial-")).and_then(|(_, p)| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+    Ok(())
 }
 
 /// A table's key is unique, checked by a query (the cached table is not in

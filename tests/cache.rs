@@ -149,17 +149,104 @@ fn what_cannot_be_cached_whole_is_read_into_memory() {
 fn every_type_reads_the_same_through_the_cache() {
     let dir = tempfile::tempdir().unwrap();
     let cache = arg(&dir.path().join("cache"));
-    for (export, table, key) in [("every-type/json", "EveryType", "pk"), ("every-type/ion", "EveryType", "pk"), ("contacts", "Contact", "id")] {
+    for (export, table, key) in
+        [("every-type/json", "EveryType", "pk"), ("every-type/ion", "EveryType", "pk"), ("contacts", "Contact", "id")]
+    {
         let export = arg(&testdata(export));
-        let columns = ddbsnap(&["sql", "-e", &export, "--format", "csv", &format!("SELECT column_name FROM information_schema.columns WHERE table_name = '{table}'")]).ok();
-        let attrs: Vec<String> =
-            columns.stdout.lines().skip(1).filter(|c| *c != "_ddb").map(|c| format!("ddb_attr(\"{}\")", c.trim_matches('"').replace('"', "\"\""))).collect();
+        let columns = ddbsnap(&[
+            "sql",
+            "-e",
+            &export,
+            "--format",
+            "csv",
+            &format!("SELECT column_name FROM information_schema.columns WHERE table_name = '{table}'"),
+        ])
+        .ok();
+        let attrs: Vec<String> = columns
+            .stdout
+            .lines()
+            .skip(1)
+            .filter(|c| *c != "_ddb")
+            .map(|c| format!("ddb_attr(\"{}\")", c.trim_matches('"').replace('"', "\"\"")))
+            .collect();
         let sql = format!("SELECT {} FROM \"{table}\" ORDER BY \"{key}\"", attrs.join(", "));
-        let run = |mode: &str| ddbsnap(&["sql", "-e", &export, "--format", "json", "--cache", mode, "--cache-dir", &cache, &sql]).ok().stdout;
+        let run =
+            |mode: &str| ddbsnap(&["sql", "-e", &export, "--format", "json", "--cache", mode, "--cache-dir", &cache, &sql]).ok().stdout;
         let (memory, cached) = (run("never"), run("always"));
         assert!(memory.contains(r#"\"N\""#) && memory.len() > 500, "{memory}");
         assert_eq!(cached, memory, "{export}");
     }
+}
+
+/// The one entry folder of a cache.
+fn only_entry(cache: &Path) -> std::path::PathBuf {
+    let names = entries(cache);
+    assert_eq!(names.len(), 1, "{names:?}");
+    cache.join(&names[0])
+}
+
+#[test]
+fn a_damaged_or_stale_entry_is_never_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("contacts");
+    copy_dir(&testdata("contacts"), &copy);
+    let cache = dir.path().join("cache");
+    let run = |mode: &str| {
+        let export = arg(&copy);
+        ddbsnap(&["sql", "-e", export.as_str(), "--format", "csv", "--cache", mode, "--cache-dir", &arg(&cache), QUESTION])
+    };
+    let want = run("always").ok().stdout;
+    let entry = only_entry(&cache);
+    let data = entry.join("Contact/data.parquet");
+
+    // Another table's Parquet in its place: rows disagree, the entry is made again.
+    let other = dir.path().join("other");
+    ddbsnap(&["convert", &arg(&testdata("every-type/json")), "--to", &arg(&other)]).ok();
+    std::fs::copy(other.join("EveryType/data.parquet"), &data).unwrap();
+    let healed = run("always").ok();
+    assert!(healed.stderr.contains("making it again") && !healed.stderr.contains("reusing"), "{}", healed.show());
+    assert_eq!(healed.stdout, want);
+
+    // No data.parquet at all (a half-deleted entry): made again.
+    std::fs::remove_file(&data).unwrap();
+    assert_eq!(run("always").ok().stdout, want);
+
+    // A data file changed under the same manifests: not the export the entry
+    // was made from; read again, its checksum fails as it does without the cache.
+    let full = std::fs::read_dir(copy.join("AWSDynamoDB")).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).min().unwrap();
+    let file = std::fs::read_dir(full.join("data"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".gz"))
+        .unwrap();
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(&file, &bytes).unwrap();
+    let stale = run("always");
+    assert_eq!(stale.code, Some(2), "{}", stale.show());
+    assert!(stale.stderr.contains("stale") && !stale.stderr.contains("reusing"), "{}", stale.show());
+    assert_eq!(run("never").code, Some(2));
+}
+
+#[test]
+fn a_cache_folder_others_can_write_or_with_pattern_characters_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let run =
+        |cache: &Path| ddbsnap(&["sql", "-e", &arg(&testdata("contacts")), "--cache", "always", "--cache-dir", &arg(cache), "SELECT 1"]);
+    common::assert_error(&run(&shared), &["--cache-dir", "writable by others"]);
+    common::assert_error(&run(&dir.path().join("a[1]")), &["--cache-dir", "patterns"]);
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    common::assert_error(&run(&file), &["--cache-dir"]);
+    // A folder it creates is its owner's alone.
+    let own = dir.path().join("own/cache");
+    run(&own).ok();
+    assert_eq!(std::fs::metadata(&own).unwrap().permissions().mode() & 0o777, 0o700);
 }
 
 fn copy_dir(from: &Path, to: &Path) {

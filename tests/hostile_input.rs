@@ -100,6 +100,8 @@ fn nonsense_flag_values_are_usage_errors() {
         (vec!["apply", plan, "--approve", "12345678", "--concurrency", "0"], "--concurrency"),
         (vec!["apply", plan, "--approve", "12345678", "--max-wcu-per-sec", "1e-300"], "--max-wcu-per-sec"),
         (vec!["inspect", "testdata/contacts", "--threads", "0"], "--threads"),
+        (vec!["inspect", "testdata/contacts", "--threads", "1000000"], "more than ddbsnap starts"),
+        (vec!["inspect", "testdata/contacts", "--threads", "99999999999999999999"], "far too large"),
         (vec!["generate", "--out", "x", "--drift-rate", "1.5"], "--drift-rate"),
         (vec!["generate", "--out", "x", "--drift-rate", "NaN"], "--drift-rate"),
         (vec!["plan", "-t", "split_name", "testdata/contacts", "--out", "x", "--write-rate", "0"], "--write-rate"),

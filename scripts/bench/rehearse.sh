@@ -26,7 +26,7 @@ code=0
   -t split_name --dynamodb-endpoint-url "$DDBSNAP_TEST_DYNAMODB_ENDPOINT" --work-dir "$work/rh" --table-prefix "bench$$-" \
   --concurrency 16 --load-concurrency 16 --allow-failing-checks --format json -q "$@" > "$work/report.json" 2> "$work/err" || code=$?
 [ "$code" -le 1 ] || { cat "$work/err" >&2; exit 2; }
-read -r wall user sys rss < "$work/time"
+read -r wall user sys rss < <(tail -1 "$work/time")
 python3 - "$work/report.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))

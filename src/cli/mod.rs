@@ -78,7 +78,7 @@ pub struct Global {
     pub quarantine: Option<PathBuf>,
     /// Worker threads for every CPU-bound stage: decoding, conversion, queries, planning, profiling and
     /// `generate`'s writers (default: every core; no upper bound).
-    #[arg(long, global = true, env = "DDBSNAP_THREADS", value_parser = values::at_least_one)]
+    #[arg(long, global = true, env = "DDBSNAP_THREADS", value_parser = values::threads)]
     pub threads: Option<usize>,
     /// Memory DataFusion's operators may hold (e.g. 4G); past it aggregates and sorts spill to
     /// files under TMPDIR. `sql` and `check` query exports estimated above it from a Parquet cache

@@ -103,6 +103,8 @@ pub async fn run(g: &Global, env: &Env, a: RehearseArgs) -> Result<u8> {
         params: a.params,
         work_dir,
         s3_endpoint: g.s3_endpoint_url.clone(),
+        as_of: g.as_of.clone(),
+        strict: g.strict,
         target_endpoint: target.clone(),
         region: g.region.clone(),
         table_prefix: a.table_prefix,
@@ -122,9 +124,14 @@ pub async fn run(g: &Global, env: &Env, a: RehearseArgs) -> Result<u8> {
     let mut reading = super::build_env(g, env, &a.exports).await?;
     let loaded = load_tables(g, &a.exports, &mut reading).await?;
     let client = super::apply::dynamodb_client(g, target.as_deref(), true).await;
+    // Every step runs with the rehearsal's own resources.
     let mut global = vec!["-q".to_string()];
     if let Some(r) = &g.region {
         global.extend(["--region".to_string(), r.clone()]);
+    }
+    global.extend(["--threads".to_string(), env.threads().to_string()]);
+    if let Some(bytes) = g.memory_limit {
+        global.extend(["--memory-limit".to_string(), bytes.to_string()]);
     }
     let runner = Runner { exe: std::env::current_exe().context("finding the ddbsnap executable")?, global };
     let r = rehearse::run(&o, &loaded, (&client, env.clock()), &runner).await?;

@@ -33,7 +33,24 @@ pub fn non_negative(s: &str) -> Result<f64, String> {
 pub fn at_least_one(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
         Ok(n) if n >= 1 => Ok(n),
+        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => Err(format!("{s:?} is far too large")),
         _ => Err(format!("{s:?} is not a whole number of at least 1")),
+    }
+}
+
+/// Most worker threads one run starts: far above any machine's cores (the
+/// pool has no other ceiling), far below what makes a run crawl (every
+/// thread also splits each query into a partition of its own).
+pub const MAX_THREADS: usize = 1024;
+
+/// `--threads`: 1 to [`MAX_THREADS`].
+pub fn threads(s: &str) -> Result<usize, String> {
+    match at_least_one(s)? {
+        n if n > MAX_THREADS => Err(format!(
+            "{n} threads is more than ddbsnap starts ({MAX_THREADS}); give at most the machine's cores (it has {})",
+            crate::env::cores()
+        )),
+        n => Ok(n),
     }
 }
 

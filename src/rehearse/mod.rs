@@ -56,6 +56,10 @@ pub struct Options {
     pub work_dir: PathBuf,
     /// S3 endpoint for reading exports (--s3-endpoint-url).
     pub s3_endpoint: Option<String>,
+    /// How the exports were read (--as-of, --strict): the steps that read
+    /// them again read the same state.
+    pub as_of: Option<String>,
+    pub strict: bool,
     /// The DynamoDB endpoint rehearsed against (None: AWS's).
     pub target_endpoint: Option<String>,
     pub region: Option<String>,

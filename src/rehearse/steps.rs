@@ -33,9 +33,16 @@ pub(super) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Global flags for steps that read exports (the S3 endpoint).
+    /// Global flags for steps that read the exports (the S3 endpoint, the
+    /// point in time, strictness); not for the re-check of the scan, whose
+    /// export is of now.
     pub fn read_flags(&self) -> Vec<String> {
-        self.o.s3_endpoint.iter().flat_map(|u| ["--s3-endpoint-url".to_string(), u.clone()]).collect()
+        let mut flags: Vec<String> = self.o.s3_endpoint.iter().flat_map(|u| ["--s3-endpoint-url".to_string(), u.clone()]).collect();
+        flags.extend(self.o.as_of.iter().flat_map(|t| ["--as-of".to_string(), t.clone()]));
+        if self.o.strict {
+            flags.push("--strict".into());
+        }
+        flags
     }
 
     /// The target endpoint flag for steps that write or read DynamoDB.
@@ -354,7 +361,9 @@ fn limited_by(
     }
     if why.is_empty() {
         let limit = max.map_or("no rate limit".to_string(), |m| format!("well under its limit of {m} write units/s"));
-        why.push(format!("the target server: it answered {concurrency} requests at a time ({limit}, {retries} retries)"));
+        why.push(format!(
+            "how fast the target server answered (the apply sent up to {concurrency} requests at a time, --concurrency; {limit}; {retries} retries)"
+        ));
     }
     why.join("; ")
 }
@@ -384,7 +393,8 @@ mod tests {
     fn the_limit_on_the_apply_is_named() {
         assert_eq!(limited_by(95.0, (Some(100.0), 8), (0, 0), 1000, false), "the rate limit (--max-wcu-per-sec 100)");
         let server = limited_by(62.0, (Some(500.0), 8), (3, 0), 1000, false);
-        assert!(server.starts_with("the target server: it answered 8 requests at a time (well under its limit of 500"), "{server}");
+        assert!(server.starts_with("how fast the target server answered (the apply sent up to 8 requests at a time"), "{server}");
+        assert!(server.contains("well under its limit of 500"), "{server}");
         let retried = limited_by(62.0, (None, 4), (120, 100), 1000, true);
         assert_eq!(retried, "retries (120, 100 of them throttled); the crash and resume (two runs, each starting up)");
     }

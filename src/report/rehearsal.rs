@@ -28,7 +28,7 @@ fn projection_lines(p: &Projection) -> Vec<String> {
             p.seconds_at_production_rate / 60.0
         ),
         format!(
-            "measured in this rehearsal: load {:.0} items/s; apply {:.0} operations/s, {:.0} write units/s{}",
+            "measured in this rehearsal (wall time of its processes): load {:.0} items/s; apply {:.0} operations/s, {:.0} write units/s{}",
             p.load_items_per_sec,
             p.rehearsal_ops_per_sec,
             p.rehearsal_wcu_per_sec,

@@ -330,7 +330,9 @@ pub(crate) async fn load_or_cache(
     catalog: &crate::catalog::Catalog,
     cache: &CacheArgs,
 ) -> Result<Vec<Registered>> {
-    let settings = crate::cache::CacheSettings { mode: cache.cache.into(), dir: cache.cache_dir.clone(), memory_limit: g.memory_limit };
+    // An empty DDBSNAP_CACHE_DIR means unset, as for the endpoint variables.
+    let dir = cache.cache_dir.clone().filter(|d| !d.as_os_str().is_empty());
+    let settings = crate::cache::CacheSettings { mode: cache.cache.into(), dir, memory_limit: g.memory_limit };
     let mut out = Vec::new();
     for t in crate::load::locate(exports, env).await? {
         let Some(why) = crate::cache::wanted(&t, &settings, env.read.quarantine.is_some()) else {

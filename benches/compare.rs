@@ -18,7 +18,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("rehearse_compare");
     g.throughput(Throughput::Elements(ITEMS));
     g.sample_size(10);
-    g.bench_function("digest_items", |b| b.iter(|| items.iter().map(|i| black_box(item_digest(i))).count()));
+    g.bench_function("digest_items", |b| b.iter(|| items.iter().fold(0u128, |acc, i| acc ^ black_box(item_digest(i)))));
     g.bench_function("compare_scan", |b| {
         b.iter(|| {
             let mut cmp = Comparer::new("Contact", &key, expected.clone());

@@ -83,7 +83,7 @@ impl Dynamo for Fake {
         })
     }
 
-    fn get_batch<'a>(&'a self, _table: &'a str, _keys: Vec<Item>) -> BoxFuture<'a, Result<(Vec<Item>, Vec<Item>), String>> {
+    fn get_batch<'a>(&'a self, _table: &'a str, _keys: Vec<Item>) -> BoxFuture<'a, Result<crate::apply::send::Got, String>> {
         Box::pin(async { Err("not used by apply".to_string()) })
     }
 }

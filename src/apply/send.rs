@@ -22,6 +22,9 @@ use super::value::{item_from_sdk, item_to_sdk};
 use crate::item::Item;
 use crate::plan::rows::OpKind;
 
+/// What a BatchGetItem call gave: the items found, and the keys left unprocessed.
+pub type Got = (Vec<Item>, Vec<Item>);
+
 /// The DynamoDB calls ddbsnap writes and reads back through.
 pub trait Dynamo: Send + Sync {
     /// One conditional UPDATE, PUT or DELETE.
@@ -32,7 +35,7 @@ pub trait Dynamo: Send + Sync {
     fn write_batch<'a>(&'a self, table: &'a str, items: &'a [&'a Item]) -> BoxFuture<'a, Result<(f64, Vec<usize>), Failure>>;
     /// Strongly consistent reads of up to 100 keys: the items found and the
     /// keys left unprocessed.
-    fn get_batch<'a>(&'a self, table: &'a str, keys: Vec<Item>) -> BoxFuture<'a, Result<(Vec<Item>, Vec<Item>), String>>;
+    fn get_batch<'a>(&'a self, table: &'a str, keys: Vec<Item>) -> BoxFuture<'a, Result<Got, String>>;
 }
 
 impl Dynamo for Client {
@@ -44,7 +47,7 @@ impl Dynamo for Client {
         Box::pin(send_batch(self, table, items))
     }
 
-    fn get_batch<'a>(&'a self, table: &'a str, keys: Vec<Item>) -> BoxFuture<'a, Result<(Vec<Item>, Vec<Item>), String>> {
+    fn get_batch<'a>(&'a self, table: &'a str, keys: Vec<Item>) -> BoxFuture<'a, Result<Got, String>> {
         Box::pin(get_batch(self, table, keys))
     }
 }
@@ -247,7 +250,7 @@ async fn send_batch(client: &Client, table: &str, items: &[&Item]) -> Result<(f6
 }
 
 /// Reads up to 100 keys of `table`, strongly consistent.
-async fn get_batch(client: &Client, table: &str, keys: Vec<Item>) -> Result<(Vec<Item>, Vec<Item>), String> {
+async fn get_batch(client: &Client, table: &str, keys: Vec<Item>) -> Result<Got, String> {
     let req = KeysAndAttributes::builder()
         .set_keys(Some(keys.iter().map(item_to_sdk).collect()))
         .consistent_read(true)

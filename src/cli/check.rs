@@ -79,7 +79,7 @@ pub async fn run(g: &Global, env: &Env, a: CheckArgs) -> Result<u8> {
                     crate::load::check_unique_keys(&loaded, keys)?;
                 }
                 let profile = TableProfile::from_stats(loaded.name(), loaded.report.items, &loaded.stats);
-                tables.push(Checked { name: loaded.name().to_string(), schema: loaded.schema, profile });
+                tables.push(Checked { name: loaded.name().to_string(), schema: loaded.schema.clone(), profile });
             }
             Registered::Cached(name) => {
                 if let Some(keys) = &keys {

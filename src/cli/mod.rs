@@ -316,7 +316,7 @@ impl From<CacheChoice> for crate::cache::CacheMode {
 /// A table of the exports as `sql` and `check` query it.
 pub(crate) enum Registered {
     /// Read into memory.
-    Loaded(crate::load::LoadedTable),
+    Loaded(Box<crate::load::LoadedTable>),
     /// In the Parquet cache: the table's name.
     Cached(String),
 }
@@ -338,7 +338,7 @@ pub(crate) async fn load_or_cache(
         let Some(why) = crate::cache::wanted(&t, &settings, env.read.quarantine.is_some()) else {
             let loaded = load_one(g, &t, env).await?;
             catalog.add_loaded(&loaded)?;
-            out.push(Registered::Loaded(loaded));
+            out.push(Registered::Loaded(Box::new(loaded)));
             continue;
         };
         let progress = progress::Progress::start(&format!("caching {}", t.name), g.quiet);

@@ -5,7 +5,7 @@
 //! and the typed columns). When that does not fit (the estimate is over
 //! `--memory-limit`, or over half the memory the system has available),
 //! the table is converted instead, in bounded memory, to Parquet under the
-//! cache folder (`--cache-dir`, default `$TMPDIR/ddbsnap-cache`), and the
+//! cache folder (`--cache-dir`, default the user's `~/.cache/ddbsnap`), and the
 //! queries stream from there under DataFusion's memory limit. The next run
 //! on the same export reuses the files.
 //!
@@ -28,7 +28,7 @@ use crate::catalog::{Catalog, quote_ident};
 use crate::error::{Error, Result};
 use crate::load::LoadEnv;
 use crate::snapshot::TableSnapshot;
-use crate::snapshot::read::load_files;
+use crate::snapshot::read::{ExportFiles, load_files};
 
 /// Bumped whenever the Parquet written for a table would differ.
 const FORMAT: &str = "ddbsnap-cache/1";
@@ -49,7 +49,7 @@ pub enum CacheMode {
 #[derive(Clone, Debug)]
 pub struct CacheSettings {
     pub mode: CacheMode,
-    /// Default: `$TMPDIR/ddbsnap-cache`.
+    /// Default: see [`CacheSettings::root`].
     pub dir: Option<PathBuf>,
     /// `--memory-limit`, the budget an auto decision compares with.
     pub memory_limit: Option<usize>,
@@ -64,9 +64,7 @@ impl CacheSettings {
         }
         let home = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()).map(PathBuf::from);
         let home = home.or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache")));
-        // SAFETY: geteuid cannot fail.
-        let uid = unsafe { libc::geteuid() };
-        home.map(|h| h.join("ddbsnap")).unwrap_or_else(|| std::env::temp_dir().join(format!("ddbsnap-cache-{uid}")))
+        home.map(|h| h.join("ddbsnap")).unwrap_or_else(|| std::env::temp_dir().join(format!("ddbsnap-cache-{}", uid())))
     }
 }
 
@@ -90,11 +88,18 @@ const INFO: &str = "entry.json";
 /// size (raw and typed columns), at least 250 bytes an item (generated and
 /// redacted exports report a billed size of 0).
 pub fn memory_estimate(t: &TableSnapshot) -> u64 {
-    let exports = std::iter::once(&t.full).chain(&t.incrementals);
-    let (items, billed) = exports.fold((0u64, 0u64), |(i, b), e| {
-        (i.saturating_add(e.summary.item_count), b.saturating_add(e.summary.billed_size_bytes.unwrap_or(0)))
-    });
-    billed.max(items.saturating_mul(250)).saturating_mul(2)
+    let billed = t.exports().fold(0u64, |b, e| b.saturating_add(e.summary.billed_size_bytes.unwrap_or(0)));
+    billed.max(items(t).saturating_mul(250)).saturating_mul(2)
+}
+
+/// Items in `t`'s exports, as their manifests count them.
+fn items(t: &TableSnapshot) -> u64 {
+    t.exports().fold(0u64, |i, e| i.saturating_add(e.summary.item_count))
+}
+
+fn uid() -> u32 {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() }
 }
 
 /// The memory an auto decision allows a table: `--memory-limit`, else half
@@ -120,8 +125,7 @@ fn available() -> Option<u64> {
 /// anything is read, with the estimate and the way round it, instead of
 /// being killed by the kernel part way.
 pub fn refuse_plan_beyond_memory(tables: &[TableSnapshot], memory_limit: Option<usize>) -> Result<()> {
-    let items: u64 =
-        tables.iter().map(|t| std::iter::once(&t.full).chain(&t.incrementals).map(|e| e.summary.item_count).sum::<u64>()).sum();
+    let items: u64 = tables.iter().map(items).sum();
     let need: u64 = tables.iter().map(|t| memory_estimate(t).saturating_mul(2)).sum();
     let (have, what) = match (memory_limit, available()) {
         (Some(l), _) => (l as u64, "--memory-limit"),
@@ -145,8 +149,7 @@ pub fn refuse_plan_beyond_memory(tables: &[TableSnapshot], memory_limit: Option<
 /// Tables without manifests, read with `--quarantine` (they may not be
 /// whole) or with no items are read into memory whatever the mode.
 pub fn wanted(t: &TableSnapshot, s: &CacheSettings, quarantining: bool) -> Option<String> {
-    let exports = || std::iter::once(&t.full).chain(&t.incrementals);
-    if exports().any(|e| e.bare) || quarantining || exports().all(|e| e.summary.item_count == 0) {
+    if t.exports().any(|e| e.bare) || quarantining || items(t) == 0 {
         if s.mode == CacheMode::Always {
             tracing::warn!("table {}: not cached (no manifests, --quarantine, or no items): read into memory", t.name);
         }
@@ -174,9 +177,17 @@ fn gb(bytes: u64) -> String {
     }
 }
 
-/// The cache entry's name for `t`: reads (and checks) each export's
-/// manifest of files.
-pub async fn fingerprint(t: &TableSnapshot, as_of: Option<DateTime<Utc>>, strict: bool) -> Result<String> {
+/// Each export's manifest of files (read and checked), in chain order.
+async fn manifests(t: &TableSnapshot, strict: bool) -> Result<Vec<ExportFiles>> {
+    let mut out = Vec::new();
+    for e in t.exports() {
+        out.push(load_files(e, strict, &mut Vec::new()).await?);
+    }
+    Ok(out)
+}
+
+/// The cache entry's name for `t`, whose manifests of files are `files`.
+fn fingerprint(t: &TableSnapshot, files: &[ExportFiles], as_of: Option<DateTime<Utc>>, strict: bool) -> String {
     let mut h = Sha256::new();
     let mut field = |s: &str| {
         h.update((s.len() as u64).to_le_bytes());
@@ -187,19 +198,18 @@ pub async fn fingerprint(t: &TableSnapshot, as_of: Option<DateTime<Utc>>, strict
     field(&t.name);
     field(&as_of.map(|a| a.to_rfc3339()).unwrap_or_default());
     field(if strict { "strict" } else { "lenient" });
-    for e in std::iter::once(&t.full).chain(&t.incrementals) {
-        let s = &e.summary;
+    for ef in files {
+        let s = &ef.export.summary;
         field(&s.export_arn);
         field(&s.table_arn);
         field(&format!("{:?} {:?} {:?} {}", s.export_time, s.export_from_time, s.export_to_time, s.item_count));
-        let files = load_files(e, strict, &mut Vec::new()).await?;
-        for f in &files.files {
+        for f in &ef.files {
             field(&f.data_file_s3_key);
             field(&f.md5_checksum);
             field(&f.item_count.to_string());
         }
     }
-    Ok(hex::encode(h.finalize()))
+    hex::encode(h.finalize())
 }
 
 /// The cached Parquet folder of `t` (`ROOT/<fingerprint>/<table>`),
@@ -208,7 +218,8 @@ pub async fn fingerprint(t: &TableSnapshot, as_of: Option<DateTime<Utc>>, strict
 /// unreadable) is removed and made again.
 pub async fn cached(t: &TableSnapshot, env: &LoadEnv, root: &Path) -> Result<(PathBuf, bool)> {
     prepare_root(root)?;
-    let key = fingerprint(t, env.as_of, env.read.strict).await?;
+    let files = manifests(t, env.read.strict).await?;
+    let key = fingerprint(t, &files, env.as_of, env.read.strict);
     let entry = root.join(&key);
     if entry.exists() {
         match sound(&entry, &t.name) {
@@ -224,7 +235,7 @@ pub async fn cached(t: &TableSnapshot, env: &LoadEnv, root: &Path) -> Result<(Pa
     }
     let partial = root.join(format!(".{key}.partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&partial);
-    let made = make_entry(t, env, &partial).await;
+    let made = make_entry(t, &files, env, &partial).await;
     if let Err(e) = made {
         let _ = std::fs::remove_dir_all(&partial);
         return Err(e);
@@ -244,28 +255,34 @@ pub async fn cached(t: &TableSnapshot, env: &LoadEnv, root: &Path) -> Result<(Pa
 }
 
 /// Converts `t` into `dir` and records what the entry's checks need.
-async fn make_entry(t: &TableSnapshot, env: &LoadEnv, dir: &Path) -> Result<()> {
-    let files = local_files(t).await?;
+async fn make_entry(t: &TableSnapshot, files: &[ExportFiles], env: &LoadEnv, dir: &Path) -> Result<()> {
+    let files = local_files(files)?;
     let converted = crate::output::convert_table(t, env, dir).await?;
     let info = EntryInfo { format: FORMAT.into(), items: converted.items, files, warnings: converted.report.warnings };
     let path = dir.join(INFO);
     std::fs::write(&path, serde_json::to_vec(&info).map_err(|e| Error::Invalid(e.to_string()))?).map_err(|e| Error::io_path(&path, e))
 }
 
-/// Size and modification time of every local data file of `t`'s chain
+/// Size and modification time of every local data file of the chain
 /// (S3 objects are recognised by their manifests' checksums alone).
-async fn local_files(t: &TableSnapshot) -> Result<Vec<(PathBuf, u64, i128)>> {
-    use std::os::unix::fs::MetadataExt;
+fn local_files(files: &[ExportFiles]) -> Result<Vec<(PathBuf, u64, i128)>> {
     let mut out = Vec::new();
-    for e in std::iter::once(&t.full).chain(&t.incrementals) {
-        let crate::snapshot::source::Source::Local(local) = e.source.as_ref() else { continue };
-        for f in load_files(e, false, &mut Vec::new()).await?.files {
+    for ef in files {
+        let crate::snapshot::source::Source::Local(local) = ef.export.source.as_ref() else { continue };
+        for f in &ef.files {
             let path = local.path(&f.data_file_s3_key)?;
-            let m = std::fs::metadata(&path).map_err(|err| Error::io_path(&path, err))?;
-            out.push((path, m.size(), m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128));
+            let (size, mtime) = size_and_time(&path).map_err(|err| Error::io_path(&path, err))?;
+            out.push((path, size, mtime));
         }
     }
     Ok(out)
+}
+
+/// A file's size and modification time in nanoseconds.
+fn size_and_time(path: &Path) -> std::io::Result<(u64, i128)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path)?;
+    Ok((m.size(), m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128))
 }
 
 /// Checks an entry before it is reused; Err says what is wrong with it.
@@ -283,9 +300,7 @@ fn sound(entry: &Path, table: &str) -> std::result::Result<EntryInfo, String> {
         return Err(format!("not what was written ({rows} rows, {} recorded)", info.items));
     }
     for (path, size, mtime) in &info.files {
-        use std::os::unix::fs::MetadataExt;
-        let now = std::fs::metadata(path).map(|m| (m.size(), m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128));
-        if now.ok() != Some((*size, *mtime)) {
+        if size_and_time(path).ok() != Some((*size, *mtime)) {
             return Err(format!("stale ({} changed since)", path.display()));
         }
     }
@@ -305,12 +320,10 @@ fn prepare_root(root: &Path) -> Result<()> {
     }
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(root).map_err(|e| Error::Invalid(format!("--cache-dir {shown}: {e}")))?;
     let m = std::fs::metadata(root).map_err(|e| Error::Invalid(format!("--cache-dir {shown}: {e}")))?;
-    // SAFETY: geteuid cannot fail.
-    let me = unsafe { libc::geteuid() };
     if !m.is_dir() {
         return Err(Error::Invalid(format!("--cache-dir {shown}: not a folder")));
     }
-    if m.uid() != me || m.mode() & 0o022 != 0 {
+    if m.uid() != uid() || m.mode() & 0o022 != 0 {
         return Err(Error::Invalid(format!(
             "--cache-dir {shown}: owned by another user or writable by others; ddbsnap does not read cached data others could have written: use a folder of your own"
         )));
@@ -337,9 +350,9 @@ pub async fn check_unique_keys(catalog: &Catalog, table: &str, keys: &[String]) 
         let n = r.batches.first().and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0)));
         Ok::<i64, Error>(n.unwrap_or(0))
     };
+    let schema = catalog.context().table_provider(datafusion::common::TableReference::bare(table)).await?.schema();
     for (k, c) in keys.iter().zip(&cols) {
-        let provider = catalog.context().table_provider(datafusion::common::TableReference::bare(table)).await?;
-        if provider.schema().field_with_name(k).is_err() {
+        if schema.field_with_name(k).is_err() {
             return Err(Error::Invalid(format!("table {table}: no item has the key attribute {k:?} (the key is {keys:?})")));
         }
         let missing = count(format!("SELECT count(*) FROM {t} WHERE ddb_missing({c}) OR {c} IS NULL")).await?;

@@ -77,7 +77,7 @@ pub struct Global {
     #[arg(long, global = true, value_name = "FILE")]
     pub quarantine: Option<PathBuf>,
     /// Worker threads for every CPU-bound stage: decoding, conversion, queries, planning, profiling and
-    /// `generate`'s writers (default: every core; no upper bound).
+    /// `generate`'s writers (default: every core; at most 1024).
     #[arg(long, global = true, env = "DDBSNAP_THREADS", value_parser = values::threads)]
     pub threads: Option<usize>,
     /// Memory DataFusion's operators may hold (e.g. 4G); past it aggregates and sorts spill to
@@ -290,7 +290,7 @@ pub struct CacheArgs {
     #[arg(long, value_enum, default_value_t = CacheChoice::Auto, env = "DDBSNAP_CACHE")]
     pub cache: CacheChoice,
     /// The cache's folder; an entry is reused while its export's manifests and checksums are unchanged.
-    /// Default: $TMPDIR/ddbsnap-cache.
+    /// Default: $XDG_CACHE_HOME/ddbsnap or ~/.cache/ddbsnap.
     #[arg(long, value_name = "DIR", env = "DDBSNAP_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
 }

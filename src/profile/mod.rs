@@ -155,6 +155,6 @@ pub fn roles(model: &Model) -> BTreeMap<String, Role> {
 
 fn source(t: &LoadedTable) -> Source {
     let s = &t.snapshot;
-    let exports = std::iter::once(&s.full).chain(&s.incrementals).map(|e| e.summary.export_id().to_string()).collect();
+    let exports = s.exports().map(|e| e.summary.export_id().to_string()).collect();
     Source { table: t.name().to_string(), exports, export_time: s.point_in_time().map(|p| p.to_rfc3339_opts(SecondsFormat::Millis, true)) }
 }

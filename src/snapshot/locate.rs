@@ -48,6 +48,11 @@ pub struct TableSnapshot {
 }
 
 impl TableSnapshot {
+    /// The chain's exports: the full one, then each incremental.
+    pub fn exports(&self) -> impl Iterator<Item = &ExportRef> {
+        std::iter::once(&self.full).chain(&self.incrementals)
+    }
+
     pub fn point_in_time(&self) -> Option<DateTime<Utc>> {
         self.incrementals.last().unwrap_or(&self.full).summary.point_in_time()
     }

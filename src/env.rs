@@ -165,6 +165,10 @@ fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
 pub trait Clock: Send + Sync {
     /// Time since the clock's origin.
     fn now(&self) -> Duration;
+    /// Time since `start` (an earlier [`Clock::now`]).
+    fn since(&self, start: Duration) -> Duration {
+        self.now().saturating_sub(start)
+    }
     /// Waits `d`.
     fn sleep(&self, d: Duration) -> BoxFuture<'static, ()>;
     /// A random number in `0..=max` (backoff jitter).

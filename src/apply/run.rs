@@ -231,7 +231,7 @@ pub async fn execute(work: &Work<'_>, mut report: Report, journal: &mut Journal,
     report.retries_by_cause =
         Cause::ALL.iter().zip(&counters.retries_by_cause).map(|(c, n)| (c.name(), n.load(Ordering::Relaxed))).collect();
     report.consumed_write_units = counters.consumed_milli.load(Ordering::Relaxed) as f64 / 1000.0;
-    report.seconds = s.clock.now().saturating_sub(started).as_secs_f64();
+    report.seconds = s.clock.since(started).as_secs_f64();
     Ok(report)
 }
 
@@ -357,11 +357,6 @@ impl Ctx<'_> {
         backoff(self.clock, attempt).await
     }
 
-    /// Time since `started` (a [`Clock::now`]).
-    fn since(&self, started: Duration) -> Duration {
-        self.clock.now().saturating_sub(started)
-    }
-
     fn entry(seq: u64, outcome: Outcome, current: Option<&Item>, error: Option<String>) -> Entry {
         Entry { seq, outcome, current: current.map(ddbjson::item_to_string), error, stamp_ms: None }
     }
@@ -410,7 +405,7 @@ impl Ctx<'_> {
                     {
                         l.throttled();
                     }
-                    if self.since(started) < self.retry_for {
+                    if self.clock.since(started) < self.retry_for {
                         self.counters.retried(cause);
                         self.backoff(attempt).await;
                         attempt += 1;
@@ -478,7 +473,7 @@ impl Ctx<'_> {
                     break;
                 }
             };
-            if self.since(started) >= self.retry_for {
+            if self.clock.since(started) >= self.retry_for {
                 for i in pending.drain(..) {
                     self.counters.failed.fetch_add(1, Ordering::Relaxed);
                     outcomes[i] = Some(Self::entry(

@@ -32,21 +32,19 @@ struct Expected<'c> {
 }
 
 impl Expected<'_> {
-    /// Each item of `model` in the snapshot, by key hash.
-    fn each_in_snapshot(&self, model: &str, key: &[String], mut f: impl FnMut(u128, Item)) -> Result<()> {
-        let Some(t) = self.cx.loaded.iter().find(|t| t.name() == model) else { return Ok(()) };
-        for b in &t.batches {
-            let d = BatchDecoder::new(b)?;
-            for r in 0..b.num_rows() {
-                let item = d.item(r)?;
-                f(key_of(&item, key), item);
+    /// What `model` should hold, by key hash, in order: each item of the
+    /// snapshot, then what each planned operation leaves (None: deleted),
+    /// a later one replacing an earlier one of the same key.
+    fn each(&self, model: &str, key: &[String], mut f: impl FnMut(u128, Option<Item>)) -> Result<()> {
+        if let Some(t) = self.cx.loaded.iter().find(|t| t.name() == model) {
+            for b in &t.batches {
+                let d = BatchDecoder::new(b)?;
+                for r in 0..b.num_rows() {
+                    let item = d.item(r)?;
+                    f(key_of(&item, key), Some(item));
+                }
             }
         }
-        Ok(())
-    }
-
-    /// Each planned operation on `model`: its key hash and the item it leaves (None: deleted).
-    fn each_planned(&self, model: &str, key: &[String], mut f: impl FnMut(u128, Option<Item>)) -> Result<()> {
         let Some((plan, stamp, entries)) = &self.plan else { return Ok(()) };
         for expected in expected_ops(plan, stamp, entries)? {
             let (op, item) = expected?;
@@ -59,10 +57,7 @@ impl Expected<'_> {
 
     fn digests(&self, model: &str, key: &[String]) -> Result<Digests> {
         let mut out = Digests::default();
-        self.each_in_snapshot(model, key, |k, item| {
-            out.insert(k, item_digest(&item));
-        })?;
-        self.each_planned(model, key, |k, item| match item {
+        self.each(model, key, |k, item| match item {
             Some(i) => {
                 out.insert(k, item_digest(&i));
             }
@@ -76,17 +71,12 @@ impl Expected<'_> {
     /// The expected items of the `wanted` key hashes (the samples).
     fn items(&self, model: &str, key: &[String], wanted: &BTreeSet<u128>) -> Result<HashMap<u128, Item>> {
         let mut out = HashMap::new();
-        self.each_in_snapshot(model, key, |k, item| {
-            if wanted.contains(&k) {
-                out.insert(k, item);
+        self.each(model, key, |k, item| match item {
+            Some(i) if wanted.contains(&k) => {
+                out.insert(k, i);
             }
-        })?;
-        self.each_planned(model, key, |k, item| {
-            if wanted.contains(&k) {
-                match item {
-                    Some(i) => out.insert(k, i),
-                    None => out.remove(&k),
-                };
+            _ => {
+                out.remove(&k);
             }
         })?;
         Ok(out)

@@ -100,7 +100,7 @@ pub async fn write_groups(
     }
     drop(calls);
     out.already = already.get();
-    out.seconds = s.clock.now().saturating_sub(started).as_secs_f64();
+    out.seconds = s.clock.since(started).as_secs_f64();
     Ok(out)
 }
 
@@ -156,7 +156,7 @@ async fn write_group(client: &dyn Dynamo, table: &str, group: Group, s: &Setting
                 return Err(Error::Invalid(format!("writing table {table} (items from #{first}): {message}")));
             }
         };
-        if s.clock.now().saturating_sub(started) >= s.retry_for {
+        if s.clock.since(started) >= s.retry_for {
             return Err(Error::Invalid(format!(
                 "writing table {table}: {} items still not written after {attempt} retries over {} s: {why}",
                 pending.len(),

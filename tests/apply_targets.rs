@@ -128,7 +128,7 @@ fn copies_never_write_over_items_and_key_types_must_match() {
         "--out",
         &arg(&copy),
     ]);
-    assert_eq!(run.code, Some(1), "the v2 checks fail on the old data, the plan is written\n{}", run.show());
+    assert_eq!(run.code, Some(0), "the v2 checks fail on the old data, but no worse after the copy\n{}", run.show());
     let sha = run.stdout.lines().next().and_then(|l| l.strip_prefix("plan ")).expect("plan <sha>").trim().to_string();
     let apply = |extra: &[&str]| {
         let mut args = vec!["apply", copy.to_str().expect("utf-8"), "--approve", &sha, "--endpoint-url", &ep, "--allow-failing-checks"];

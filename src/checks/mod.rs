@@ -2,7 +2,9 @@
 //! checks generated from it as SQL ([`generate`]) and the runner ([`run`]).
 //! Check files, reports and schema-change lint build on these.
 
+pub mod baseline;
 pub mod files;
+pub mod gate;
 pub mod generate;
 pub mod lint;
 pub mod model;

@@ -17,6 +17,17 @@ pub enum Status {
     Error,
 }
 
+impl Status {
+    /// As JSON reports spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Error => "error",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckResult {
     pub name: String,
@@ -30,6 +41,12 @@ pub struct CheckResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub sql: String,
+    /// With `check --baseline`: how the check moved since that report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<super::gate::Change>,
+    /// With `check --baseline`: the check in that report (None: not there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<super::baseline::Earlier>,
 }
 
 /// Runs one check. Samples keep only the check's key columns unless
@@ -85,6 +102,8 @@ pub async fn run_check(catalog: &Catalog, check: &Check, sample_rows: usize, sho
         sample,
         error,
         sql: check.sql.clone(),
+        change: None,
+        baseline: None,
     }
 }
 

@@ -14,8 +14,8 @@ use super::Global;
 use crate::apply::expr::Stamp;
 use crate::apply::journal::{self, Header, Journal};
 use crate::apply::run::{self, Counters, Report, Settings};
+use crate::checks::gate::Rule;
 use crate::plan::file::PlanFile;
-use crate::report::plan::after_checks_pass;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Writes go to DynamoDB through the standard AWS configuration (region, credentials); --dynamodb-endpoint-url \
@@ -36,9 +36,13 @@ pub struct ApplyArgs {
     pub resume: bool,
     #[command(flatten)]
     pub write: WriteArgs,
-    /// Apply even though checks fail on the data as it would be after the plan.
+    /// Apply even though checks the plan makes worse fail on the data as it would be after it.
     #[arg(long)]
     pub allow_failing_checks: bool,
+    /// Block on every failing error-severity check, not only on checks the plan makes worse
+    /// (a pass that fails, more violations, a new error).
+    #[arg(long)]
+    pub require_clean: bool,
 }
 
 /// How fast writes go, for every command that writes to DynamoDB as `apply` does (apply, rollback, load).
@@ -184,13 +188,8 @@ async fn settings(g: &Global, env: &Env, plan: &PlanFile, w: &WriteArgs, fresh_a
 pub async fn apply(g: &Global, env: &Env, a: ApplyArgs) -> Result<u8> {
     let plan = PlanFile::open(&a.plan)?;
     let sha = plan.sha256().to_string();
-    let approve = a.approve.to_ascii_lowercase();
-    if approve.len() < 8 || !sha.starts_with(&approve) {
-        bail!("--approve {} does not match this plan's SHA-256 {sha}: the plan is not the one approved", a.approve);
-    }
-    if !after_checks_pass(&plan.manifest) && !a.allow_failing_checks {
-        bail!("checks fail on the data as it would be after this plan (see `ddbsnap plan show`); apply anyway with --allow-failing-checks");
-    }
+    check_approval(&a.approve, &sha, &a.plan)?;
+    refuse_blocking_checks(&plan.manifest, Rule::from_flag(a.require_clean), a.allow_failing_checks)?;
     let s = settings(g, env, &plan, &a.write, !a.resume).await?;
     let ops = plan.manifest.ops_file.rows;
     let (mut journal, _tmp) = open_journal(&a.plan, "apply", (&sha, ops), a.resume, a.write.dry_run, None)?;
@@ -200,6 +199,55 @@ pub async fn apply(g: &Global, env: &Env, a: ApplyArgs) -> Result<u8> {
     let report =
         with_progress(g, "applying", left, counters.clone(), run::execute(&work, report, &mut journal, &s, counters.clone())).await?;
     finish(&report, a.write.format, &journal.path, a.write.dry_run)
+}
+
+/// The approval names this plan: hex digits, at least 8, a prefix of its
+/// SHA-256. The refusal says which rule failed and never prints the SHA it
+/// refused, so that copying it from the error cannot stand in for a review.
+fn check_approval(given: &str, sha: &str, plan: &std::path::Path) -> Result<()> {
+    let shown = crate::error::brief(&crate::error::escape_unsafe(given), 80);
+    if !given.bytes().all(|b| b.is_ascii_hexdigit()) || given.is_empty() {
+        bail!("--approve {shown}: not a SHA-256 prefix (hex digits 0-9 and a-f only)");
+    }
+    if given.len() < 8 {
+        bail!(
+            "--approve {shown}: give at least 8 hex digits of the plan's SHA-256 ({} given), as `ddbsnap plan show` prints it",
+            given.len()
+        );
+    }
+    if given.len() > sha.len() {
+        bail!("--approve {shown}: {} digits is longer than a SHA-256 ({})", given.len(), sha.len());
+    }
+    if !sha.starts_with(&given.to_ascii_lowercase()) {
+        bail!(
+            "--approve {shown} is not this plan's SHA-256: {} is another plan, or it changed after it was approved; \
+             review it again with `ddbsnap plan show {}`",
+            plan.display(),
+            plan.display()
+        );
+    }
+    Ok(())
+}
+
+/// Refuses a plan whose checks block under `rule`, naming them.
+fn refuse_blocking_checks(m: &crate::plan::manifest::PlanManifest, rule: Rule, allowed: bool) -> Result<()> {
+    let blocking = m.blocking_checks(rule);
+    if blocking.is_empty() || allowed {
+        return Ok(());
+    }
+    let names: Vec<String> =
+        blocking.iter().take(5).map(|c| format!("{} ({})", crate::error::escape_unsafe(&c.name), c.change().name())).collect();
+    let more = if blocking.len() > 5 { format!(" and {} more", blocking.len() - 5) } else { String::new() };
+    let why = match rule {
+        Rule::Regressions => "made worse by this plan",
+        Rule::Clean => "failing after this plan (--require-clean)",
+    };
+    bail!(
+        "{} check{} {why}: {}{more} (see `ddbsnap plan show`); apply anyway with --allow-failing-checks",
+        blocking.len(),
+        if blocking.len() == 1 { "" } else { "s" },
+        names.join(", ")
+    )
 }
 
 pub async fn rollback(g: &Global, env: &Env, a: RollbackArgs) -> Result<u8> {
@@ -420,4 +468,26 @@ fn finish(r: &Report, format: Format, journal: &Path, dry_run: bool) -> Result<u
     } else {
         0
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_approval;
+
+    #[test]
+    fn approval_errors_say_what_is_wrong_without_the_sha() {
+        let sha = "91ca1ca5".to_string() + &"0".repeat(56);
+        let p = std::path::Path::new("p");
+        let err = |g: &str| check_approval(g, &sha, p).unwrap_err().to_string();
+        assert!(err("91ca1ca").contains("at least 8 hex digits") && err("91ca1ca").contains("(7 given)"));
+        assert!(err("91ca1caz").contains("hex digits 0-9 and a-f only"));
+        assert!(err("").contains("not a SHA-256 prefix"));
+        assert!(err(&format!("{sha}0")).contains("longer than a SHA-256"));
+        assert!(err("91ca1ca6").contains("is not this plan's SHA-256"));
+        for g in ["91ca1ca", "91ca1ca6", "zz"] {
+            assert!(!err(g).contains(&sha[..20]), "{}", err(g));
+        }
+        check_approval("91CA1CA5", &sha, p).unwrap();
+        check_approval(&sha, &sha, p).unwrap();
+    }
 }

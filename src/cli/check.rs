@@ -3,21 +3,24 @@
 use crate::env::Env;
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
 use super::{Global, Registered, build_env, load_or_cache};
 use crate::catalog::Catalog;
+use crate::checks::baseline::{self, Baseline, FailOn};
 use crate::checks::files;
 use crate::checks::generate::Severity;
 use crate::checks::model::ModelIntrospection;
 use crate::checks::run::{CheckResult, Status, run_check};
 use crate::checks::suite;
 use crate::convert::TableSchema;
-use crate::report::{self, TableProfile};
+use crate::report::{self, Compared, TableProfile};
 
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Exit codes: 0 every error-severity check passed, 1 some failed, 2 ddbsnap failed (a check that cannot run counts as a failure of the tool).\n\n\
+    after_help = "Exit codes: 0 every error-severity check passed, 1 some failed, 2 ddbsnap failed (a check that cannot run counts as a failure of the tool).\n\
+With --baseline (or --fail-on regressions), 1 means an error-severity check is new, regressed (more violations) or missing \
+against the baseline; failures no worse than before are reported as pre-existing.\n\n\
 Samples show only the items' keys unless --show-values is given: reports leave production."
 )]
 pub struct CheckArgs {
@@ -45,6 +48,14 @@ pub struct CheckArgs {
     /// Show attribute values in samples, not only keys.
     #[arg(long)]
     pub show_values: bool,
+    /// An earlier report of `check --format json`: each check is marked new, regressed, improved, fixed or
+    /// unchanged against it, and reports list regressions first.
+    #[arg(long, value_name = "PREVIOUS.json")]
+    pub baseline: Option<PathBuf>,
+    /// What exit code 1 means: `regressions` (the default with --baseline) or `failures` (any failing error check;
+    /// the default without).
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub fail_on: Option<FailOn>,
     #[command(flatten)]
     pub cache: super::CacheArgs,
 }
@@ -61,6 +72,14 @@ pub enum CheckFormat {
 }
 
 pub async fn run(g: &Global, env: &Env, a: CheckArgs) -> Result<u8> {
+    let fail_on = match (a.fail_on, &a.baseline) {
+        (Some(FailOn::Regressions), None) => bail!("--fail-on regressions needs --baseline PREVIOUS.json: the report to compare with"),
+        (Some(f), _) => f,
+        (None, Some(_)) => FailOn::Regressions,
+        (None, None) => FailOn::Failures,
+    };
+    // Read before the checks run: a bad baseline fails in a second, not after the whole run.
+    let baseline = a.baseline.as_deref().map(Baseline::load).transpose()?;
     let mut reading = build_env(g, env, &a.exports).await?;
     let intro = a.amplify.as_deref().map(ModelIntrospection::load).transpose()?;
     let catalog = Catalog::new(env);
@@ -113,18 +132,24 @@ pub async fn run(g: &Global, env: &Env, a: CheckArgs) -> Result<u8> {
     for c in &checks {
         results.push(run_check(&catalog, c, a.sample, a.show_values).await);
     }
+    let missing = baseline.as_ref().map(|b| b.compare(&mut results)).unwrap_or_default();
+    let compared = baseline.as_ref().map(|b| Compared { file: b.path.display().to_string(), missing: &missing });
     let profiles: Vec<TableProfile> = tables.iter().map(|t| t.profile.clone()).collect();
     match a.format {
-        CheckFormat::Text => print_text(&results, &notes),
+        CheckFormat::Text => print_text(&results, &notes, compared.as_ref()),
         CheckFormat::Json => {
             let tables: Vec<_> = profiles.iter().map(|t| serde_json::json!({"name": t.name, "items": t.items})).collect();
-            println!("{}", serde_json::to_string_pretty(&serde_json::json!({"tables": tables, "checks": results, "notes": notes}))?);
+            let mut doc = serde_json::json!({"tables": tables, "checks": results, "notes": notes});
+            if let Some(c) = &compared {
+                doc["baseline"] = serde_json::json!({"file": c.file, "summary": c.summary(&results), "missing": c.missing});
+            }
+            println!("{}", serde_json::to_string_pretty(&doc)?);
         }
-        CheckFormat::Junit => print!("{}", report::junit(&results)),
-        CheckFormat::Markdown => print!("{}", report::markdown(&results, &profiles, &notes)),
-        CheckFormat::Html => print!("{}", report::html(&results, &profiles, &notes)),
+        CheckFormat::Junit => print!("{}", report::junit(&results, &missing, fail_on == FailOn::Regressions)),
+        CheckFormat::Markdown => print!("{}", report::markdown(&results, &profiles, &notes, compared.as_ref())),
+        CheckFormat::Html => print!("{}", report::html(&results, &profiles, &notes, compared.as_ref())),
     }
-    Ok(exit_code(&results))
+    Ok(baseline::exit_code(&results, &missing, fail_on))
 }
 
 /// A table registered from Parquet: its schema from the files, its items counted.
@@ -145,21 +170,21 @@ struct Checked {
     profile: TableProfile,
 }
 
-/// 2 when a check could not run, 1 when an error-severity check failed.
-pub fn exit_code(results: &[CheckResult]) -> u8 {
-    if results.iter().any(|r| r.status == Status::Error) {
-        2
-    } else if results.iter().any(|r| r.status == Status::Fail && r.severity == Severity::Error) {
-        super::EXIT_PROBLEMS
-    } else {
-        0
-    }
-}
-
-fn print_text(results: &[CheckResult], notes: &[String]) {
+fn print_text(results: &[CheckResult], notes: &[String], baseline: Option<&Compared>) {
     // Colour only on a terminal: piped reports stay plain text.
     let colour = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    for r in results {
+    let esc = crate::error::escape_unsafe;
+    if let Some(b) = baseline {
+        println!("against the baseline {}: {}", esc(&b.file), b.summary(results));
+    }
+    let mut group = "";
+    for r in report::ordered(results) {
+        if let Some(c) = r.change
+            && c.group() != group
+        {
+            group = c.group();
+            println!("{group}:");
+        }
         let (status, code) = match r.status {
             Status::Pass => ("pass", "32"),
             Status::Fail if r.severity == Severity::Warn => ("WARN", "33"),
@@ -167,8 +192,8 @@ fn print_text(results: &[CheckResult], notes: &[String]) {
             Status::Error => ("ERROR", "35;1"),
         };
         let status = if colour { format!("\x1b[{code}m{status:5}\x1b[0m") } else { format!("{status:5}") };
-        let esc = crate::error::escape_unsafe;
-        println!("{status}  {:40}  {:>8}  {}", esc(&r.name), r.violations, esc(&r.description));
+        let change = report::change_label(r).map(|c| format!("  [{c}]")).unwrap_or_default();
+        println!("{status}  {:40}  {:>8}  {}{change}", esc(&r.name), r.violations, esc(&r.description));
         if let Some(e) = &r.error {
             println!("       {}", crate::error::brief(e, 300));
         }
@@ -176,8 +201,14 @@ fn print_text(results: &[CheckResult], notes: &[String]) {
             println!("       {}", crate::error::brief(&row.to_string(), 300));
         }
     }
+    if let Some(b) = baseline.filter(|b| !b.missing.is_empty()) {
+        println!("missing (in the baseline, not run this time):");
+        for m in b.missing {
+            println!("       {} on {}: was {} with {} violations", esc(&m.name), esc(&m.table), m.status.name(), m.violations);
+        }
+    }
     for n in notes {
-        println!("note   {}", crate::error::escape_unsafe(n));
+        println!("note   {}", esc(n));
     }
     let count = |s: Status| results.iter().filter(|r| r.status == s).count();
     println!(

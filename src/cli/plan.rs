@@ -10,6 +10,7 @@ use anyhow::{Result, bail};
 use super::{Global, build_env};
 use crate::catalog::Catalog;
 use crate::checks::files;
+use crate::checks::gate::Rule;
 use crate::checks::model::ModelIntrospection;
 use crate::load::LoadedTable;
 use crate::plan::manifest::{PlanManifest, TargetTable};
@@ -26,8 +27,11 @@ key attributes identify the item; every other column is an attribute value (SQL 
 Values: text -> S, numbers -> N (exact), booleans -> BOOL, binary -> B, lists -> L, structs -> M, \
 timestamps -> ISO 8601 S. For exact DynamoDB types use ddb('{\"NULL\":true}'), ddb_number(text), \
 ddb_attr(attr) (an attribute as it is, any type) and ddb_text(attr). SELECT * keeps every attribute exact.\n\n\
-Exit codes: 0 plan written and the checks pass on the data as it would be after it; 1 plan written, but \
-checks fail afterwards or rows were skipped; 2 error (no plan written).";
+Checks gate on what the plan makes worse: a check that passes before and fails after, one with more violations, \
+or a new error. A failure that is already there, no worse, is reported as pre-existing and does not block \
+(--require-clean makes it block).\n\n\
+Exit codes: 0 plan written and no check is worse on the data as it would be after it; 1 plan written, but \
+checks are worse afterwards or rows were skipped; 2 error (no plan written).";
 
 #[derive(clap::Args, Debug)]
 #[command(args_conflicts_with_subcommands = true, after_help = CONTRACT)]
@@ -88,6 +92,10 @@ pub struct MakeArgs {
     pub write_rate: f64,
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+    /// Block on every failing error-severity check, not only on checks the plan makes worse
+    /// (a pass that fails, more violations, a new error).
+    #[arg(long)]
+    pub require_clean: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,7 +205,8 @@ async fn make(g: &Global, env: &Env, a: MakeArgs) -> Result<u8> {
     let manifest = planning::make(req, out).await?;
     print(&manifest, a.format)?;
     eprintln!("plan written to {}; approve it with --approve {}", out.display(), &manifest.sha256.as_deref().unwrap_or("")[..16]);
-    Ok(if render::after_checks_pass(&manifest) && manifest.summary.skipped == 0 { 0 } else { super::EXIT_PROBLEMS })
+    let blocking = manifest.blocking_checks(Rule::from_flag(a.require_clean)).len();
+    Ok(if blocking == 0 && manifest.summary.skipped == 0 { 0 } else { super::EXIT_PROBLEMS })
 }
 
 /// Attributes a transform may name that no item has yet: the new model's

@@ -70,9 +70,13 @@ pub struct RehearseArgs {
     /// Kill the apply (SIGKILL) once this fraction of operations is journaled, then resume it.
     #[arg(long, value_name = "FRACTION", value_parser = super::values::open_fraction)]
     pub kill_at: Option<f64>,
-    /// Apply even though checks fail on the data as it would be after the plan.
+    /// Apply even though checks the plan makes worse fail on the data as it would be after it.
     #[arg(long)]
     pub allow_failing_checks: bool,
+    /// Block on every failing error-severity check, not only on checks the plan makes worse
+    /// (a pass that fails, more violations, a new error).
+    #[arg(long)]
+    pub require_clean: bool,
     /// On-demand price in USD per million write request units.
     #[arg(long, default_value_t = 0.625, value_parser = super::values::non_negative)]
     pub price_per_million: f64,
@@ -116,6 +120,7 @@ pub async fn run(g: &Global, env: &Env, a: RehearseArgs) -> Result<u8> {
         throttle_every: a.inject_throttle_every,
         kill_at: a.kill_at,
         allow_failing_checks: a.allow_failing_checks,
+        require_clean: a.require_clean,
         price_per_million: a.price_per_million,
         production_wcu_per_sec: a.production_wcu_per_sec,
         intro,

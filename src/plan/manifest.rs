@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::rows::OpKind;
 use super::transform::Transform;
+use crate::checks::gate::{self, Change, Outcome, Rule};
 use crate::checks::generate::Severity;
 use crate::checks::run::Status;
 
@@ -124,6 +125,25 @@ pub struct CheckComparison {
     pub after: CheckOutcome,
 }
 
+impl CheckComparison {
+    /// How the plan moves this check, from the data as it is to the data after it.
+    pub fn change(&self) -> Change {
+        gate::classify(self.before.as_ref().map(CheckOutcome::outcome), self.after.outcome())
+    }
+
+    /// Whether this check stops the plan under `rule`.
+    pub fn blocks(&self, rule: Rule) -> bool {
+        gate::blocks(rule, self.severity, self.after.status, self.change())
+    }
+}
+
+impl PlanManifest {
+    /// The checks that stop this plan under `rule` (`plan`'s exit code, `apply`'s refusal).
+    pub fn blocking_checks(&self, rule: Rule) -> Vec<&CheckComparison> {
+        self.checks.iter().filter(|c| c.blocks(rule)).collect()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckOutcome {
     pub status: Status,
@@ -132,6 +152,12 @@ pub struct CheckOutcome {
     pub sample: Vec<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl CheckOutcome {
+    pub fn outcome(&self) -> Outcome {
+        Outcome { status: self.status, violations: self.violations }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -77,6 +77,8 @@ pub struct Options {
     /// Kill the apply once this fraction of operations is journaled, then resume.
     pub kill_at: Option<f64>,
     pub allow_failing_checks: bool,
+    /// Plan and apply block on every failing check, not only on those made worse.
+    pub require_clean: bool,
     pub price_per_million: f64,
     /// Production's write rate limit, for the projection.
     pub production_wcu_per_sec: f64,

@@ -16,6 +16,7 @@ use super::tables::{self, TableShape};
 use super::{Options, Projection, Rehearsal, Status, Step, compare, load};
 use crate::error::{Error, Result};
 use crate::load::LoadedTable;
+use crate::plan::manifest::PlanManifest;
 
 /// What the steps share.
 pub(super) struct Ctx<'a> {
@@ -214,6 +215,9 @@ async fn step_plan(cx: &mut Ctx<'_>, s: &mut Step) -> Result<()> {
     args.extend(["--amplify".into(), o.amplify.display().to_string(), "--out".into(), cx.plan_dir.display().to_string()]);
     args.extend(["--format".into(), "json".into(), "--price-per-million".into(), o.price_per_million.to_string()]);
     args.extend(["--write-rate".into(), o.production_wcu_per_sec.to_string()]);
+    if o.require_clean {
+        args.push("--require-clean".into());
+    }
     args.extend(o.exports.iter().cloned());
     let ran = cx.runner.run(args).await?;
     s.commands.push(ran.command.clone());
@@ -224,18 +228,12 @@ async fn step_plan(cx: &mut Ctx<'_>, s: &mut Step) -> Result<()> {
     let ops =
         m["summary"]["operations"].as_object().map(|t| t.iter().map(|(table, o)| format!("{table}: {o}")).collect::<Vec<_>>().join("; "));
     s.lines.push(format!("operations: {}; no-ops {}; skipped {}", ops.unwrap_or_default(), m["summary"]["noops"], m["summary"]["skipped"]));
-    let failing_after: Vec<String> = m["checks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|c| c["severity"] == "error" && c["after"]["status"] != "pass")
-        .map(|c| format!("{} ({} items)", c["name"].as_str().unwrap_or("?"), c["after"]["violations"]))
-        .collect();
-    s.lines.push(if failing_after.is_empty() {
-        "every error check passes on the data as it would be after the plan".into()
-    } else {
-        format!("checks failing after the plan: {}", failing_after.join(", "))
-    });
+    let manifest: PlanManifest = serde_json::from_value(m.clone()).map_err(|e| Error::Invalid(format!("the plan's manifest: {e}")))?;
+    s.lines.push(crate::report::plan::verdict(&manifest));
+    for c in manifest.checks.iter().filter(|c| c.after.status != crate::checks::run::Status::Pass) {
+        let before = c.before.as_ref().map(|b| b.violations.to_string()).unwrap_or_else(|| "n/a".into());
+        s.lines.push(format!("  {} {}: {before} -> {} items ({})", c.change().group(), c.name, c.after.violations, c.change().name()));
+    }
     let p = &mut cx.projection;
     p.operations = m["summary"]["operations"]
         .as_object()
@@ -276,6 +274,9 @@ async fn step_apply(cx: &mut Ctx<'_>, s: &mut Step) -> Result<()> {
     }
     if o.allow_failing_checks {
         args.push("--allow-failing-checks".into());
+    }
+    if o.require_clean {
+        args.push("--require-clean".into());
     }
     let mut runs: Vec<Ran> = Vec::new();
     if let Some(k) = o.kill_at {

@@ -1,7 +1,7 @@
 //! The HTML integrity report: one page with inline CSS and SVG, no scripts
 //! and no network, so it can be attached to a ticket or archived as is.
 
-use super::{TableProfile, xml};
+use super::{Compared, TableProfile, change_label, ordered, xml};
 use crate::checks::generate::Severity;
 use crate::checks::run::{CheckResult, Status};
 
@@ -26,7 +26,7 @@ fn colour(t: &str) -> &'static str {
 }
 
 /// Renders the report.
-pub fn html(results: &[CheckResult], tables: &[TableProfile], notes: &[String]) -> String {
+pub fn html(results: &[CheckResult], tables: &[TableProfile], notes: &[String], baseline: Option<&Compared>) -> String {
     let count = |s: Status| results.iter().filter(|r| r.status == s).count();
     let mut out = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>ddbsnap integrity report</title><style>{STYLE}</style></head><body>\
@@ -37,18 +37,27 @@ pub fn html(results: &[CheckResult], tables: &[TableProfile], notes: &[String]) 
         count(Status::Fail),
         count(Status::Error)
     );
-    out.push_str("<h2>Checks</h2><table id=\"checks\"><tr><th>status</th><th>check</th><th>table</th><th class=\"num\">violations</th><th>description</th></tr>");
-    let mut ordered: Vec<&CheckResult> = results.iter().collect();
-    ordered.sort_by_key(|r| (r.status == Status::Pass, r.severity == Severity::Warn));
-    for r in &ordered {
+    if let Some(b) = baseline {
+        out.push_str(&format!("<p id=\"baseline\">Against the baseline <code>{}</code>: {}</p>", xml(&b.file), xml(&b.summary(results))));
+    }
+    out.push_str("<h2>Checks</h2><table id=\"checks\"><tr>");
+    if baseline.is_some() {
+        out.push_str("<th>group</th><th>change</th>");
+    }
+    out.push_str("<th>status</th><th>check</th><th>table</th><th class=\"num\">violations</th><th>description</th></tr>");
+    for r in ordered(results) {
         let (class, label) = match (r.status, r.severity) {
             (Status::Pass, _) => ("pass", "pass"),
             (Status::Fail, Severity::Warn) => ("warn", "warn"),
             (Status::Fail, Severity::Error) => ("fail", "FAIL"),
             (Status::Error, _) => ("error", "ERROR"),
         };
+        out.push_str(&format!("<tr class=\"check {class}\">"));
+        if let (Some(c), Some(change)) = (r.change, change_label(r)) {
+            out.push_str(&format!("<td>{}</td><td class=\"change\">{}</td>", c.group(), xml(&change)));
+        }
         out.push_str(&format!(
-            "<tr class=\"check {class}\"><td class=\"{class}\">{label}</td><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td><td>{}",
+            "<td class=\"{class}\">{label}</td><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td><td>{}",
             xml(&r.name),
             xml(&r.table),
             r.violations,
@@ -65,6 +74,15 @@ pub fn html(results: &[CheckResult], tables: &[TableProfile], notes: &[String]) 
             out.push_str(&format!("<details><summary>SQL</summary><pre>{}</pre></details>", xml(&r.sql)));
         }
         out.push_str("</td></tr>");
+    }
+    for m in baseline.map(|b| b.missing).unwrap_or_default() {
+        out.push_str(&format!(
+            "<tr class=\"check missing\"><td>new or worse</td><td class=\"change\">missing</td><td class=\"fail\">not run</td><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td><td>in the baseline ({}), not in this run</td></tr>",
+            xml(&m.name),
+            xml(&m.table),
+            m.violations,
+            m.status.name()
+        ));
     }
     out.push_str("</table>");
     if !notes.is_empty() {

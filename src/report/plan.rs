@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{esc, md, xml};
-use crate::checks::generate::Severity;
+use crate::checks::gate::{Change, Rule};
 use crate::checks::run::Status;
 use crate::plan::manifest::{CheckComparison, CheckOutcome, PlanManifest};
 
@@ -44,9 +44,27 @@ fn op_counts(m: &PlanManifest) -> Vec<String> {
         .collect()
 }
 
-/// Whether every error-severity check passes on the after-state.
-pub fn after_checks_pass(m: &PlanManifest) -> bool {
-    m.checks.iter().all(|c| c.after.status == Status::Pass || (c.severity != Severity::Error && c.after.status != Status::Error))
+/// The plan's checks in the reports' order: new or worse first, then
+/// pre-existing, fixed, passing (and by name within a group).
+fn ordered(m: &PlanManifest) -> Vec<(Change, &CheckComparison)> {
+    let mut out: Vec<(Change, &CheckComparison)> = m.checks.iter().map(|c| (c.change(), c)).collect();
+    out.sort_by(|a, b| (a.0.group_rank(), &a.1.table, &a.1.name).cmp(&(b.0.group_rank(), &b.1.table, &b.1.name)));
+    out
+}
+
+/// One line on what the checks mean for `apply`: what blocks by default,
+/// and what only `--require-clean` would block.
+pub fn verdict(m: &PlanManifest) -> String {
+    let worse = m.blocking_checks(Rule::Regressions).len();
+    let strict = m.blocking_checks(Rule::Clean).len();
+    let pre = strict.saturating_sub(worse);
+    let s = |k: usize| if k == 1 { "" } else { "s" };
+    match (worse, pre) {
+        (0, 0) => "after the plan, every error check passes".into(),
+        (0, p) => format!("after the plan, no check is worse; {p} pre-existing failure{} not blocking (--require-clean blocks them)", s(p)),
+        (w, 0) => format!("after the plan, {w} check{} new or worse: apply refuses this plan", s(w)),
+        (w, p) => format!("after the plan, {w} check{} new or worse: apply refuses this plan; {p} pre-existing failure{}", s(w), s(p)),
+    }
 }
 
 fn cost_line(m: &PlanManifest) -> String {
@@ -96,14 +114,19 @@ pub fn text(m: &PlanManifest) -> String {
     let _ = writeln!(o, "cost: {}", cost_line(m));
     if !m.checks.is_empty() {
         let _ = writeln!(o, "\nchecks (before -> after):");
-        for c in &m.checks {
-            let _ = writeln!(o, "  {:<7} {}: {}", format!("{:?}", c.severity).to_lowercase(), esc(&c.name), before_after(c));
+        let mut group = "";
+        for (change, c) in ordered(m) {
+            if change.group() != group {
+                group = change.group();
+                let _ = writeln!(o, "  {group}:");
+            }
+            let sev = format!("{:?}", c.severity).to_lowercase();
+            let _ = writeln!(o, "    {sev:<7} {}: {}  [{}]", esc(&c.name), before_after(c), change.name());
             if let Some(e) = &c.after.error {
-                let _ = writeln!(o, "          {}", esc(e));
+                let _ = writeln!(o, "            {}", esc(e));
             }
         }
-        let verdict = if after_checks_pass(m) { "pass" } else { "FAIL" };
-        let _ = writeln!(o, "after the plan, the checks {verdict}");
+        let _ = writeln!(o, "{}", verdict(m));
     }
     if !m.samples.is_empty() {
         let _ = writeln!(o, "\nsample changes:");
@@ -148,11 +171,13 @@ pub fn markdown(m: &PlanManifest) -> String {
         cost_line(m)
     );
     if !m.checks.is_empty() {
-        let _ = writeln!(o, "| check | table | severity | before | after |\n|---|---|---|---|---|");
-        for c in &m.checks {
+        let _ = writeln!(o, "{}\n", md(&verdict(m)));
+        let _ = writeln!(o, "| group | check | table | severity | before | after |\n|---|---|---|---|---|---|");
+        for (change, c) in ordered(m) {
             let before = c.before.as_ref().map(|b| format!("{} {}", status(b), n(b.violations))).unwrap_or_else(|| "n/a".into());
             let after = format!("{} {}", status(&c.after), n(c.after.violations));
-            let _ = writeln!(o, "| {} | {} | {:?} | {before} | {after} |", md(&c.name), md(&c.table), c.severity);
+            let group = if change.is_worse() { format!("**{}**", change.group()) } else { change.group().to_string() };
+            let _ = writeln!(o, "| {group} | {} | {} | {:?} | {before} | {after} |", md(&c.name), md(&c.table), c.severity);
         }
         o.push('\n');
     }
@@ -199,8 +224,9 @@ pub fn html(m: &PlanManifest) -> String {
         n(m.summary.skipped),
         xml(&cost_line(m))
     );
-    o.push_str("<h2>Checks</h2><table id=\"checks\"><tr><th>check</th><th>table</th><th>severity</th><th>before</th><th>after</th></tr>");
-    for c in &m.checks {
+    let _ = write!(o, "<h2>Checks</h2><p id=\"verdict\">{}</p>", xml(&verdict(m)));
+    o.push_str("<table id=\"checks\"><tr><th>group</th><th>check</th><th>table</th><th>severity</th><th>before</th><th>after</th></tr>");
+    for (change, c) in ordered(m) {
         let cls = |s: &CheckOutcome| if s.status == Status::Pass { "pass" } else { "fail" };
         let before = c
             .before
@@ -209,7 +235,8 @@ pub fn html(m: &PlanManifest) -> String {
             .unwrap_or("<td>n/a</td>".into());
         let _ = write!(
             o,
-            "<tr><td>{}</td><td>{}</td><td>{:?}</td>{before}<td class=\"{}\">{} {}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:?}</td>{before}<td class=\"{}\">{} {}</td></tr>",
+            change.group(),
             xml(&c.name),
             xml(&c.table),
             c.severity,

@@ -432,3 +432,68 @@ async fn s3_output_reads_back_as_the_truth() {
     .unwrap();
     assert_eq!(counts.0, counts.1);
 }
+
+/// Issue 16, part 5: `--items N` with `--profile` sets every model's count
+/// (it was ignored); with `--scale` it is refused, as one of them would be.
+#[test]
+fn items_with_a_profile_is_honoured_and_with_scale_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("profile.json");
+    std::fs::write(&profile, PROFILE).unwrap();
+    let out = dir.path().join("exports");
+    let truth = generate(&[], out.to_str().unwrap(), &["--profile", profile.to_str().unwrap(), "--items", "400,Note=30"]);
+    for (model, want) in [("Contact", 400), ("Company", 400), ("Note", 30)] {
+        assert_eq!(truth["models"][model]["full_items"], want, "{model}: {truth}");
+    }
+    let other = dir.path().join("other");
+    let run = ddbsnap(&[
+        "-q",
+        "generate",
+        "--amplify",
+        SHOP,
+        "--out",
+        other.to_str().unwrap(),
+        "--profile",
+        profile.to_str().unwrap(),
+        "--items",
+        "400",
+        "--scale",
+        "2",
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("--scale") && run.stderr.contains("--items N"), "{}", run.stderr);
+}
+
+/// A defect kind no field of a model can hold is a warning naming the model
+/// and the kind, not a silent nothing.
+#[test]
+fn a_defect_that_cannot_be_planted_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("tag.json");
+    std::fs::write(
+        &model,
+        r#"{"version":"1.3","data":{"model_introspection":{"version":1,"enums":{},"nonModels":{},"models":{"Tag":{"name":"Tag",
+        "attributes":[{"type":"model","properties":{}}],
+        "primaryKeyInfo":{"isCustomPrimaryKey":false,"primaryKeyFieldName":"id","sortKeyFieldNames":[]},
+        "fields":{"id":{"name":"id","isArray":false,"type":"ID","isRequired":true,"attributes":[]},
+        "label":{"name":"label","isArray":false,"type":"String","isRequired":false,"attributes":[]}}}}}}}"#,
+    )
+    .unwrap();
+    let out = dir.path().join("exports");
+    let run = ddbsnap(&[
+        "generate",
+        "--amplify",
+        model.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--items",
+        "50",
+        "--defects",
+        "missing_required=0.1,bad_format=0.1",
+    ])
+    .ok();
+    for kind in ["missing_required", "bad_format"] {
+        assert!(run.stderr.lines().any(|l| l.contains("model Tag") && l.contains(kind) && l.contains("none is planted")), "{}", run.stderr);
+    }
+    assert_eq!(run.json()["models"]["Tag"]["defect_kinds"].as_object().map_or(0, |m| m.len()), 0, "{}", run.stdout);
+}

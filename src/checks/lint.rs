@@ -32,12 +32,33 @@ pub struct Change {
     /// What the measured count means.
     pub meaning: String,
     pub strategy: String,
+    /// The bundled transform that does the data step, with its parameters
+    /// (`ddbsnap plan -t NAME -p K=V ...`); None when no recipe fits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<Recipe>,
+    /// A recipe for a later step (the cleanup after a rename).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub then: Option<Recipe>,
     /// The column the measure reads; when the table lacks it the measure is
     /// 0, or every item if `missing_counts_all`.
     #[serde(skip)]
     pub column: Option<String>,
     #[serde(skip)]
     pub missing_counts_all: bool,
+}
+
+/// A bundled transform recipe and the parameters that fit the change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recipe {
+    pub name: &'static str,
+    pub params: Vec<(String, String)>,
+}
+
+impl Recipe {
+    fn new(name: &'static str, params: &[(&str, &str)]) -> Recipe {
+        debug_assert!(crate::plan::transform::RECIPES.iter().any(|(n, _)| *n == name), "{name} is not a bundled recipe");
+        Recipe { name, params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
+    }
 }
 
 fn type_name(f: &Field) -> String {
@@ -67,7 +88,9 @@ pub fn diff(old: &ModelIntrospection, new: &ModelIntrospection) -> Vec<Change> {
                 what: format!("model {} renamed to {} (probable: same fields)", m.name, a.name),
                 measure: Some(format!("SELECT count(*) FROM {table}")),
                 meaning: format!("items to copy into {}'s table", a.name),
-                strategy: "blue-green: copy every item into the new model's table (transform recipe: blue-green copy), switch the app, then drop the old table".into(),
+                strategy: "blue-green: copy every item into the new model's table, switch the app, then drop the old table".into(),
+                recipe: Some(Recipe::new("copy_model", &[("from", &m.name), ("to", &a.name)])),
+                then: None,
                 column: None,
                 missing_counts_all: false,
             }),
@@ -77,7 +100,9 @@ pub fn diff(old: &ModelIntrospection, new: &ModelIntrospection) -> Vec<Change> {
                 what: format!("model {} dropped", m.name),
                 measure: Some(format!("SELECT count(*) FROM {table}")),
                 meaning: "items that would be orphaned".into(),
-                strategy: "export and archive the table first; remove references to it from other models before dropping".into(),
+                strategy: "archive the table first (`ddbsnap convert EXPORT --to archive/`); remove references to it from other models before dropping".into(),
+                recipe: None,
+                then: None,
                 column: None,
                 missing_counts_all: false,
             }),
@@ -104,7 +129,9 @@ pub fn diff(old: &ModelIntrospection, new: &ModelIntrospection) -> Vec<Change> {
                     what: format!("custom type {name} changed structure"),
                     measure: None,
                     meaning: String::new(),
-                    strategy: "add a new custom type and field, backfill it from the old one, then remove the old (transform recipes: backfill, rename)".into(),
+                    strategy: "add a new custom type and field, fill it from the old one with a transform of your own (no bundled recipe restructures a custom type), then remove the old".into(),
+                    recipe: None,
+                    then: None,
                     column: None,
                     missing_counts_all: false,
                 });
@@ -131,6 +158,8 @@ fn safe(model: &str, what: String) -> Change {
         measure: None,
         meaning: String::new(),
         strategy: "deploy as is".into(),
+        recipe: None,
+        then: None,
         column: None,
         missing_counts_all: false,
     }
@@ -146,8 +175,10 @@ fn model_changes(_old: &ModelIntrospection, _new: &ModelIntrospection, om: &Mode
             what: format!("{model}: primary key changed from ({}) to ({})", om.key_fields().join(", "), nm.key_fields().join(", ")),
             measure: Some(format!("SELECT count(*) FROM {table}")),
             meaning: "items to rewrite under the new key (a key cannot be updated in place)".into(),
-            strategy: "blue-green: a new model with the new key, copy every item (transform recipe: blue-green copy), switch, drop the old"
+            strategy: "blue-green: declare a new model with the new key, copy every item into it (recipe copy_model, from this model to the new one), switch, drop the old"
                 .into(),
+            recipe: None,
+            then: None,
             column: None,
             missing_counts_all: false,
         });
@@ -156,43 +187,85 @@ fn model_changes(_old: &ModelIntrospection, _new: &ModelIntrospection, om: &Mode
     let new_fields = stored(nm);
     let gone: Vec<&&Field> = old_fields.iter().filter(|f| !nm.fields.contains_key(&f.name)).collect();
     let fresh: Vec<&&Field> = new_fields.iter().filter(|f| !om.fields.contains_key(&f.name)).collect();
-    let mut renamed_to = Vec::new();
+    // The bundled recipes name one key field; a composite key needs a copy of the recipe.
+    let keys = om.key_fields();
+    let key = (keys.len() == 1).then(|| keys[0].to_string());
+    let with_key = |name: &'static str, params: &[(&str, &str)]| {
+        key.as_deref().map(|k| {
+            let mut all = vec![("table", model.as_str()), ("key", k)];
+            all.extend_from_slice(params);
+            Recipe::new(name, &all)
+        })
+    };
+    let mut taken: Vec<String> = Vec::new();
     for f in &gone {
         let col = ident(&f.name);
-        if let Some(n) = fresh.iter().find(|n| type_name(n) == type_name(f) && !renamed_to.contains(&n.name)) {
-            renamed_to.push(n.name.clone());
-            out.push(
-                Change {
-                    class: Class::Breaking,
-                    model: model.clone(),
-                    what: format!("{model}.{} renamed to {} (probable: one field removed, one of the same type added)", f.name, n.name),
-                    measure: Some(format!("SELECT count(*) FROM {table} WHERE {col} IS NOT NULL")),
-                    meaning: format!("items whose {} must be copied to {}", f.name, n.name),
-                    strategy:
-                        "additive: add the new field, copy values (transform recipe: rename field), deploy, then remove the old field"
-                            .into(),
-                    column: None,
-                    missing_counts_all: false,
-                }
-                .on(&f.name, false),
-            );
+        let same: Vec<&&&Field> = fresh.iter().filter(|n| type_name(n) == type_name(f) && !taken.contains(&n.name)).collect();
+        // One String field replaced by two new String fields (and no other
+        // removed String field to pair them with): a probable split.
+        // New fields named after the old one (name -> firstName, lastName) are the likelier partners.
+        let related: Vec<&&&Field> = same.iter().copied().filter(|n| n.name.to_lowercase().contains(&f.name.to_lowercase())).collect();
+        let lone = gone.iter().filter(|g| type_name(g) == type_name(f)).count() == 1;
+        let pair = match (related.as_slice(), same.as_slice()) {
+            ([a, b], _) | (_, [a, b]) => Some((a.name.clone(), b.name.clone())),
+            _ => None,
+        };
+        let pair = pair.filter(|_| lone && matches!(f.ty, FieldType::Scalar(Scalar::String)) && !f.is_array);
+        let change = if let Some((a, b)) = &pair {
+            // Fields are in model order; a field named like a first name goes first.
+            let (first, last) = if b.to_lowercase().contains("first") || a.to_lowercase().contains("last") { (b, a) } else { (a, b) };
+            taken.extend([first.clone(), last.clone()]);
+            Change {
+                class: Class::Breaking,
+                model: model.clone(),
+                what: format!(
+                    "{model}.{} split into {first} and {last} (probable: one String field removed, two added; else a rename to one of them)",
+                    f.name
+                ),
+                measure: Some(format!("SELECT count(*) FROM {table} WHERE {col} IS NOT NULL")),
+                meaning: format!("items whose {} must be split into {first} and {last}", f.name),
+                strategy: format!(
+                    "additive: deploy with both the old and the new fields, split the values (first word to {first}, the rest to {last}), move clients over, then remove {}",
+                    f.name
+                ),
+                recipe: with_key("split_name", &[("source", &f.name), ("first", first), ("last", last)]),
+                then: None,
+                column: None,
+                missing_counts_all: false,
+            }
+        } else if let Some(n) = related.first().or(same.first()) {
+            taken.push(n.name.clone());
+            Change {
+                class: Class::Breaking,
+                model: model.clone(),
+                what: format!("{model}.{} renamed to {} (probable: one field removed, one of the same type added)", f.name, n.name),
+                measure: Some(format!("SELECT count(*) FROM {table} WHERE {col} IS NOT NULL")),
+                meaning: format!("items whose {} must be copied to {}", f.name, n.name),
+                strategy: "additive: deploy with both fields, copy the values, move clients over, then remove the old values and field"
+                    .into(),
+                recipe: with_key("rename_copy", &[("from", &f.name), ("to", &n.name)]),
+                then: with_key("rename_remove", &[("from", &f.name), ("to", &n.name)]),
+                column: None,
+                missing_counts_all: false,
+            }
         } else {
-            out.push(
-                Change {
-                    class: Class::Breaking,
-                    model: model.clone(),
-                    what: format!("{model}.{} removed", f.name),
-                    measure: Some(format!("SELECT count(*) FROM {table} WHERE {col} IS NOT NULL")),
-                    meaning: "items holding a value that the app will no longer see".into(),
-                    strategy: "archive the values first (convert to Parquet); remove the field only after nothing reads it".into(),
-                    column: None,
-                    missing_counts_all: false,
-                }
-                .on(&f.name, false),
-            );
-        }
+            Change {
+                class: Class::Breaking,
+                model: model.clone(),
+                what: format!("{model}.{} removed", f.name),
+                measure: Some(format!("SELECT count(*) FROM {table} WHERE {col} IS NOT NULL")),
+                meaning: "items holding a value that the app will no longer see".into(),
+                strategy: "archive the values first (`ddbsnap convert EXPORT --to archive/`); remove the field only after nothing reads it"
+                    .into(),
+                recipe: None,
+                then: None,
+                column: None,
+                missing_counts_all: false,
+            }
+        };
+        out.push(change.on(&f.name, false));
     }
-    for n in fresh.iter().filter(|n| !renamed_to.contains(&n.name)) {
+    for n in fresh.iter().filter(|n| !taken.contains(&n.name)) {
         if n.is_required && !n.is_array {
             out.push(Change {
                 class: Class::Breaking,
@@ -200,7 +273,9 @@ fn model_changes(_old: &ModelIntrospection, _new: &ModelIntrospection, om: &Mode
                 what: format!("{model}.{} added as required", n.name),
                 measure: Some(format!("SELECT count(*) FROM {table}")),
                 meaning: format!("items without {} (all existing items)", n.name),
-                strategy: "additive: add it optional, backfill (transform recipe: backfill), then make it required".into(),
+                strategy: "additive: add it optional, give every item a value (set the recipe's value=SQL), then make it required".into(),
+                recipe: with_key("backfill_required", &[("field", &n.name)]),
+                then: None,
                 column: None,
                 missing_counts_all: false,
             });
@@ -227,13 +302,24 @@ fn model_changes(_old: &ModelIntrospection, _new: &ModelIntrospection, om: &Mode
                 ),
                 _ => (format!("SELECT count(*) FROM {table} WHERE {col} IS NOT NULL"), "values to convert".to_string()),
             };
+            let recipe = match (&f.ty, &n.ty, f.is_array || n.is_array) {
+                (FieldType::Scalar(Scalar::String), FieldType::Scalar(Scalar::Int | Scalar::Float | Scalar::AWSTimestamp), false) => {
+                    with_key("string_to_number", &[("field", &f.name)])
+                }
+                (FieldType::Scalar(Scalar::Int | Scalar::Float | Scalar::AWSTimestamp), FieldType::Scalar(Scalar::String), false) => {
+                    with_key("number_to_string", &[("field", &f.name)])
+                }
+                _ => None,
+            };
             out.push(Change {
                 class: Class::Breaking,
                 model: model.clone(),
                 what: format!("{model}.{} type changed from {} to {}", f.name, type_name(f), type_name(n)),
                 measure: Some(measure),
                 meaning,
-                strategy: "additive: add a field of the new type, convert values into it (transform recipe: change type; values that cannot convert are reported), switch, remove the old; or a schemaVersion field".into(),
+                strategy: "convert the values in place before deploying (values that cannot convert are skipped and listed in the plan); or add a field of the new type beside the old one with a schemaVersion field".into(),
+                recipe,
+                then: None,
                 column: None,
                 missing_counts_all: false,
             }.on(&f.name, false));
@@ -246,7 +332,9 @@ fn model_changes(_old: &ModelIntrospection, _new: &ModelIntrospection, om: &Mode
                     what: format!("{model}.{} made required", f.name),
                     measure: Some(format!("SELECT count(*) FROM {table} WHERE {col} IS NULL")),
                     meaning: format!("items that lack {}", f.name),
-                    strategy: "backfill a default or computed value (transform recipe: backfill) before deploying".into(),
+                    strategy: "give every item that lacks it a value (set the recipe's value=SQL) before deploying".into(),
+                    recipe: with_key("backfill_required", &[("field", &f.name)]),
+                    then: None,
                     column: None,
                     missing_counts_all: false,
                 }

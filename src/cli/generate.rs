@@ -36,7 +36,8 @@ pub struct GenerateArgs {
     /// amplify_outputs.json: write one table per model of its data model instead of the Contact export.
     #[arg(long, value_name = "FILE")]
     pub amplify: Option<PathBuf>,
-    /// Items in each full export: N, or with --amplify also Model=N,... (models not named: N, the profile's count, or 1000).
+    /// Items in each full export: N, or with --amplify also Model=N,... (models not named: N, else the profile's count
+    /// times --scale, else 1000).
     #[arg(long, value_name = "N|Model=N,...")]
     pub items: Option<String>,
     /// A profile written by `ddbsnap profile`: item counts, presence, NULLs, types, lengths and common values per attribute.
@@ -128,8 +129,14 @@ async fn models(g: &Global, env: &Env, a: GenerateArgs, model: &Path) -> Result<
         Some(p) => Some((p.display().to_string(), Profile::load(p)?)),
         None => None,
     };
+    let items = a.items.as_deref().map(ItemCounts::parse).transpose()?.unwrap_or_default();
+    if a.scale.is_some() && items.all.is_some() {
+        bail!(
+            "--scale multiplies the profile's item counts, but --items N sets every model's count: give one of them (--items Model=N sets one model's)"
+        );
+    }
     let mut opts = ModelOptions {
-        items: a.items.as_deref().map(ItemCounts::parse).transpose()?.unwrap_or_default(),
+        items,
         profile,
         scale: a.scale.unwrap_or(1.0),
         defects: a.defects.as_deref().map(DefectRates::parse).transpose()?.unwrap_or_default(),

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{Global, build_env, load_into};
 use crate::catalog::Catalog;
-use crate::checks::lint::{Change, Class, diff};
+use crate::checks::lint::{Change, Class, Recipe, diff};
 use crate::checks::model::ModelIntrospection;
 
 #[derive(clap::Args, Debug)]
@@ -44,6 +44,25 @@ struct Measured {
     /// Items the change meets; absent when not measured.
     #[serde(skip_serializing_if = "Option::is_none")]
     affected: Option<u64>,
+    /// The `ddbsnap plan` command that runs the recipe, and the one for its later step.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    commands: Vec<String>,
+}
+
+/// `ddbsnap plan -t RECIPE -p K=V ... --amplify NEW EXPORT... --out plan-RECIPE`, quoted for a shell.
+fn plan_command(r: &Recipe, to: &std::path::Path, exports: &[String]) -> String {
+    let word = crate::rehearse::command::shell_word;
+    let mut words = vec!["ddbsnap".to_string(), "plan".into(), "-t".into(), r.name.to_string()];
+    for (k, v) in &r.params {
+        words.extend(["-p".into(), word(&format!("{k}={v}"))]);
+    }
+    words.extend(["--amplify".into(), word(&to.display().to_string())]);
+    if exports.is_empty() {
+        words.push("EXPORT".into());
+    }
+    words.extend(exports.iter().map(|e| word(e)));
+    words.extend(["--out".into(), format!("plan-{}", r.name)]);
+    words.join(" ")
 }
 
 pub async fn run(g: &Global, env: &Env, a: LintArgs) -> Result<u8> {
@@ -77,7 +96,8 @@ pub async fn run(g: &Global, env: &Env, a: LintArgs) -> Result<u8> {
             },
             _ => None,
         };
-        results.push(Measured { change, affected });
+        let commands = change.recipe.iter().chain(change.then.iter()).map(|r| plan_command(r, &a.to, &a.exports)).collect();
+        results.push(Measured { change, affected, commands });
     }
     match a.format {
         LintFormat::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "changes": results }))?),
@@ -94,6 +114,9 @@ pub async fn run(g: &Global, env: &Env, a: LintArgs) -> Result<u8> {
                 }
                 if r.change.class != Class::Safe {
                     println!("           strategy: {}", r.change.strategy);
+                    for (i, c) in r.commands.iter().enumerate() {
+                        println!("           {}: {}", if i == 0 { "run" } else { "then" }, crate::error::escape_unsafe(c));
+                    }
                 }
             }
         }

@@ -71,8 +71,8 @@ pub struct ModelOptions {
     pub prefix: String,
     /// The bucket the manifests name.
     pub bucket: String,
-    /// Explicit counts; models without one get the profile's count times
-    /// `scale`, else 1000.
+    /// Explicit counts (`Model=N`, then `N` for every other model); models
+    /// without one get the profile's count times `scale`, else 1000.
     pub items: ItemCounts,
     /// The profile and the file it came from.
     pub profile: Option<(String, Profile)>,
@@ -114,9 +114,10 @@ impl Default for ModelOptions {
 }
 
 impl ModelOptions {
-    /// Items in `model`'s full export.
+    /// Items in `model`'s full export: `Model=N`, else `--items N`, else the
+    /// profile's count times the scale, else 1000.
     pub fn count_of(&self, model: &str) -> u64 {
-        if let Some(n) = self.items.per_model.get(model) {
+        if let Some(n) = self.items.per_model.get(model).or(self.items.all.as_ref()) {
             return *n;
         }
         if let Some(t) = self.profile.as_ref().and_then(|(_, p)| p.table(model)) {

@@ -95,6 +95,7 @@ pub fn plan_all(intro: &ModelIntrospection, opts: &ModelOptions, api_id: &str) -
         s.plan_fields()?;
         s.plan_refs(&keys, |parent| opts.count_of(parent))?;
         s.plan_eligible();
+        warn_unplantable(name, &s.eligible, &opts.defects);
         out.push(ModelShape {
             name: name.clone(),
             physical: format!("{name}-{api_id}-NONE"),
@@ -124,4 +125,22 @@ pub(super) fn references(m: &Model) -> impl Iterator<Item = (&Field, &str, &[Str
         }
         _ => None,
     })
+}
+
+/// A defect kind asked for that no field of the model can hold (for example
+/// `missing_required` where the only required field is the key) plants
+/// nothing: said on stderr, naming the model and the kind, so that a
+/// rehearsal does not silently test less than it was asked to.
+fn warn_unplantable(model: &str, eligible: &[Vec<usize>; 4], rates: &DefectRates) {
+    for kind in super::defects::DefectKind::ALL {
+        if rates.0[kind as usize] > 0.0 && eligible[kind as usize].is_empty() {
+            let why = match kind {
+                super::defects::DefectKind::MissingRequired => "no required field outside the key",
+                super::defects::DefectKind::WrongType => "no field whose type can drift",
+                super::defects::DefectKind::DanglingRef => "no belongsTo reference",
+                super::defects::DefectKind::BadFormat => "no field with a format rule or an enum",
+            };
+            tracing::warn!("model {model}: --defects {}: {why}, so none is planted in this model", kind.name());
+        }
+    }
 }

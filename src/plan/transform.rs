@@ -50,6 +50,7 @@ pub const RECIPES: &[(&str, &str)] = &[
     ("string_to_number", include_str!("../../queries/transforms/string_to_number.sql")),
     ("number_to_string", include_str!("../../queries/transforms/number_to_string.sql")),
     ("blue_green_copy", include_str!("../../queries/transforms/blue_green_copy.sql")),
+    ("copy_model", include_str!("../../queries/transforms/copy_model.sql")),
     ("datastore_purge_tombstones", include_str!("../../queries/transforms/datastore_purge_tombstones.sql")),
     ("datastore_backfill", include_str!("../../queries/transforms/datastore_backfill.sql")),
     ("seed_from_file", include_str!("../../queries/transforms/seed_from_file.sql")),

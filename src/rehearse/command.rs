@@ -127,7 +127,7 @@ impl JournalWatch {
 }
 
 /// A command-line word quoted for a POSIX shell where needed.
-fn shell_word(s: &str) -> String {
+pub(crate) fn shell_word(s: &str) -> String {
     if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c)) {
         s.to_string()
     } else {

@@ -454,3 +454,95 @@ fn load_items(export: &str, table: &str) -> Vec<Item> {
         loaded.batches.iter().flat_map(|b| ddbsnap::convert::batch_to_items(b).unwrap()).collect()
     })
 }
+
+/// Issue 16, part 2, on a hand-counted fixture: six items, three with a
+/// name to split (one of them already split: a no-op), three the transform
+/// leaves out (NULL, missing, blank name). The plan counts them and names
+/// the check those three still fail; `plan show --ops` lists every
+/// operation with its before and after, filtered by SQL.
+#[test]
+fn a_plan_counts_what_it_leaves_out_and_lists_every_operation() {
+    let mut done = item("c", &[("name", s("Cher Sarkisian"))]);
+    done.insert("firstName".into(), s("Cher"));
+    done.insert("lastName".into(), s("Sarkisian"));
+    done.insert("schemaVersion".into(), n("2"));
+    let items = vec![
+        item("a", &[("name", s("Ada Lovelace"))]),
+        item("b", &[("name", s("Grace Hopper"))]),
+        done,
+        item("d", &[("name", AttrValue::Null)]),
+        item("e", &[]),
+        item("f", &[("name", s("  "))]),
+    ];
+    let b = Bucket::with_items(&items);
+    let out = b.plan_dir("p");
+    let (code, m) = plan(&["-t", "split_name", &b.arg(), "--amplify", MODEL_V2, "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "firstName.required: 6 before, 3 after\n{m:#}");
+    let c = &m["summary"]["tables"]["Contact"];
+    let counts: Vec<u64> =
+        ["read", "returned", "operations", "noops", "skipped", "not_returned"].iter().map(|k| c[k].as_u64().unwrap()).collect();
+    assert_eq!(counts, [6, 3, 2, 1, 0, 3], "{c:#}");
+    assert_eq!(c["untouched_failing"]["Contact.firstName.required"], 3, "{c:#}");
+
+    let text = ddbsnap(&["plan", "show", out.to_str().unwrap()]).ok();
+    assert!(
+        text.stdout.contains("Contact: 6 items read; the transform returned 3 of them (2 operations, 1 no-ops, 0 skipped) and left 3 out"),
+        "{}",
+        text.stdout
+    );
+    assert!(text.stdout.contains("3 of the items left out fail Contact.firstName.required after the plan"), "{}", text.stdout);
+    for format in ["markdown", "html"] {
+        let r = ddbsnap(&["plan", "show", out.to_str().unwrap(), "--format", format]).ok();
+        assert!(r.stdout.contains("3 of the items left out fail Contact.firstName.required"), "{format}: {}", r.stdout);
+    }
+
+    // Every operation, before and after.
+    let dir = out.to_str().unwrap();
+    let all = ddbsnap(&["plan", "show", dir, "--ops"]).ok();
+    let rows: Vec<Value> = all.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 2, "{}", all.stdout);
+    let ids: Vec<&str> = rows.iter().map(|r| r["key"]["id"]["S"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["a", "b"]);
+    assert_eq!(rows[1]["before"]["name"]["S"], "Grace Hopper");
+    assert_eq!(rows[1]["after"]["firstName"]["S"], "Grace");
+    assert_eq!(rows[1]["after"]["lastName"]["S"], "Hopper");
+    assert_eq!(rows[1]["after"]["name"]["S"], "Grace Hopper", "the old field stays");
+    assert_eq!(rows[1]["op"], "UPDATE");
+
+    let some = ddbsnap(&["plan", "show", dir, "--ops", "--where", "after LIKE '%Grace%'"]).ok();
+    assert_eq!(some.stdout.lines().count(), 1, "{}", some.stdout);
+    let none = ddbsnap(&["plan", "show", dir, "--ops", "--where", "op = 'DELETE'"]).ok();
+    assert_eq!(none.stdout, "");
+    let csv = ddbsnap(&["plan", "show", dir, "--ops", "--format", "csv"]).ok();
+    let lines: Vec<&str> = csv.stdout.lines().collect();
+    assert!(lines[0].starts_with("seq,row,table,op,key,set,remove,before,before_sha256,write_units,after"), "{}", csv.stdout);
+    assert_eq!(lines.len(), 3, "{}", csv.stdout);
+
+    // The operations as a table for SQL (stdin is not a terminal here).
+    let sql = common::output_within(
+        std::process::Command::new(env!("CARGO_BIN_EXE_ddbsnap"))
+            .args(["plan", "show", dir, "--sql", "--format", "csv"])
+            .stdin(std::fs::File::open(write_tmp(&b, "q.sql", "SELECT op, count(*) AS n FROM ops GROUP BY op")).unwrap()),
+    );
+    assert_eq!(String::from_utf8_lossy(&sql.stdout), "op,n\nUPDATE,2\n", "{}", String::from_utf8_lossy(&sql.stderr));
+
+    // Wrong uses say what is wrong.
+    for (args, words) in [
+        (vec!["--ops", "--where", "nosuchcolumn = 1"], "nosuchcolumn"),
+        (vec!["--ops", "--where", "1=1); DROP TABLE ops; --"], "--where"),
+        (vec!["--ops", "--format", "text"], "jsonl or csv"),
+        (vec!["--format", "jsonl"], "add --ops"),
+    ] {
+        let mut all = vec!["plan", "show", dir];
+        all.extend(args.iter().copied());
+        let r = ddbsnap(&all);
+        assert_eq!(r.code, Some(2), "{}", r.show());
+        assert!(r.stderr.contains(words), "{words}: {}", r.stderr);
+    }
+}
+
+fn write_tmp(b: &Bucket, name: &str, text: &str) -> PathBuf {
+    let p = b.plan_dir(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}

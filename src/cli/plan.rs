@@ -48,8 +48,20 @@ pub enum PlanAction {
     Show {
         /// The plan folder.
         plan: PathBuf,
-        #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
-        format: PlanFormat,
+        /// text, json (the manifest), markdown or html; with --ops, jsonl (the default) or csv.
+        #[arg(long, value_enum)]
+        format: Option<PlanFormat>,
+        /// List every operation (seq, row, table, op, key, set, remove, before, before_sha256, write_units, after),
+        /// items as DynamoDB JSON.
+        #[arg(long, conflicts_with = "sql")]
+        ops: bool,
+        /// With --ops: only the operations this SQL condition holds for, over the columns above
+        /// (table `ops`), e.g. "op = 'DELETE'" or "after LIKE '%lastName%'".
+        #[arg(long = "where", value_name = "SQL", requires = "ops")]
+        filter: Option<String>,
+        /// Open the operations as the table `ops` in the SQL prompt (or run SQL given on stdin).
+        #[arg(long)]
+        sql: bool,
     },
     /// List the bundled transform recipes with their parameters.
     Recipes,
@@ -105,12 +117,26 @@ pub enum PlanFormat {
     Json,
     Markdown,
     Html,
+    /// One JSON object per operation (--ops).
+    Jsonl,
+    /// CSV with a header line (--ops).
+    Csv,
 }
 
 pub async fn run(g: &Global, env: &Env, a: PlanArgs) -> Result<u8> {
     match a.action {
-        Some(PlanAction::Show { plan, format }) => {
+        Some(PlanAction::Show { plan, format, ops, filter, sql }) => {
             let p = PlanFile::open(&plan)?;
+            if sql {
+                return show_sql(env, &p, format).await;
+            }
+            if ops {
+                return show_ops(env, &p, format, filter.as_deref()).await;
+            }
+            let format = format.unwrap_or(PlanFormat::Text);
+            if matches!(format, PlanFormat::Jsonl | PlanFormat::Csv) {
+                bail!("--format {format:?} lists operations: add --ops (the plan itself shows as text, json, markdown or html)");
+            }
             print(&p.manifest, format)?;
             if format == PlanFormat::Text {
                 println!("verified: the operations and the manifest match the plan's SHA-256");
@@ -131,8 +157,48 @@ pub async fn run(g: &Global, env: &Env, a: PlanArgs) -> Result<u8> {
     }
 }
 
+/// `plan show --ops`: every operation, or those `filter` holds for.
+async fn show_ops(env: &Env, p: &PlanFile, format: Option<PlanFormat>, filter: Option<&str>) -> Result<u8> {
+    let csv = match format.unwrap_or(PlanFormat::Jsonl) {
+        PlanFormat::Jsonl => false,
+        PlanFormat::Csv => true,
+        other => bail!("--ops lists operations as jsonl or csv, not {other:?}"),
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut header = true;
+    crate::plan::listing::for_each(p, env, filter, |b| {
+        if csv {
+            let mut w = arrow::csv::WriterBuilder::new().with_header(header).build(&mut out);
+            w.write(b)?;
+            header = false;
+            Ok(())
+        } else {
+            crate::plan::listing::json_lines(b, &mut out)
+        }
+    })
+    .await?;
+    std::io::Write::flush(&mut out)?;
+    Ok(0)
+}
+
+/// `plan show --sql`: the operations as the table `ops` in the SQL prompt.
+async fn show_sql(env: &Env, p: &PlanFile, format: Option<PlanFormat>) -> Result<u8> {
+    let format = match format {
+        None => super::print::Format::Table,
+        Some(PlanFormat::Csv) => super::print::Format::Csv,
+        Some(PlanFormat::Jsonl) => super::print::Format::Json,
+        Some(other) => bail!("--sql prints results as a table (the default), jsonl or csv, not {other:?}"),
+    };
+    let catalog = Catalog::new(env);
+    crate::plan::listing::register_all(p, &catalog)?;
+    super::sql::prompt_or_stdin(&catalog, format).await?;
+    Ok(0)
+}
+
 fn print(m: &PlanManifest, format: PlanFormat) -> Result<()> {
     match format {
+        PlanFormat::Jsonl | PlanFormat::Csv => bail!("--format {format:?} needs --ops"),
         PlanFormat::Text => print!("{}", render::text(m)),
         PlanFormat::Json => println!("{}", serde_json::to_string_pretty(m)?),
         PlanFormat::Markdown => print!("{}", render::markdown(m)),

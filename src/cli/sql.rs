@@ -72,6 +72,17 @@ pub async fn run(g: &Global, env: &Env, a: SqlArgs) -> Result<u8> {
     Ok(0)
 }
 
+/// The prompt on a terminal; SQL read from stdin otherwise (`plan show --sql < q.sql`).
+pub(super) async fn prompt_or_stdin(catalog: &Catalog, format: Format) -> Result<()> {
+    if std::io::stdin().is_terminal() {
+        return interactive(catalog, format).await;
+    }
+    let mut sql = String::new();
+    std::io::stdin().read_to_string(&mut sql).context("reading SQL from stdin")?;
+    let result = catalog.query(&sql).await?;
+    print_result(&result, format, &mut std::io::stdout().lock())
+}
+
 async fn interactive(catalog: &Catalog, format: Format) -> Result<()> {
     eprintln!("ddbsnap SQL. Tables: {}. End statements with ';'. \\q or Ctrl-D quits.", catalog.table_names().join(", "));
     let mut rl = rustyline::DefaultEditor::new()?;

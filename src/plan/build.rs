@@ -170,8 +170,12 @@ impl<'a> Planner<'a> {
                 return Ok(None);
             }
         };
+        if let Ok(Some(p)) = &pos {
+            target.note_returned(*p);
+        }
         if let Some(reason) = r.skip {
             self.out.summary.skipped += 1;
+            self.out.summary.tables.entry(r.table.clone()).or_default().skipped += 1;
             if self.out.skipped.len() < MAX_SKIPPED_LISTED {
                 self.out.skipped.push(Skipped { row: r.row, table: r.table, key: plain_json(&key), reason });
             }
@@ -199,7 +203,10 @@ impl<'a> Planner<'a> {
                     self.out.samples.push(DiffSample { key: plain_json(&p.key), table: p.table, op: kind, changes });
                 }
             }
-            RowEnd::Noop => self.out.summary.noops += 1,
+            RowEnd::Noop => {
+                self.out.summary.noops += 1;
+                self.out.summary.tables.entry(p.table).or_default().noops += 1;
+            }
             RowEnd::Invalid(e) => self.error(p.row, Some((&p.table, Some(&p.key))), &e),
         }
     }

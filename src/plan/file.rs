@@ -488,7 +488,7 @@ impl StoredOp {
         }
     }
 
-    fn all_in(b: &RecordBatch) -> Result<Vec<StoredOp>> {
+    pub(crate) fn all_in(b: &RecordBatch) -> Result<Vec<StoredOp>> {
         use arrow::array::{Array, AsArray};
         use arrow::datatypes::{UInt32Type, UInt64Type};
         let col = |n: &str| b.column_by_name(n).ok_or_else(|| Error::Invalid(format!("the plan's operations lack column {n}")));

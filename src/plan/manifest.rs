@@ -80,6 +80,31 @@ pub struct Summary {
     pub skipped: u64,
     /// Per table, per attribute: what the operations do to it.
     pub attributes: BTreeMap<String, BTreeMap<String, AttrChange>>,
+    /// Per table: which of its items the transform returned, and which it
+    /// left out (and what those still fail after the plan).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tables: BTreeMap<String, Coverage>,
+}
+
+/// What a transform did with one table's items.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Coverage {
+    /// Items of the table in the snapshot.
+    pub read: u64,
+    /// Snapshot items the transform returned a row for.
+    pub returned: u64,
+    /// Operations on the table (new items included).
+    pub operations: u64,
+    /// Rows that change nothing.
+    pub noops: u64,
+    /// Rows marked `_skip`.
+    pub skipped: u64,
+    /// Snapshot items the transform returned no row for: left as they are.
+    pub not_returned: u64,
+    /// Per check failing after the plan: how many of its violations are
+    /// items the transform left out.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub untouched_failing: BTreeMap<String, u64>,
 }
 
 impl Summary {

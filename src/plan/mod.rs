@@ -13,7 +13,9 @@
 
 pub mod after;
 pub mod build;
+pub mod coverage;
 pub mod file;
+pub mod listing;
 pub mod manifest;
 pub mod op;
 pub mod patch;
@@ -114,7 +116,7 @@ pub async fn make(req: PlanRequest<'_>, out: &Path) -> Result<PlanManifest> {
     let started = std::time::Instant::now();
     let mut planner = build::Planner::new(targets, req.samples, req.env.pool());
     planner.run(req.catalog, &req.transform.sql, default_table, &mut writer).await?;
-    let (outcome, targets, images) = planner.into_parts();
+    let (mut outcome, targets, images) = planner.into_parts();
     let ops_sha = writer.close_ops()?;
     tracing::info!(ops = writer.rows(), seconds = started.elapsed().as_secs_f64(), "operations planned");
 
@@ -128,9 +130,11 @@ pub async fn make(req: PlanRequest<'_>, out: &Path) -> Result<PlanManifest> {
     for t in &after {
         after_catalog.add_batches(&t.name, t.schema.arrow.clone(), t.batches.clone())?;
     }
+    coverage::measure(&mut outcome.summary, req.loaded, &targets, &after_catalog)?;
     let after_schemas: Vec<(String, TableSchema)> = after.iter().map(|t| (t.name.clone(), t.schema.clone())).collect();
     let started = std::time::Instant::now();
-    let checks = compare_checks(&req, &after_catalog, &after_schemas).await;
+    let (checks, after_checks) = compare_checks(&req, &after_catalog, &after_schemas).await;
+    coverage::count_untouched(&mut outcome.summary, &checks, &after_checks, &after_catalog).await;
     tracing::info!(checks = checks.len(), seconds = started.elapsed().as_secs_f64(), "checks run before and after");
 
     let wcu = outcome.write_units;
@@ -160,7 +164,11 @@ pub async fn make(req: PlanRequest<'_>, out: &Path) -> Result<PlanManifest> {
 }
 
 /// Runs the checks on the snapshot and on the after-state, side by side.
-async fn compare_checks(req: &PlanRequest<'_>, after_catalog: &Catalog, after_schemas: &[(String, TableSchema)]) -> Vec<CheckComparison> {
+async fn compare_checks(
+    req: &PlanRequest<'_>,
+    after_catalog: &Catalog,
+    after_schemas: &[(String, TableSchema)],
+) -> (Vec<CheckComparison>, Vec<crate::checks::generate::Check>) {
     let (before_checks, _) = suite::collect(req.intro, &req.before_schemas, &req.check_files);
     let (after_checks, _) = suite::collect(req.intro, after_schemas, &req.check_files);
     let mut out = Vec::with_capacity(after_checks.len());
@@ -179,7 +187,7 @@ async fn compare_checks(req: &PlanRequest<'_>, after_catalog: &Catalog, after_sc
             after,
         });
     }
-    out
+    (out, after_checks)
 }
 
 fn outcome(r: CheckResult) -> CheckOutcome {

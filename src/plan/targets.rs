@@ -47,6 +47,9 @@ pub struct Target<'a> {
     claimed_new: HashMap<u128, u64, ByHash>,
     /// Per batch, which rows a planned operation touches.
     touched: Vec<Vec<bool>>,
+    /// Per batch, which rows the transform returned a row for (an
+    /// operation, a no-op or a skip): the rest it left out.
+    returned: Vec<Vec<bool>>,
     /// The run's pool, which indexes the keys.
     pool: Pool,
 }
@@ -76,8 +79,8 @@ struct KeyIndex<'a> {
 
 impl<'a> Target<'a> {
     pub fn new(info: TargetTable, loaded: Option<&'a LoadedTable>, pool: &Pool) -> Target<'a> {
-        let (claimed_at, claimed_new, touched) = (Vec::new(), HashMap::default(), Vec::new());
-        Target { info, loaded, index: OnceLock::new(), claimed_at, claimed_new, touched, pool: pool.clone() }
+        let (claimed_at, claimed_new, touched, returned) = (Vec::new(), HashMap::default(), Vec::new(), Vec::new());
+        Target { info, loaded, index: OnceLock::new(), claimed_at, claimed_new, touched, returned, pool: pool.clone() }
     }
 
     /// The key of `values` as canonical DynamoDB JSON, or why there is none.
@@ -197,6 +200,19 @@ impl<'a> Target<'a> {
             self.touched = self.per_row(false);
         }
         self.touched[pos.batch()][pos.row()] = true;
+    }
+
+    /// Records that the transform returned a row for the item at `pos`.
+    pub fn note_returned(&mut self, pos: Position) {
+        if self.returned.is_empty() {
+            self.returned = self.per_row(false);
+        }
+        self.returned[pos.batch()][pos.row()] = true;
+    }
+
+    /// Rows of each batch the transform returned a row for (None: none).
+    pub fn returned(&self) -> Option<&[Vec<bool>]> {
+        (!self.returned.is_empty()).then_some(self.returned.as_slice())
     }
 
     /// Rows of each batch that a planned operation replaces (None: none does).

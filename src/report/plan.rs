@@ -105,6 +105,9 @@ pub fn text(m: &PlanManifest) -> String {
     for line in op_counts(m) {
         let _ = writeln!(o, "  {line}");
     }
+    for line in crate::plan::coverage::lines(&m.summary) {
+        let _ = writeln!(o, "  {line}");
+    }
     for (table, attrs) in &m.summary.attributes {
         for (a, c) in attrs {
             let types: Vec<String> = c.types.iter().map(|(t, k)| format!("{t}: {}", n(*k))).collect();
@@ -170,6 +173,14 @@ pub fn markdown(m: &PlanManifest) -> String {
         n(m.summary.skipped),
         cost_line(m)
     );
+    let coverage = crate::plan::coverage::lines(&m.summary);
+    if !coverage.is_empty() {
+        let _ = writeln!(o, "Items returned and left out by the transform:\n");
+        for line in coverage {
+            let _ = writeln!(o, "{}- {}", if line.starts_with("  ") { "  " } else { "" }, md(line.trim_start()));
+        }
+        o.push('\n');
+    }
     if !m.checks.is_empty() {
         let _ = writeln!(o, "{}\n", md(&verdict(m)));
         let _ = writeln!(o, "| group | check | table | severity | before | after |\n|---|---|---|---|---|---|");
@@ -224,6 +235,11 @@ pub fn html(m: &PlanManifest) -> String {
         n(m.summary.skipped),
         xml(&cost_line(m))
     );
+    o.push_str("<ul id=\"coverage\">");
+    for line in crate::plan::coverage::lines(&m.summary) {
+        let _ = write!(o, "<li>{}</li>", xml(line.trim_start()));
+    }
+    o.push_str("</ul>");
     let _ = write!(o, "<h2>Checks</h2><p id=\"verdict\">{}</p>", xml(&verdict(m)));
     o.push_str("<table id=\"checks\"><tr><th>group</th><th>check</th><th>table</th><th>severity</th><th>before</th><th>after</th></tr>");
     for (change, c) in ordered(m) {

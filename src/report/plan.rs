@@ -155,6 +155,33 @@ pub fn text(m: &PlanManifest) -> String {
     o
 }
 
+/// Where the data comes from and where the plan writes, one line each.
+fn where_lines(m: &PlanManifest) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in &m.sources {
+        let ex: Vec<String> =
+            s.exports.iter().map(|e| format!("{} {} as of {}", e.export_id, e.kind, e.as_of.as_deref().unwrap_or("?"))).collect();
+        out.push(format!("source {}: {} items from {}", s.table, n(s.items), ex.join(", ")));
+    }
+    for t in &m.targets {
+        let physical = t.physical.as_deref().unwrap_or("(no table known: apply needs --table)");
+        out.push(format!("target {} -> DynamoDB table {physical}, key {}", t.name, t.key.join(", ")));
+    }
+    out
+}
+
+/// Per table and attribute: items gaining, changing and losing it, and the type transitions.
+fn attribute_rows(m: &PlanManifest) -> Vec<[String; 6]> {
+    let mut out = Vec::new();
+    for (table, attrs) in &m.summary.attributes {
+        for (a, c) in attrs {
+            let types: Vec<String> = c.types.iter().map(|(t, k)| format!("{t}: {}", n(*k))).collect();
+            out.push([table.clone(), a.clone(), n(c.added), n(c.changed), n(c.removed), types.join(", ")]);
+        }
+    }
+    out
+}
+
 fn params(m: &PlanManifest) -> String {
     m.transform.params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
 }
@@ -173,6 +200,18 @@ pub fn markdown(m: &PlanManifest) -> String {
         n(m.summary.skipped),
         cost_line(m)
     );
+    for line in where_lines(m) {
+        let _ = writeln!(o, "- {}", md(&line));
+    }
+    o.push('\n');
+    let attrs = attribute_rows(m);
+    if !attrs.is_empty() {
+        let _ = writeln!(o, "| table | attribute | gain | change | lose | types (before -> after) |\n|---|---|---:|---:|---:|---|");
+        for [t, a, add, ch, rm, types] in &attrs {
+            let _ = writeln!(o, "| {} | {} | {add} | {ch} | {rm} | {} |", md(t), md(a), md(types));
+        }
+        o.push('\n');
+    }
     let coverage = crate::plan::coverage::lines(&m.summary);
     if !coverage.is_empty() {
         let _ = writeln!(o, "Items returned and left out by the transform:\n");
@@ -212,6 +251,13 @@ pub fn markdown(m: &PlanManifest) -> String {
         let fence = "`".repeat(longest.max(2) + 1);
         let _ = writeln!(o, "<details><summary>Sample changes</summary>\n\n{fence}diff\n{body}{fence}\n</details>");
     }
+    if !m.skipped.is_empty() {
+        let _ = writeln!(o, "\n**Skipped rows** (not planned):\n");
+        for s in &m.skipped {
+            let _ = writeln!(o, "- row {} {} {}: {}", s.row, md(&s.table), md(&s.key.to_string()), md(&s.reason));
+        }
+    }
+    let _ = writeln!(o, "\n<details><summary>Transform SQL</summary>\n\n{}</details>", super::fenced("sql", &m.transform.sql));
     o
 }
 
@@ -235,6 +281,21 @@ pub fn html(m: &PlanManifest) -> String {
         n(m.summary.skipped),
         xml(&cost_line(m))
     );
+    o.push_str("<ul id=\"where\">");
+    for line in where_lines(m) {
+        let _ = write!(o, "<li>{}</li>", xml(&line));
+    }
+    o.push_str("</ul><h2>Attributes</h2><table id=\"attributes\"><tr><th>table</th><th>attribute</th><th class=\"num\">gain</th><th class=\"num\">change</th><th class=\"num\">lose</th><th>types (before -&gt; after)</th></tr>");
+    for [t, a, add, ch, rm, types] in attribute_rows(m) {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td><code>{}</code></td><td class=\"num\">{add}</td><td class=\"num\">{ch}</td><td class=\"num\">{rm}</td><td>{}</td></tr>",
+            xml(&t),
+            xml(&a),
+            xml(&types)
+        );
+    }
+    o.push_str("</table>");
     o.push_str("<ul id=\"coverage\">");
     for line in crate::plan::coverage::lines(&m.summary) {
         let _ = write!(o, "<li>{}</li>", xml(line.trim_start()));
@@ -278,6 +339,21 @@ pub fn html(m: &PlanManifest) -> String {
             );
         }
     }
-    let _ = writeln!(o, "</table><h2>Transform</h2><pre>{}</pre></body></html>", xml(&m.transform.sql));
+    o.push_str("</table>");
+    if !m.skipped.is_empty() {
+        o.push_str("<h2>Skipped rows</h2><table id=\"skipped\"><tr><th>row</th><th>table</th><th>key</th><th>reason</th></tr>");
+        for s in &m.skipped {
+            let _ = write!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+                s.row,
+                xml(&s.table),
+                xml(&s.key.to_string()),
+                xml(&s.reason)
+            );
+        }
+        o.push_str("</table>");
+    }
+    let _ = writeln!(o, "<h2>Transform</h2><pre>{}</pre></body></html>", xml(&m.transform.sql));
     o
 }

@@ -60,6 +60,28 @@ fn transform_file(dir: &Path, text: &str) -> String {
     p.display().to_string()
 }
 
+/// Fixes the 7 string ages and breaks 7 good ones: the count stays 7, but
+/// 7 items that passed now fail (found by the adversarial review).
+const SWAP_AGE: &str = "-- name: swap_age
+SELECT id, ddb_number(age) AS age FROM Contact WHERE ddb_type(age) = 'S'
+UNION ALL
+SELECT * FROM (SELECT id, ddb('{\"S\":\"x\"}') AS age FROM Contact WHERE ddb_type(age) = 'N' ORDER BY id LIMIT 7)";
+
+#[test]
+fn a_plan_that_breaks_as_many_items_as_it_fixes_is_worse() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = transform_file(tmp.path(), SWAP_AGE);
+    let (run, out) = plan(tmp.path(), &t, "swap", &[]);
+    assert_eq!(run.code, Some(1), "{}", run.show());
+    let age = check(&manifest(&out), "Contact.age.type").clone();
+    assert_eq!((age["before"]["violations"].as_u64(), age["after"]["violations"].as_u64()), (Some(7), Some(7)), "{age:#}");
+    assert_eq!(age["newly_failing"], 7, "{age:#}");
+    assert!(run.stdout.contains("Contact.age.type: FAIL 7 -> FAIL 7  [regressed: 7 items newly fail]"), "{}", run.stdout);
+    let refused = ddbsnap(&["apply", out.to_str().unwrap(), "--approve", &sha(&out), "--dynamodb-endpoint-url", "http://127.0.0.1:9"]);
+    assert_eq!(refused.code, Some(2), "{}", refused.show());
+    assert!(refused.stderr.contains("Contact.age.type (regressed)"), "{}", refused.stderr);
+}
+
 #[test]
 fn an_unchanged_failure_does_not_block_the_plan_but_require_clean_does() {
     let tmp = tempfile::tempdir().unwrap();
@@ -91,7 +113,7 @@ fn a_check_made_worse_blocks_plan_and_apply_and_reports_list_it_first() {
         let c = check(&m, name);
         assert_eq!(c["after"]["status"], "fail", "{c:#}");
         assert!(run.stdout.contains("new or worse:"), "{}", run.stdout);
-        assert!(run.stdout.contains(&format!("[{change}]")), "{}", run.stdout);
+        assert!(run.stdout.contains(&format!("[{change}")), "{}", run.stdout);
         let worse_at = run.stdout.find("new or worse:").unwrap();
         assert!(run.stdout.find("pre-existing:").is_none_or(|p| p > worse_at), "new or worse first\n{}", run.stdout);
         assert!(run.stdout.contains("apply refuses this plan"), "{}", run.stdout);

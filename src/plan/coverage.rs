@@ -128,3 +128,47 @@ pub fn lines(summary: &Summary) -> Vec<String> {
 fn n(v: u64) -> String {
     crate::report::plan::n(v)
 }
+
+/// How many of `after`'s violations (on the after-state) are items that
+/// were not among `before`'s (on the snapshot), matched by the check's key
+/// columns. None when the check names no keys (its count is all there is)
+/// or the comparison cannot run (said on stderr).
+pub async fn newly_failing(before_catalog: &Catalog, after: &Catalog, before: &Check, check: &Check) -> Option<u64> {
+    if check.keys.is_empty() || before.keys != check.keys {
+        return None;
+    }
+    let cols: Vec<String> = check.keys.iter().map(|k| quote_ident(k)).collect();
+    let what = format!("check {} before the plan", check.name);
+    let run = async {
+        let failing =
+            before_catalog.query_read_only(&format!("SELECT DISTINCT {} FROM ({}\n) AS v", cols.join(", "), before.sql), &what).await?;
+        let table = format!("__ddbsnap_failing_before_{}", check.name);
+        after.add_batches(&table, failing.schema.clone(), failing.batches)?;
+        let on: Vec<String> = cols.iter().map(|k| format!("b.{k} = v.{k}")).collect();
+        let sql = format!(
+            "SELECT count(*) FROM ({}\n) AS v WHERE NOT EXISTS (SELECT 1 FROM {} AS b WHERE {})",
+            check.sql,
+            quote_ident(&table),
+            on.join(" AND ")
+        );
+        let r = after.query_read_only(&sql, &format!("check {} after the plan", check.name)).await;
+        let _ = after.context().deregister_table(datafusion::common::TableReference::bare(table));
+        let r = r?;
+        let n = r
+            .batches
+            .iter()
+            .find(|b| b.num_rows() > 0)
+            .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0) as u64));
+        Ok::<_, crate::Error>(n.unwrap_or(0))
+    };
+    match run.await {
+        Ok(n) => Some(n),
+        Err(e) => {
+            tracing::warn!(
+                "comparing the items that fail check {} before and after the plan: {e}; only the counts are compared",
+                check.name
+            );
+            None
+        }
+    }
+}

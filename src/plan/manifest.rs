@@ -148,12 +148,21 @@ pub struct CheckComparison {
     pub before: Option<CheckOutcome>,
     /// The check on the data as it would be after the plan.
     pub after: CheckOutcome,
+    /// When the check fails both before and after: how many of its
+    /// violations after the plan are items that did not violate it before
+    /// (by the check's key columns). A plan that fixes five items and
+    /// breaks five others leaves the count unchanged; this does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newly_failing: Option<u64>,
 }
 
 impl CheckComparison {
     /// How the plan moves this check, from the data as it is to the data after it.
     pub fn change(&self) -> Change {
-        gate::classify(self.before.as_ref().map(CheckOutcome::outcome), self.after.outcome())
+        match gate::classify(self.before.as_ref().map(CheckOutcome::outcome), self.after.outcome()) {
+            Change::Unchanged | Change::Improved if self.newly_failing.unwrap_or(0) > 0 => Change::Regressed,
+            c => c,
+        }
     }
 
     /// Whether this check stops the plan under `rule`.

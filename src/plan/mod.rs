@@ -30,7 +30,7 @@ use std::path::Path;
 use crate::catalog::Catalog;
 use crate::checks::files::CheckFile;
 use crate::checks::model::ModelIntrospection;
-use crate::checks::run::{CheckResult, run_check};
+use crate::checks::run::{CheckResult, Status, run_check};
 use crate::checks::suite;
 use crate::convert::TableSchema;
 use crate::error::Result;
@@ -174,8 +174,14 @@ async fn compare_checks(
     let mut out = Vec::with_capacity(after_checks.len());
     for c in &after_checks {
         let after = outcome(run_check(after_catalog, c, 5, false).await);
-        let before = match before_checks.iter().find(|b| b.name == c.name && b.table == c.table) {
+        let before_check = before_checks.iter().find(|b| b.name == c.name && b.table == c.table);
+        let before = match before_check {
             Some(b) => Some(outcome(run_check(req.catalog, b, 0, false).await)),
+            None => None,
+        };
+        let both_fail = after.status == Status::Fail && before.as_ref().is_some_and(|b| b.status == Status::Fail);
+        let newly_failing = match before_check.filter(|_| both_fail) {
+            Some(b) => coverage::newly_failing(req.catalog, after_catalog, b, c).await,
             None => None,
         };
         out.push(CheckComparison {
@@ -185,6 +191,7 @@ async fn compare_checks(
             description: c.description.clone(),
             before,
             after,
+            newly_failing,
         });
     }
     (out, after_checks)

@@ -124,7 +124,8 @@ pub fn text(m: &PlanManifest) -> String {
                 let _ = writeln!(o, "  {group}:");
             }
             let sev = format!("{:?}", c.severity).to_lowercase();
-            let _ = writeln!(o, "    {sev:<7} {}: {}  [{}]", esc(&c.name), before_after(c), change.name());
+            let newly = c.newly_failing.filter(|n| *n > 0).map(|n| format!(": {} items newly fail", self::n(n))).unwrap_or_default();
+            let _ = writeln!(o, "    {sev:<7} {}: {}  [{}{newly}]", esc(&c.name), before_after(c), change.name());
             if let Some(e) = &c.after.error {
                 let _ = writeln!(o, "            {}", esc(e));
             }

@@ -530,3 +530,24 @@ fn parquet_columns_must_hold_the_type_their_tag_names() {
     let run = ddbsnap(&["check", "--parquet", &arg(&out)]);
     assert_error(&run, &["\"email\"", "carries no ddbsnap type information"]);
 }
+
+/// An empty DDBSNAP_THREADS or DDBSNAP_MEMORY_LIMIT (how people unset a
+/// variable) means unset, as the endpoint variables do; it was an error.
+#[test]
+fn empty_thread_and_memory_variables_mean_unset() {
+    let out = common::output_within(
+        std::process::Command::new(env!("CARGO_BIN_EXE_ddbsnap"))
+            .args(["-q", "sql", "--format", "csv", "-e", "testdata/contacts", "SELECT count(*) AS n FROM Contact"])
+            .current_dir(common::root())
+            .env("DDBSNAP_THREADS", "")
+            .env("DDBSNAP_MEMORY_LIMIT", " "),
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "n\n199\n", "{}", String::from_utf8_lossy(&out.stderr));
+    let bad = common::output_within(
+        std::process::Command::new(env!("CARGO_BIN_EXE_ddbsnap"))
+            .args(["-q", "sql", "-e", "testdata/contacts", "SELECT 1"])
+            .current_dir(common::root())
+            .env("DDBSNAP_THREADS", "zero"),
+    );
+    assert_eq!(bad.status.code(), Some(2), "a wrong value is still an error");
+}

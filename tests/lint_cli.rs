@@ -164,8 +164,14 @@ fn a_split_is_recognised_and_every_suggested_command_runs() {
     for c in changes {
         assert!(!c["strategy"].as_str().unwrap().contains("transform recipe:"), "{c:#}");
     }
-    // Each command runs as printed (here with the plan folder in a temporary directory).
-    for (what, command) in &commands {
+    // The backfill's value is left to the user: a placeholder that is not SQL.
+    let backfill = &commands[2].1;
+    assert!(
+        backfill.contains("'value=<SQL: the value for items without status>'") && backfill.ends_with("--out plan-backfill_required-status"),
+        "{backfill}"
+    );
+    // Each other command runs as printed (here with the plan folder in a temporary directory).
+    for (what, command) in commands.iter().filter(|(_, c)| !c.contains("value=<SQL")) {
         let words: Vec<&str> = command.split(' ').collect();
         assert_eq!(&words[..2], ["ddbsnap", "plan"], "{command}");
         let out_dir = dir.path().join(words.last().unwrap());

@@ -501,6 +501,8 @@ fn a_plan_counts_what_it_leaves_out_and_lists_every_operation() {
     let all = ddbsnap(&["plan", "show", dir, "--ops"]).ok();
     let rows: Vec<Value> = all.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(rows.len(), 2, "{}", all.stdout);
+    let mut rows = rows;
+    rows.sort_by_key(|r| r["key"]["id"]["S"].as_str().unwrap().to_string());
     let ids: Vec<&str> = rows.iter().map(|r| r["key"]["id"]["S"].as_str().unwrap()).collect();
     assert_eq!(ids, ["a", "b"]);
     assert_eq!(rows[1]["before"]["name"]["S"], "Grace Hopper");
@@ -530,6 +532,7 @@ fn a_plan_counts_what_it_leaves_out_and_lists_every_operation() {
     for (args, words) in [
         (vec!["--ops", "--where", "nosuchcolumn = 1"], "nosuchcolumn"),
         (vec!["--ops", "--where", "1=1); DROP TABLE ops; --"], "--where"),
+        (vec!["--ops", "--where", "1=0) UNION ALL SELECT * FROM ops WHERE (1=1"], "not one SQL condition"),
         (vec!["--ops", "--format", "text"], "jsonl or csv"),
         (vec!["--format", "jsonl"], "add --ops"),
     ] {

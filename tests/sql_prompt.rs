@@ -29,10 +29,14 @@ struct Session {
 }
 
 impl Session {
+    /// A tmux server of its own (a socket per session: the last one's
+    /// server may still be shutting down), running `command`.
     fn start(tmux: &Path, dir: &Path, command: &str) -> Session {
-        let s = Session { tmux: tmux.to_path_buf(), socket: dir.join("tmux.sock"), name: "ddbsnap".into() };
-        let ok = s.cmd(&["new-session", "-d", "-s", &s.name, "-x", "160", "-y", "50", command]).status.success();
-        assert!(ok, "tmux new-session failed");
+        static SESSIONS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let s = Session { tmux: tmux.to_path_buf(), socket: dir.join(format!("tmux-{n}.sock")), name: "ddbsnap".into() };
+        let out = s.cmd(&["new-session", "-d", "-s", &s.name, "-x", "160", "-y", "50", command]);
+        assert!(out.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&out.stderr));
         s
     }
 

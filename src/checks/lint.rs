@@ -61,6 +61,13 @@ impl Recipe {
     }
 }
 
+/// The backfill's value is a decision: the suggested command carries a
+/// placeholder that is not SQL, so that pasting it unedited fails instead
+/// of writing the recipe's example value into every item.
+fn value_placeholder(field: &str) -> String {
+    format!("<SQL: the value for items without {field}>")
+}
+
 fn type_name(f: &Field) -> String {
     let base = match &f.ty {
         FieldType::Scalar(s) => format!("{s:?}"),
@@ -274,7 +281,7 @@ fn model_changes(_old: &ModelIntrospection, _new: &ModelIntrospection, om: &Mode
                 measure: Some(format!("SELECT count(*) FROM {table}")),
                 meaning: format!("items without {} (all existing items)", n.name),
                 strategy: "additive: add it optional, give every item a value (set the recipe's value=SQL), then make it required".into(),
-                recipe: with_key("backfill_required", &[("field", &n.name)]),
+                recipe: with_key("backfill_required", &[("field", &n.name), ("value", &value_placeholder(&n.name))]),
                 then: None,
                 column: None,
                 missing_counts_all: false,
@@ -300,6 +307,9 @@ fn model_changes(_old: &ModelIntrospection, _new: &ModelIntrospection, om: &Mode
                     ),
                     "values that are not numbers".to_string(),
                 ),
+                (FieldType::Scalar(Scalar::Int | Scalar::Float | Scalar::AWSTimestamp), FieldType::Scalar(Scalar::String)) => {
+                    (format!("SELECT count(*) FROM {table} WHERE ddb_type({col}) = 'N'"), "numbers to convert to strings".to_string())
+                }
                 _ => (format!("SELECT count(*) FROM {table} WHERE {col} IS NOT NULL"), "values to convert".to_string()),
             };
             let recipe = match (&f.ty, &n.ty, f.is_array || n.is_array) {
@@ -333,7 +343,7 @@ fn model_changes(_old: &ModelIntrospection, _new: &ModelIntrospection, om: &Mode
                     measure: Some(format!("SELECT count(*) FROM {table} WHERE {col} IS NULL")),
                     meaning: format!("items that lack {}", f.name),
                     strategy: "give every item that lacks it a value (set the recipe's value=SQL) before deploying".into(),
-                    recipe: with_key("backfill_required", &[("field", &f.name)]),
+                    recipe: with_key("backfill_required", &[("field", &f.name), ("value", &value_placeholder(&f.name))]),
                     then: None,
                     column: None,
                     missing_counts_all: false,

@@ -205,7 +205,8 @@ pub async fn apply(g: &Global, env: &Env, a: ApplyArgs) -> Result<u8> {
 /// SHA-256. The refusal says which rule failed and never prints the SHA it
 /// refused, so that copying it from the error cannot stand in for a review.
 fn check_approval(given: &str, sha: &str, plan: &std::path::Path) -> Result<()> {
-    let shown = crate::error::brief(&crate::error::escape_unsafe(given), 80);
+    // At most 16 characters of it: a long value may hold the whole SHA-256.
+    let shown = crate::error::brief(&crate::error::escape_unsafe(given), 16);
     if !given.bytes().all(|b| b.is_ascii_hexdigit()) || given.is_empty() {
         bail!("--approve {shown}: not a SHA-256 prefix (hex digits 0-9 and a-f only)");
     }
@@ -222,8 +223,8 @@ fn check_approval(given: &str, sha: &str, plan: &std::path::Path) -> Result<()> 
         bail!(
             "--approve {shown} is not this plan's SHA-256: {} is another plan, or it changed after it was approved; \
              review it again with `ddbsnap plan show {}`",
-            plan.display(),
-            plan.display()
+            crate::error::escape_unsafe(&plan.display().to_string()),
+            crate::rehearse::command::shell_word(&plan.display().to_string())
         );
     }
     Ok(())

@@ -61,7 +61,10 @@ fn plan_command(r: &Recipe, to: &std::path::Path, exports: &[String]) -> String 
         words.push("EXPORT".into());
     }
     words.extend(exports.iter().map(|e| word(e)));
-    words.extend(["--out".into(), format!("plan-{}", r.name)]);
+    // Each suggestion its own plan folder: plan-RECIPE-FIELD.
+    let subject = r.params.iter().find(|(k, _)| matches!(k.as_str(), "field" | "source" | "to")).or(r.params.last());
+    let last: String = subject.map(|(_, v)| v.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect()).unwrap_or_default();
+    words.extend(["--out".into(), if last.is_empty() { format!("plan-{}", r.name) } else { format!("plan-{}-{last}", r.name) }]);
     words.join(" ")
 }
 
@@ -96,7 +99,10 @@ pub async fn run(g: &Global, env: &Env, a: LintArgs) -> Result<u8> {
             },
             _ => None,
         };
-        let commands = change.recipe.iter().chain(change.then.iter()).map(|r| plan_command(r, &a.to, &a.exports)).collect();
+        // A recipe runs on the model's table: suggested when the exports hold it (or none were given).
+        let runnable = a.exports.is_empty() || table.is_some();
+        let commands =
+            change.recipe.iter().chain(change.then.iter()).filter(|_| runnable).map(|r| plan_command(r, &a.to, &a.exports)).collect();
         results.push(Measured { change, affected, commands });
     }
     match a.format {
@@ -108,12 +114,13 @@ pub async fn run(g: &Global, env: &Env, a: LintArgs) -> Result<u8> {
                     Class::Breaking => "BREAKING",
                     Class::Dangerous => "DANGEROUS",
                 };
-                println!("{class:9}  {}", r.change.what);
+                let esc = crate::error::escape_unsafe;
+                println!("{class:9}  {}", esc(&r.change.what));
                 if let Some(n) = r.affected {
-                    println!("           {n} {}", r.change.meaning);
+                    println!("           {n} {}", esc(&r.change.meaning));
                 }
                 if r.change.class != Class::Safe {
-                    println!("           strategy: {}", r.change.strategy);
+                    println!("           strategy: {}", esc(&r.change.strategy));
                     for (i, c) in r.commands.iter().enumerate() {
                         println!("           {}: {}", if i == 0 { "run" } else { "then" }, crate::error::escape_unsafe(c));
                     }

@@ -83,7 +83,7 @@ pub struct Global {
     /// Memory DataFusion's operators may hold (e.g. 4G); past it aggregates and sorts spill to
     /// files under TMPDIR. `sql` and `check` query exports estimated above it from a Parquet cache
     /// (--cache); `plan` refuses a snapshot estimated above it. Default: no limit.
-    #[arg(long, global = true, env = "DDBSNAP_MEMORY_LIMIT", value_name = "SIZE", value_parser = crate::catalog::memory::parse_size)]
+    #[arg(long, global = true, env = "DDBSNAP_MEMORY_LIMIT", value_name = "SIZE", value_parser = values::memory_limit)]
     pub memory_limit: Option<usize>,
     /// More logging on stderr (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -147,6 +147,9 @@ pub fn init_logging(g: &Global) {
 
 pub async fn run(mut args: Args) -> Result<u8> {
     resolve_endpoint_alias(&mut args.global, &args.command)?;
+    // An empty DDBSNAP_THREADS or DDBSNAP_MEMORY_LIMIT means unset, as for the endpoint variables.
+    args.global.threads = args.global.threads.filter(|n| *n > 0);
+    args.global.memory_limit = args.global.memory_limit.filter(|n| *n > 0);
     let env = crate::env::Env::new(args.global.threads, args.global.memory_limit).context("setting up the run's threads and memory")?;
     let env = &env;
     match args.command {

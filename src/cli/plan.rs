@@ -270,8 +270,18 @@ async fn make(g: &Global, env: &Env, a: MakeArgs) -> Result<u8> {
     };
     let manifest = planning::make(req, out).await?;
     print(&manifest, a.format)?;
-    eprintln!("plan written to {}; approve it with --approve {}", out.display(), &manifest.sha256.as_deref().unwrap_or("")[..16]);
+    eprintln!(
+        "plan written to {}; approve it with --approve {}",
+        crate::error::escape_unsafe(&out.display().to_string()),
+        &manifest.sha256.as_deref().unwrap_or("")[..16]
+    );
     let blocking = manifest.blocking_checks(Rule::from_flag(a.require_clean)).len();
+    let pre_existing = blocking.saturating_sub(manifest.blocking_checks(Rule::Regressions).len());
+    if a.require_clean && pre_existing > 0 {
+        eprintln!(
+            "ddbsnap: --require-clean: {pre_existing} pre-existing failing check(s) block this plan (exit 1), and apply --require-clean refuses it"
+        );
+    }
     Ok(if blocking == 0 && manifest.summary.skipped == 0 { 0 } else { super::EXIT_PROBLEMS })
 }
 

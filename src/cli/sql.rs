@@ -17,6 +17,9 @@ Each attribute is a column (S as text, N as Int64/Decimal/text, BOOL, B as binar
 lists as DynamoDB JSON text). Functions: ddb_type(attr) gives the DynamoDB type in each item ('S', 'N', \
 'NULL', ...; NULL when missing), ddb_missing(attr) tells a missing attribute from an explicit NULL, \
 ddb_json(attr) turns a map or list into plain JSON, ddb_get(attr, 'path.to[0].x') reads a nested value.\n\n\
+Without SQL (and with no SQL on stdin), a prompt opens: statements end with ';', \\d lists the tables, \\d TABLE \
+their columns and types, \\q quits; the history is kept in DDBSNAP_HISTORY (empty: none), else \
+$XDG_STATE_HOME/ddbsnap/sql_history (~/.local/state/ddbsnap/sql_history).\n\n\
 Example: ddbsnap sql -e exports/ \"SELECT ddb_type(age) AS t, count(*) FROM Contact GROUP BY 1\"")]
 pub struct SqlArgs {
     /// An export to load as a table: [NAME=]folder, manifest-summary.json or s3://bucket/prefix. Repeatable.

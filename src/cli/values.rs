@@ -44,7 +44,12 @@ pub fn at_least_one(s: &str) -> Result<usize, String> {
 pub const MAX_THREADS: usize = 1024;
 
 /// `--threads`: 1 to [`MAX_THREADS`].
+/// Empty (`DDBSNAP_THREADS=`, as people unset a variable) gives 0: unset,
+/// the default (see [`super::run`]).
 pub fn threads(s: &str) -> Result<usize, String> {
+    if s.trim().is_empty() {
+        return Ok(0);
+    }
     match at_least_one(s)? {
         n if n > MAX_THREADS => Err(format!(
             "{n} threads is more than ddbsnap starts ({MAX_THREADS}); give at most the machine's cores (it has {})",
@@ -52,6 +57,11 @@ pub fn threads(s: &str) -> Result<usize, String> {
         )),
         n => Ok(n),
     }
+}
+
+/// `--memory-limit`: a size such as 4G; empty (`DDBSNAP_MEMORY_LIMIT=`) gives 0: unset.
+pub fn memory_limit(s: &str) -> Result<usize, String> {
+    if s.trim().is_empty() { Ok(0) } else { crate::catalog::memory::parse_size(s) }
 }
 
 /// A fraction strictly between 0 and 1 (where in a run to stop).

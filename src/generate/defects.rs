@@ -51,12 +51,16 @@ impl DefectRates {
     pub fn parse(text: &str) -> Result<DefectRates> {
         let bad = |cause: String| GenerateError::Flag { flag: "--defects", value: text.to_string(), cause };
         let mut rates = [0.0; 4];
+        let mut given = [false; 4];
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (name, rate) = part.split_once('=').ok_or_else(|| bad(format!("{part:?} is not KIND=RATE")))?;
             let kind = DefectKind::ALL
                 .iter()
                 .position(|k| k.name() == name.trim())
                 .ok_or_else(|| bad(format!("unknown kind {:?}; kinds: {}", name.trim(), DefectKind::ALL.map(|k| k.name()).join(", "))))?;
+            if std::mem::replace(&mut given[kind], true) {
+                return Err(bad(format!("{} is given twice", DefectKind::ALL[kind].name())));
+            }
             rates[kind] = match rate.trim().parse::<f64>() {
                 Ok(r) if (0.0..=1.0).contains(&r) => r,
                 _ => return Err(bad(format!("{:?} is not a rate between 0 and 1", rate.trim()))),
@@ -155,7 +159,7 @@ mod tests {
     fn rates_parse_and_partition_the_items() {
         let r = DefectRates::parse("missing_required=0.1, bad_format=0.2").unwrap();
         assert_eq!(r.0, [0.1, 0.0, 0.0, 0.2]);
-        for bad in ["nope=0.1", "wrong_type", "wrong_type=2", "wrong_type=0.6,bad_format=0.6"] {
+        for bad in ["nope=0.1", "wrong_type", "wrong_type=2", "wrong_type=0.6,bad_format=0.6", "wrong_type=0.1,wrong_type=0.2"] {
             assert!(DefectRates::parse(bad).is_err(), "{bad}");
         }
         let mut rng = Rng::new(3);

@@ -49,9 +49,12 @@ impl ItemCounts {
                 |s: &str| s.trim().replace('_', "").parse::<u64>().map_err(|_| bad(&format!("{s:?} is not a whole number of items")));
             match part.split_once('=') {
                 Some((model, n)) if !model.trim().is_empty() => {
-                    out.per_model.insert(model.trim().to_string(), number(n)?);
+                    if out.per_model.insert(model.trim().to_string(), number(n)?).is_some() {
+                        return Err(bad(&format!("{} is given twice", model.trim())));
+                    }
                 }
                 Some(_) => return Err(bad("expected N or Model=N,...")),
+                None if out.all.is_some() => return Err(bad("N (every model's count) is given twice")),
                 None => out.all = Some(number(part)?),
             }
         }
@@ -144,7 +147,7 @@ mod tests {
         let c = ItemCounts::parse("Company=10, Contact=200,50").unwrap();
         assert_eq!(c.all, Some(50));
         assert_eq!(c.per_model["Contact"], 200);
-        for bad in ["", "x", "Contact=", "=5", "Contact=-1"] {
+        for bad in ["", "x", "Contact=", "=5", "Contact=-1", "Contact=5,Contact=7", "5,6"] {
             assert!(ItemCounts::parse(bad).is_err(), "{bad}");
         }
     }

@@ -20,6 +20,8 @@ const LAST: [&str; 10] = ["lovelace", "hopper", "turing", "dijkstra", "liskov", 
 const CITIES: [&str; 8] = ["Zürich", "Oslo", "Lyon", "Kraków", "Porto", "Tartu", "Ghent", "Bergen"];
 const SYLLABLES: [&str; 16] = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ber", "dan", "fel", "gor", "hin", "jul", "mar", "pen"];
 const DOMAINS: [&str; 4] = ["example.com", "example.org", "mail.example.net", "corp.example.com"];
+/// Name particles of three-word names (`Guido van Rossum`).
+const PARTICLES: [&str; 4] = ["van", "de", "von", "da"];
 
 /// Deepest custom type nesting written: deeper optional fields are left out.
 const MAX_DEPTH: usize = 4;
@@ -85,6 +87,49 @@ pub fn datetime_ms(ms: i64) -> String {
     )
 }
 
+/// People's names as production holds them: mostly two words, some one
+/// (`Cher`), some three (`Mary Ann Evans`, `Guido van Rossum`), some written
+/// `Last, First`, so that a split_name rehearsal meets the edge cases.
+pub fn person_name(rng: &mut Rng) -> String {
+    let first = capital(rng.pick::<&str>(&FIRST));
+    let last = capital(rng.pick::<&str>(&LAST));
+    match rng.below(20) {
+        0..=1 => first,
+        2..=3 => format!("{first} {} {last}", capital(rng.pick::<&str>(&FIRST))),
+        4 => format!("{first} {} {last}", rng.pick(&PARTICLES)),
+        5..=6 => format!("{last}, {first}"),
+        _ => format!("{first} {last}"),
+    }
+}
+
+fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// A String field whose name says what it holds (name, firstName, email,
+/// phone, city, ...) gets a value like that; None: free text.
+fn by_name(field: &str, rng: &mut Rng) -> Option<String> {
+    let n = field.to_ascii_lowercase();
+    let is = |words: &[&str]| words.iter().any(|w| n == *w);
+    Some(if is(&["firstname", "givenname", "forename"]) {
+        capital(rng.pick::<&str>(&FIRST))
+    } else if is(&["lastname", "surname", "familyname"]) {
+        capital(rng.pick::<&str>(&LAST))
+    } else if is(&["name", "fullname", "displayname", "contactname", "customername", "personname"]) {
+        person_name(rng)
+    } else if n.contains("email") {
+        let (f, l) = (rng.pick(&FIRST), rng.pick(&LAST));
+        format!("{f}.{l}{}@{}", rng.below(10_000), rng.pick(&DOMAINS))
+    } else if n.contains("phone") || n.contains("mobile") {
+        format!("+41 79 {:03} {:02} {:02}", rng.below(1000), rng.below(100), rng.below(100))
+    } else if n == "city" || n == "town" {
+        rng.pick(&CITIES).to_string()
+    } else {
+        return None;
+    })
+}
+
 /// A valid value of a string or number scalar; `len` shapes free text.
 pub fn scalar(s: Scalar, rng: &mut Rng, len: Option<usize>) -> AttrValue {
     let st = AttrValue::S;
@@ -128,6 +173,11 @@ pub fn scalar(s: Scalar, rng: &mut Rng, len: Option<usize>) -> AttrValue {
 /// A valid value of `f` (a list for arrays); `len` is the text length of
 /// strings, or the element count of lists.
 pub fn field(intro: &ModelIntrospection, f: &Field, rng: &mut Rng, len: Option<usize>, depth: usize) -> AttrValue {
+    if let (false, None, FieldType::Scalar(Scalar::String)) = (f.is_array, len, &f.ty)
+        && let Some(v) = by_name(&f.name, rng)
+    {
+        return AttrValue::S(v);
+    }
     if !f.is_array {
         return element(intro, &f.ty, rng, len, depth);
     }
@@ -227,6 +277,21 @@ mod tests {
             let AttrValue::S(j) = scalar(Scalar::AWSJSON, &mut rng, None) else { panic!() };
             serde_json::from_str::<serde_json::Value>(&j).unwrap();
         }
+    }
+
+    #[test]
+    fn names_have_one_two_and_three_words_and_the_last_first_form() {
+        let mut rng = Rng::new(9);
+        let names: Vec<String> = (0..2000).map(|_| person_name(&mut rng)).collect();
+        let words = |k: usize| names.iter().filter(|n| !n.contains(',') && n.split(' ').count() == k).count();
+        let comma = names.iter().filter(|n| n.contains(", ")).count();
+        for (what, count) in [("one word", words(1)), ("two words", words(2)), ("three words", words(3)), ("Last, First", comma)] {
+            assert!(count > 100, "{what}: {count} of 2000");
+        }
+        assert!(names.iter().all(|n| n.chars().next().is_some_and(char::is_uppercase)), "capitalised");
+        assert_eq!(by_name("firstName", &mut rng).map(|n| n.split(' ').count()), Some(1));
+        assert!(by_name("workEmail", &mut rng).is_some_and(|e| e.contains('@')));
+        assert_eq!(by_name("body", &mut rng), None);
     }
 
     #[test]

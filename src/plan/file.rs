@@ -244,7 +244,7 @@ fn unseal(text: &str) -> Option<(String, String)> {
 }
 
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = File::open(path).map_err(|e| Error::io_path(path, e))?;
+    let mut f = regular_file(path, None)?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
@@ -263,13 +263,41 @@ pub struct PlanFile {
     pub manifest: PlanManifest,
 }
 
+/// A plan's manifest larger than this is not one `plan` wrote (its lists are bounded).
+const MAX_MANIFEST_BYTES: u64 = 64 << 20;
+
+/// Opens `path` if it is a regular file (of at most `max` bytes): a FIFO,
+/// a device such as /dev/zero or a directory in a plan folder is refused
+/// before it is read, not read forever.
+fn regular_file(path: &Path, max: Option<u64>) -> Result<File> {
+    let f = File::open(path).map_err(|e| Error::io_path(path, e))?;
+    let meta = f.metadata().map_err(|e| Error::io_path(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::Invalid(format!(
+            "{}: not a regular file: a plan folder holds plan.json and its operations file",
+            path.display()
+        )));
+    }
+    if let Some(max) = max.filter(|m| meta.len() > *m) {
+        return Err(Error::Invalid(format!("{}: {} bytes is larger than a plan's manifest can be ({max})", path.display(), meta.len())));
+    }
+    Ok(f)
+}
+
+/// A hash as errors show it: enough to tell two apart, not enough to paste
+/// into a hand-edited plan.
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
 impl PlanFile {
     /// Opens a plan and verifies it: the operations file against the
     /// manifest, the manifest against its own hash, then every operation by
     /// the planner's rules (see [`super::validate`]), in one streaming pass.
     pub fn open(dir: &Path) -> Result<PlanFile> {
         let path = dir.join(MANIFEST_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io_path(&path, e))?;
+        let mut text = String::new();
+        regular_file(&path, Some(MAX_MANIFEST_BYTES))?.read_to_string(&mut text).map_err(|e| Error::io_path(&path, e))?;
         let manifest: PlanManifest =
             serde_json::from_str(&text).map_err(|e| Error::Invalid(format!("{}: not a plan manifest: {e}", path.display())))?;
         let (body, recorded) = unseal(&text).ok_or_else(|| {
@@ -278,8 +306,10 @@ impl PlanFile {
         let actual = hex::encode(Sha256::digest(body.as_bytes()));
         if actual != recorded {
             return Err(Error::Invalid(format!(
-                "{}: the plan was changed after it was written: its content hashes to {actual}, it records {recorded}",
-                path.display()
+                "{}: the plan was changed after it was written: its content hashes to {}..., it records {}...",
+                path.display(),
+                short(&actual),
+                short(&recorded)
             )));
         }
         super::validate::manifest(&manifest, &path.display().to_string())?;
@@ -287,9 +317,10 @@ impl PlanFile {
         let ops_sha = sha256_file(&ops)?;
         if ops_sha != manifest.ops_file.sha256 {
             return Err(Error::Invalid(format!(
-                "{}: the operations were changed after the plan was written: SHA-256 {ops_sha}, the plan records {}",
+                "{}: the operations were changed after the plan was written: SHA-256 {}..., the plan records {}...",
                 ops.display(),
-                manifest.ops_file.sha256
+                short(&ops_sha),
+                short(&manifest.ops_file.sha256)
             )));
         }
         let plan = PlanFile { dir: dir.to_path_buf(), manifest };
@@ -417,8 +448,7 @@ impl PlanFile {
     }
 
     fn open_ops(&self) -> Result<File> {
-        let path = self.ops_path();
-        File::open(&path).map_err(|e| Error::io_path(&path, e))
+        regular_file(&self.ops_path(), None)
     }
 
     /// The operations file, in the plan folder (its name is checked on open).

@@ -54,6 +54,7 @@ pub async fn for_each(
         }
         return Ok(());
     };
+    let filter = &condition(filter)?;
     // Tried on no operations first, so that a filter that cannot run fails
     // the same way on a plan with no operations as on one with many.
     select(env, filter, with_after(&RecordBatch::new_empty(super::file::ops_schema()))?).await?;
@@ -63,6 +64,24 @@ pub async fn for_each(
         }
     }
     Ok(())
+}
+
+/// `--where` must be one SQL condition and nothing more: parsed as an
+/// expression on its own, so that `1=0) UNION SELECT ... (` cannot turn the
+/// filter into another query. Returns it as SQL text again.
+fn condition(filter: &str) -> Result<String> {
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+    use datafusion::sql::sqlparser::tokenizer::Token;
+    let shown = crate::error::brief(&crate::error::escape_unsafe(filter), 200);
+    let bad = |e: &dyn std::fmt::Display| Error::Invalid(format!("--where {shown:?}: not one SQL condition: {e}"));
+    let dialect = GenericDialect {};
+    let mut parser = Parser::new(&dialect).try_with_sql(filter).map_err(|e| bad(&e))?;
+    let expr = parser.parse_expr().map_err(|e| bad(&e))?;
+    match parser.next_token().token {
+        Token::EOF => Ok(expr.to_string()),
+        other => Err(bad(&format!("unexpected {other} after the condition"))),
+    }
 }
 
 /// The rows of `batch` that `filter` holds for.

@@ -127,9 +127,27 @@ impl JournalWatch {
 }
 
 /// A command-line word quoted for a POSIX shell where needed.
+/// A word holding control characters (a newline in a field name) is
+/// written as `$'...'` with escapes, so that what is shown on one line is
+/// what a shell runs.
 pub(crate) fn shell_word(s: &str) -> String {
     if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c)) {
         s.to_string()
+    } else if s.chars().any(|c| c.is_control()) {
+        let mut out = String::from("$'");
+        for c in s.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\'' => out.push_str("\\'"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+                c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('\'');
+        out
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
     }
@@ -138,4 +156,29 @@ pub(crate) fn shell_word(s: &str) -> String {
 /// Finished operations a journal records now.
 pub fn journal_entries(path: &Path) -> u64 {
     JournalWatch::default().entries(path)
+}
+
+#[cfg(test)]
+mod shell_word_tests {
+    use super::shell_word;
+
+    /// Each word, pasted into bash, is exactly the string again.
+    #[test]
+    fn words_survive_a_shell_unchanged() {
+        for w in [
+            "plain",
+            "with space",
+            "it's",
+            "$(touch x) `id`; rm",
+            "a\nb; touch y",
+            "esc\u{1b}[31m",
+            "tab\there",
+            "back\\slash\n",
+            "é\u{85}",
+        ] {
+            let out = std::process::Command::new("bash").args(["-c", &format!("printf %s {}", shell_word(w))]).output().expect("bash");
+            assert_eq!(String::from_utf8_lossy(&out.stdout), w, "{}", shell_word(w));
+            assert!(!shell_word(w).chars().any(|c| c.is_control()), "{:?}", shell_word(w));
+        }
+    }
 }

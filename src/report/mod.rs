@@ -48,8 +48,12 @@ impl TableProfile {
     }
 }
 
+/// Data in Markdown: control characters escaped, `|` escaped (tables), and
+/// `&`, `<`, `>` as entities, so that no name or value becomes HTML in a
+/// pull-request comment (an `<img>` in a field name would load, a `<!--`
+/// would hide the rest of the report).
 pub(crate) fn md(s: &str) -> String {
-    crate::error::escape_unsafe(s).replace('|', "\\|")
+    crate::error::escape_unsafe(s).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('|', "\\|")
 }
 
 /// Data shown as text: control characters and direction marks escaped, so a
@@ -114,8 +118,8 @@ pub fn markdown(results: &[CheckResult], tables: &[TableProfile], notes: &[Strin
         Some(b) => {
             let worse = results.iter().filter(|r| r.change.is_some_and(Change::is_worse)).count() + b.missing.len();
             format!(
-                "## ddbsnap check: {worse} new or worse against the baseline\n\nBaseline `{}`: {}. {failed} of {} checks need attention.\n\n",
-                md(&b.file).replace('`', "'"),
+                "## ddbsnap check: {worse} new or worse against the baseline\n\nBaseline {}: {}. {failed} of {} checks need attention.\n\n",
+                code(&b.file),
                 b.summary(results),
                 results.len()
             )
@@ -219,14 +223,15 @@ pub fn junit(results: &[CheckResult], missing: &[Recorded], only_worse: bool) ->
                 xml(&change)
             )),
             Status::Fail => {
-                let sample: Vec<String> = r.sample.iter().map(|s| s.to_string()).collect();
+                // Each sample escaped on its own, then joined with real newlines.
+                let sample: Vec<String> = r.sample.iter().map(|s| xml(&s.to_string())).collect();
                 out.push_str(&format!(
                     "<failure type=\"{:?}\" message=\"{} violations{}: {}\">{}</failure>",
                     r.severity,
                     r.violations,
                     xml(&change),
                     xml(&r.description),
-                    xml(&sample.join("\n"))
+                    sample.join("\n")
                 ));
             }
             Status::Error => out.push_str(&format!("<error message=\"{}\"/>", xml(r.error.as_deref().unwrap_or("")))),

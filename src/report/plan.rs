@@ -191,7 +191,7 @@ fn params(m: &PlanManifest) -> String {
 pub fn markdown(m: &PlanManifest) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "## ddbsnap plan `{}`\n", m.sha256.as_deref().unwrap_or("-"));
-    let _ = writeln!(o, "Transform **{}** (`{}`) {}\n", md(&m.transform.name), md(&m.transform.origin), md(&params(m)));
+    let _ = writeln!(o, "Transform **{}** ({}) {}\n", md(&m.transform.name), md(&m.transform.origin), md(&params(m)));
     let _ = writeln!(
         o,
         "**{}** operations ({}); {} no-ops, {} skipped. Cost: {}.\n",
@@ -258,7 +258,9 @@ pub fn markdown(m: &PlanManifest) -> String {
             let _ = writeln!(o, "- row {} {} {}: {}", s.row, md(&s.table), md(&s.key.to_string()), md(&s.reason));
         }
     }
-    let _ = writeln!(o, "\n<details><summary>Transform SQL</summary>\n\n{}</details>", super::fenced("sql", &m.transform.sql));
+    // Line by line: control characters escaped, the lines kept.
+    let sql: Vec<String> = m.transform.sql.lines().map(|l| esc(l).into_owned()).collect();
+    let _ = writeln!(o, "\n<details><summary>Transform SQL</summary>\n\n{}</details>", super::fenced("sql", &sql.join("\n")));
     o
 }
 

@@ -30,11 +30,20 @@ fn browser(args: &[&str], profile: &Path) -> std::process::Output {
     )
 }
 
+/// Whether the browser is here; without it the test is skipped, unless
+/// DDBSNAP_REQUIRE_SERVERS (scripts/test.sh) makes that a failure.
+fn have_chromium() -> bool {
+    if chromium().is_some() {
+        return true;
+    }
+    assert!(std::env::var("DDBSNAP_REQUIRE_SERVERS").is_err(), "chromium is required (scripts/test.sh installs it)");
+    eprintln!("skipped: no chromium (scripts/test.sh installs it)");
+    false
+}
+
 #[test]
 fn html_report_renders_in_a_browser_and_shows_failures() {
-    if chromium().is_none() {
-        assert!(std::env::var("DDBSNAP_REQUIRE_SERVERS").is_err(), "chromium is required (scripts/test.sh installs it)");
-        eprintln!("skipped: no chromium (scripts/test.sh installs it)");
+    if !have_chromium() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -74,9 +83,7 @@ fn html_report_renders_in_a_browser_and_shows_failures() {
 /// what the transform left out, and a diff per sample.
 #[test]
 fn plan_html_renders_checks_attributes_and_diffs() {
-    if chromium().is_none() {
-        assert!(std::env::var("DDBSNAP_REQUIRE_SERVERS").is_err(), "chromium is required (scripts/test.sh installs it)");
-        eprintln!("skipped: no chromium (scripts/test.sh installs it)");
+    if !have_chromium() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -112,6 +112,10 @@ fn a_check_made_worse_blocks_plan_and_apply_and_reports_list_it_first() {
         let m = manifest(&out);
         let c = check(&m, name);
         assert_eq!(c["after"]["status"], "fail", "{c:#}");
+        if change == "regressed" {
+            // 7 -> 10: the three items made strings are the new ones (found from the smaller, before side).
+            assert_eq!(c["newly_failing"], 3, "{c:#}");
+        }
         assert!(run.stdout.contains("new or worse:"), "{}", run.stdout);
         assert!(run.stdout.contains(&format!("[{change}")), "{}", run.stdout);
         let worse_at = run.stdout.find("new or worse:").unwrap();

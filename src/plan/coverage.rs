@@ -129,37 +129,30 @@ fn n(v: u64) -> String {
     crate::report::plan::n(v)
 }
 
-/// How many of `after`'s violations (on the after-state) are items that
-/// were not among `before`'s (on the snapshot), matched by the check's key
-/// columns. None when the check names no keys (its count is all there is)
-/// or the comparison cannot run (said on stderr).
-pub async fn newly_failing(before_catalog: &Catalog, after: &Catalog, before: &Check, check: &Check) -> Option<u64> {
+/// How many of `after`'s violating items (on the after-state) were not
+/// among `before`'s (on the snapshot), matched by the check's key columns.
+/// The keys of the side with fewer violations are collected and looked up
+/// in the other side's query, so memory follows the smaller count (a new
+/// required field fails on every item before a backfill, on few after).
+/// None when the check names no keys (its count is all there is) or the
+/// comparison cannot run (said on stderr).
+pub async fn newly_failing(before_catalog: &Catalog, after: &Catalog, before: &Check, check: &Check, counts: (u64, u64)) -> Option<u64> {
     if check.keys.is_empty() || before.keys != check.keys {
         return None;
     }
     let cols: Vec<String> = check.keys.iter().map(|k| quote_ident(k)).collect();
-    let what = format!("check {} before the plan", check.name);
+    let distinct = |sql: &str| format!("SELECT DISTINCT {} FROM ({sql}\n) AS v", cols.join(", "));
+    let (before_count, after_count) = counts;
     let run = async {
-        let failing =
-            before_catalog.query_read_only(&format!("SELECT DISTINCT {} FROM ({}\n) AS v", cols.join(", "), before.sql), &what).await?;
-        let table = format!("__ddbsnap_failing_before_{}", check.name);
-        after.add_batches(&table, failing.schema.clone(), failing.batches)?;
-        let on: Vec<String> = cols.iter().map(|k| format!("b.{k} = v.{k}")).collect();
-        let sql = format!(
-            "SELECT count(*) FROM ({}\n) AS v WHERE NOT EXISTS (SELECT 1 FROM {} AS b WHERE {})",
-            check.sql,
-            quote_ident(&table),
-            on.join(" AND ")
-        );
-        let r = after.query_read_only(&sql, &format!("check {} after the plan", check.name)).await;
-        let _ = after.context().deregister_table(datafusion::common::TableReference::bare(table));
-        let r = r?;
-        let n = r
-            .batches
-            .iter()
-            .find(|b| b.num_rows() > 0)
-            .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0) as u64));
-        Ok::<_, crate::Error>(n.unwrap_or(0))
+        if after_count <= before_count {
+            // After's keys, then those not among before's violations.
+            let keys = after.query_read_only(&distinct(&check.sql), &format!("check {} after the plan", check.name)).await?;
+            count_missing(before_catalog, keys, &before.sql, &cols, &check.name, false).await
+        } else {
+            // Before's keys, then after's violations not among them.
+            let keys = before_catalog.query_read_only(&distinct(&before.sql), &format!("check {} before the plan", check.name)).await?;
+            count_missing(after, keys, &check.sql, &cols, &check.name, true).await
+        }
     };
     match run.await {
         Ok(n) => Some(n),
@@ -171,4 +164,33 @@ pub async fn newly_failing(before_catalog: &Catalog, after: &Catalog, before: &C
             None
         }
     }
+}
+
+/// With `keys` registered in `catalog`: `outer_is_query` false counts the
+/// keys not among `query`'s rows; true counts `query`'s distinct keys not
+/// among `keys`.
+async fn count_missing(
+    catalog: &Catalog,
+    keys: crate::catalog::QueryResult,
+    query: &str,
+    cols: &[String],
+    name: &str,
+    outer_is_query: bool,
+) -> crate::error::Result<u64> {
+    let table = quote_ident(&format!("__ddbsnap_keys_{name}"));
+    let bare = format!("__ddbsnap_keys_{name}");
+    catalog.add_batches(&bare, keys.schema.clone(), keys.batches)?;
+    let on: Vec<String> = cols.iter().map(|k| format!("a.{k} = b.{k}")).collect();
+    let distinct = format!("SELECT DISTINCT {} FROM ({query}\n) AS v", cols.join(", "));
+    let (outer, inner) = if outer_is_query { (format!("({distinct})"), table.clone()) } else { (table.clone(), format!("({query}\n)")) };
+    let sql = format!("SELECT count(*) FROM {outer} AS a WHERE NOT EXISTS (SELECT 1 FROM {inner} AS b WHERE {})", on.join(" AND "));
+    let r = catalog.query_read_only(&sql, &format!("check {name} before and after the plan")).await;
+    let _ = catalog.context().deregister_table(datafusion::common::TableReference::bare(bare));
+    let r = r?;
+    let n = r
+        .batches
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0)));
+    Ok(n.unwrap_or(0) as u64)
 }

@@ -181,7 +181,10 @@ async fn compare_checks(
         };
         let both_fail = after.status == Status::Fail && before.as_ref().is_some_and(|b| b.status == Status::Fail);
         let newly_failing = match before_check.filter(|_| both_fail) {
-            Some(b) => coverage::newly_failing(req.catalog, after_catalog, b, c).await,
+            Some(b) => {
+                let counts = (before.as_ref().map_or(0, |o| o.violations), after.violations);
+                coverage::newly_failing(req.catalog, after_catalog, b, c, counts).await
+            }
             None => None,
         };
         out.push(CheckComparison {

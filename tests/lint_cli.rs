@@ -130,6 +130,8 @@ fn a_split_is_recognised_and_every_suggested_command_runs() {
             field("age", r#""Int""#, false),
             email.clone(),
             field("status", r#""String""#, true),
+            field("s p", r#""String""#, true),
+            field("s-p", r#""String""#, true),
         ],
         "",
     )]);
@@ -156,7 +158,10 @@ fn a_split_is_recognised_and_every_suggested_command_runs() {
         })
         .collect();
     let names: Vec<String> = commands.iter().map(|(_, c)| c.split(' ').nth(3).unwrap().to_string()).collect();
-    assert_eq!(names, ["string_to_number", "split_name", "backfill_required"], "{commands:#?}");
+    assert_eq!(names, ["string_to_number", "split_name", "backfill_required", "backfill_required", "backfill_required"], "{commands:#?}");
+    // Every suggestion has its own plan folder (plans are never overwritten).
+    let outs: std::collections::BTreeSet<&str> = commands.iter().map(|(_, c)| c.rsplit(' ').next().unwrap()).collect();
+    assert_eq!(outs.len(), commands.len(), "{commands:#?}");
     let recipes = String::from_utf8_lossy(&common::output_within(Command::new(BIN).args(["plan", "recipes"])).stdout).into_owned();
     for n in &names {
         assert!(recipes.lines().any(|l| l == n), "{n} is not in `plan recipes`");
@@ -165,9 +170,10 @@ fn a_split_is_recognised_and_every_suggested_command_runs() {
         assert!(!c["strategy"].as_str().unwrap().contains("transform recipe:"), "{c:#}");
     }
     // The backfill's value is left to the user: a placeholder that is not SQL.
-    let backfill = &commands[2].1;
+    let backfill = &commands.iter().find(|(w, _)| w.contains("Contact.status")).unwrap().1;
     assert!(
-        backfill.contains("'value=<SQL: the value for items without status>'") && backfill.ends_with("--out plan-backfill_required-status"),
+        backfill.contains("'value=<SQL: the value for items without status>'")
+            && backfill.ends_with("--out plan-backfill_required-Contact-status"),
         "{backfill}"
     );
     // Each other command runs as printed (here with the plan folder in a temporary directory).

@@ -397,3 +397,22 @@ fn a_key_the_snapshot_does_not_hold_uniquely() {
         s.plan_to("SELECT phone, 'x' AS nickname FROM Contact WHERE phone IS NOT NULL LIMIT 1", &s.plan_dir(), &["--key", "Contact=phone"]);
     assert_rejected(&s, &run, &["an item of the snapshot has no usable key", "\"phone\""]);
 }
+
+/// A FIFO in place of plan.json or ops.parquet is refused at once: opening
+/// one blocks until a writer comes (found by the second review).
+#[test]
+fn a_fifo_in_a_plan_folder_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["plan.json", "ops.parquet"] {
+        let plan = dir.path().join(name.replace('.', "-"));
+        ddbsnap(&["plan", "-q", "-t", "split_name", "testdata/contacts", "--out", plan.to_str().unwrap()]);
+        std::fs::remove_file(plan.join(name)).unwrap();
+        let made = std::process::Command::new("mkfifo").arg(plan.join(name)).status().unwrap();
+        assert!(made.success());
+        let started = std::time::Instant::now();
+        let run = ddbsnap(&["plan", "show", plan.to_str().unwrap()]);
+        assert_eq!(run.code, Some(2), "{}", run.show());
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{name}: it waited on the FIFO");
+        assert!(run.stderr.contains(name) && run.stderr.contains("not a regular file"), "{}", run.stderr);
+    }
+}

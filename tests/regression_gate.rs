@@ -82,6 +82,25 @@ fn a_plan_that_breaks_as_many_items_as_it_fixes_is_worse() {
     assert!(refused.stderr.contains("Contact.age.type (regressed)"), "{}", refused.stderr);
 }
 
+/// A check file without `-- keys:` whose rows carry the table's key is
+/// compared item by item too (found by the second review).
+#[test]
+fn a_check_without_keys_is_compared_by_the_table_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let checks = tmp.path().join("checks");
+    std::fs::create_dir(&checks).unwrap();
+    std::fs::write(
+        checks.join("a.sql"),
+        "-- name: agetype_nokeys\n-- table: Contact\n-- severity: error\nSELECT \"id\", ddb_type(\"age\") AS found FROM \"Contact\" WHERE ddb_type(\"age\") NOT IN ('N', 'NULL')",
+    )
+    .unwrap();
+    let t = transform_file(tmp.path(), SWAP_AGE);
+    let out = tmp.path().join("p");
+    let run = ddbsnap(&["plan", "-q", "-t", &t, "testdata/contacts", "--checks", checks.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(run.code, Some(1), "{}", run.show());
+    assert_eq!(check(&manifest(&out), "agetype_nokeys")["newly_failing"], 7, "{}", run.stdout);
+}
+
 #[test]
 fn an_unchanged_failure_does_not_block_the_plan_but_require_clean_does() {
     let tmp = tempfile::tempdir().unwrap();

@@ -49,6 +49,28 @@ struct Measured {
     commands: Vec<String>,
 }
 
+/// Each suggestion's own plan folder, `plan-RECIPE-TABLE-FIELD`: names
+/// kept to letters, digits and `_`, with a hash of the parameters when
+/// that changed them (`s p` and `s-p` must not share a folder: plans are
+/// never overwritten).
+fn out_folder(r: &Recipe) -> String {
+    use sha2::Digest;
+    let get = |keys: &[&str]| r.params.iter().find(|(k, _)| keys.contains(&k.as_str())).map(|(_, v)| v.as_str()).unwrap_or("");
+    let parts = [get(&["table", "from"]), get(&["field", "source", "to"])];
+    let clean = |s: &str| s.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect::<String>();
+    let mut name = format!("plan-{}", r.name);
+    for p in parts.iter().filter(|p| !p.is_empty()) {
+        name.push('-');
+        name.push_str(&clean(p));
+    }
+    if parts.iter().any(|p| clean(p) != *p) {
+        let all: String = r.params.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        name.push('-');
+        name.push_str(&hex::encode(&sha2::Sha256::digest(all.as_bytes())[..4]));
+    }
+    name
+}
+
 /// `ddbsnap plan -t RECIPE -p K=V ... --amplify NEW EXPORT... --out plan-RECIPE`, quoted for a shell.
 fn plan_command(r: &Recipe, to: &std::path::Path, exports: &[String]) -> String {
     let word = crate::rehearse::command::shell_word;
@@ -61,10 +83,7 @@ fn plan_command(r: &Recipe, to: &std::path::Path, exports: &[String]) -> String 
         words.push("EXPORT".into());
     }
     words.extend(exports.iter().map(|e| word(e)));
-    // Each suggestion its own plan folder: plan-RECIPE-FIELD.
-    let subject = r.params.iter().find(|(k, _)| matches!(k.as_str(), "field" | "source" | "to")).or(r.params.last());
-    let last: String = subject.map(|(_, v)| v.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect()).unwrap_or_default();
-    words.extend(["--out".into(), if last.is_empty() { format!("plan-{}", r.name) } else { format!("plan-{}-{last}", r.name) }]);
+    words.extend(["--out".into(), out_folder(r)]);
     words.join(" ")
 }
 

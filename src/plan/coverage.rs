@@ -136,11 +136,21 @@ fn n(v: u64) -> String {
 /// required field fails on every item before a backfill, on few after).
 /// None when the check names no keys (its count is all there is) or the
 /// comparison cannot run (said on stderr).
-pub async fn newly_failing(before_catalog: &Catalog, after: &Catalog, before: &Check, check: &Check, counts: (u64, u64)) -> Option<u64> {
-    if check.keys.is_empty() || before.keys != check.keys {
-        return None;
-    }
-    let cols: Vec<String> = check.keys.iter().map(|k| quote_ident(k)).collect();
+pub async fn newly_failing(
+    before_catalog: &Catalog,
+    after: &Catalog,
+    (before, check): (&Check, &Check),
+    counts: (u64, u64),
+    table_key: &[String],
+) -> Option<u64> {
+    // A check that names no keys is matched by its table's key, when its
+    // rows carry those columns (else only its counts are compared).
+    let (keys, guessed) = match (&check.keys, before.keys == check.keys) {
+        (k, true) if !k.is_empty() => (k.as_slice(), false),
+        _ if !table_key.is_empty() => (table_key, true),
+        _ => return None,
+    };
+    let cols: Vec<String> = keys.iter().map(|k| quote_ident(k)).collect();
     let distinct = |sql: &str| format!("SELECT DISTINCT {} FROM ({sql}\n) AS v", cols.join(", "));
     let (before_count, after_count) = counts;
     let run = async {
@@ -156,6 +166,10 @@ pub async fn newly_failing(before_catalog: &Catalog, after: &Catalog, before: &C
     };
     match run.await {
         Ok(n) => Some(n),
+        Err(e) if guessed => {
+            tracing::debug!("check {} names no keys and its rows lack the table's key ({e}): only its counts are compared", check.name);
+            None
+        }
         Err(e) => {
             tracing::warn!(
                 "comparing the items that fail check {} before and after the plan: {e}; only the counts are compared",

@@ -270,6 +270,14 @@ const MAX_MANIFEST_BYTES: u64 = 64 << 20;
 /// a device such as /dev/zero or a directory in a plan folder is refused
 /// before it is read, not read forever.
 fn regular_file(path: &Path, max: Option<u64>) -> Result<File> {
+    // Looked at before it is opened: opening a FIFO blocks until a writer comes.
+    let meta = std::fs::metadata(path).map_err(|e| Error::io_path(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::Invalid(format!(
+            "{}: not a regular file: a plan folder holds plan.json and its operations file",
+            path.display()
+        )));
+    }
     let f = File::open(path).map_err(|e| Error::io_path(path, e))?;
     let meta = f.metadata().map_err(|e| Error::io_path(path, e))?;
     if !meta.is_file() {

@@ -183,7 +183,8 @@ async fn compare_checks(
         let newly_failing = match before_check.filter(|_| both_fail) {
             Some(b) => {
                 let counts = (before.as_ref().map_or(0, |o| o.violations), after.violations);
-                coverage::newly_failing(req.catalog, after_catalog, b, c, counts).await
+                let table_key = req.targets.iter().find(|t| t.name == c.table).map(|t| t.key.as_slice()).unwrap_or_default();
+                coverage::newly_failing(req.catalog, after_catalog, (b, c), counts, table_key).await
             }
             None => None,
         };

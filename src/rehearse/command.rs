@@ -133,7 +133,7 @@ impl JournalWatch {
 pub(crate) fn shell_word(s: &str) -> String {
     if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c)) {
         s.to_string()
-    } else if s.chars().any(|c| c.is_control()) {
+    } else if s.chars().any(crate::error::is_unsafe_char) {
         let mut out = String::from("$'");
         for c in s.chars() {
             match c {
@@ -142,7 +142,7 @@ pub(crate) fn shell_word(s: &str) -> String {
                 '\n' => out.push_str("\\n"),
                 '\t' => out.push_str("\\t"),
                 c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
-                c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c if crate::error::is_unsafe_char(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
                 c => out.push(c),
             }
         }
@@ -175,10 +175,11 @@ mod shell_word_tests {
             "tab\there",
             "back\\slash\n",
             "é\u{85}",
+            "\u{202e}txt",
         ] {
             let out = std::process::Command::new("bash").args(["-c", &format!("printf %s {}", shell_word(w))]).output().expect("bash");
             assert_eq!(String::from_utf8_lossy(&out.stdout), w, "{}", shell_word(w));
-            assert!(!shell_word(w).chars().any(|c| c.is_control()), "{:?}", shell_word(w));
+            assert!(!shell_word(w).chars().any(crate::error::is_unsafe_char), "{:?}", shell_word(w));
         }
     }
 }

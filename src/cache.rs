@@ -347,8 +347,7 @@ pub async fn check_unique_keys(catalog: &Catalog, table: &str, keys: &[String]) 
     let cols: Vec<String> = keys.iter().map(|k| quote_ident(k)).collect();
     let count = |sql: String| async move {
         let r = catalog.query(&sql).await?;
-        let n = r.batches.first().and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0)));
-        Ok::<i64, Error>(n.unwrap_or(0))
+        Ok::<i64, Error>(r.first_i64().unwrap_or(0))
     };
     let schema = catalog.context().table_provider(datafusion::common::TableReference::bare(table)).await?.schema();
     for (k, c) in keys.iter().zip(&cols) {

@@ -53,6 +53,15 @@ pub struct QueryResult {
     pub batches: Vec<RecordBatch>,
 }
 
+impl QueryResult {
+    /// The first value of the first column, when it is an Int64: the
+    /// answer of a `SELECT count(*) ...`.
+    pub fn first_i64(&self) -> Option<i64> {
+        let b = self.batches.iter().find(|b| b.num_rows() > 0)?;
+        b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0))
+    }
+}
+
 /// The ddbsnap SQL session.
 pub struct Catalog {
     ctx: SessionContext,

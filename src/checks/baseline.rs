@@ -91,23 +91,10 @@ impl Baseline {
             let key = (r.table.clone(), r.name.clone());
             let before = self.checks.get(&key);
             r.change = Some(gate::classify(before.map(Recorded::outcome), Outcome { status: r.status, violations: r.violations }));
-            r.baseline = before.map(|b| Outcome { status: b.status, violations: b.violations }.into());
+            r.baseline = before.map(Recorded::outcome);
             seen.insert(key);
         }
         self.checks.iter().filter(|(k, _)| !seen.contains(*k)).map(|(_, c)| c.clone()).collect()
-    }
-}
-
-/// A result's earlier outcome, as reports show it.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct Earlier {
-    pub status: Status,
-    pub violations: u64,
-}
-
-impl From<Outcome> for Earlier {
-    fn from(o: Outcome) -> Earlier {
-        Earlier { status: o.status, violations: o.violations }
     }
 }
 

@@ -36,8 +36,8 @@ impl Rule {
     }
 }
 
-/// A check's outcome in one run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A check's outcome in one run (reports show a baseline's as `baseline`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Outcome {
     pub status: Status,
     pub violations: u64,

@@ -46,7 +46,7 @@ pub struct CheckResult {
     pub change: Option<super::gate::Change>,
     /// With `check --baseline`: the check in that report (None: not there).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub baseline: Option<super::baseline::Earlier>,
+    pub baseline: Option<super::gate::Outcome>,
 }
 
 /// Runs one check. Samples keep only the check's key columns unless
@@ -58,12 +58,7 @@ pub async fn run_check(catalog: &Catalog, check: &Check, sample_rows: usize, sho
         // wrapped, so that `SELECT 1) AS v; COPY ...` cannot close the wrapper.
         crate::catalog::guard::one_query(&check.sql, &what)?;
         let count = catalog.query_read_only(&format!("SELECT count(*) AS n FROM ({}\n) AS violations", check.sql), &what).await?;
-        let n = count
-            .batches
-            .iter()
-            .find(|b| b.num_rows() > 0)
-            .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0)))
-            .unwrap_or(0) as u64;
+        let n = count.first_i64().unwrap_or(0) as u64;
         let sample = if n > 0 && sample_rows > 0 {
             let rows =
                 catalog.query_read_only(&format!("SELECT * FROM ({}\n) AS violations LIMIT {sample_rows}", check.sql), &what).await?;

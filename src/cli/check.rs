@@ -157,7 +157,7 @@ async fn parquet_table(catalog: &Catalog, name: String) -> Result<Checked> {
     let provider = catalog.context().table_provider(datafusion::common::TableReference::bare(name.as_str())).await?;
     let schema = TableSchema::from_arrow(&provider.schema())?;
     let count = catalog.query(&format!("SELECT count(*) FROM {}", crate::catalog::quote_ident(&name))).await?;
-    let items = count.batches[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0) as u64).unwrap_or(0);
+    let items = count.first_i64().unwrap_or(0) as u64;
     // Parquet carries no statistics of ddbsnap's: the profile lists the columns only.
     let profile = TableProfile { name: name.clone(), items, attributes: Vec::new() };
     Ok(Checked { name, schema, profile })

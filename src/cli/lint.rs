@@ -108,12 +108,7 @@ pub async fn run(g: &Global, env: &Env, a: LintArgs) -> Result<u8> {
                 Some(c) if !cols.contains(c) => Some(if change.missing_counts_all { *items } else { 0 }),
                 _ => {
                     let r = catalog.query_read_only(sql, "the lint's measure").await?;
-                    let first = r.batches.iter().find(|b| b.num_rows() > 0);
-                    Some(
-                        first
-                            .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>())
-                            .map_or(0, |x| x.value(0) as u64),
-                    )
+                    Some(r.first_i64().unwrap_or(0) as u64)
                 }
             },
             _ => None,

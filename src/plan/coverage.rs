@@ -16,6 +16,7 @@ use crate::checks::generate::Check;
 use crate::checks::run::Status;
 use crate::error::Result;
 use crate::load::LoadedTable;
+use crate::report::plan::n;
 
 /// The table the items a transform left out are registered under (key
 /// columns only) in the after-state's catalog.
@@ -95,8 +96,7 @@ async fn untouched_violations(check: &Check, after: &Catalog) -> Option<u64> {
             return None;
         }
     };
-    let b = r.batches.iter().find(|b| b.num_rows() > 0)?;
-    b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0) as u64)
+    r.first_i64().map(|n| n as u64)
 }
 
 /// `Contact: 199 items; the transform returned 193 (190 operations, 3 no-ops, 0 skipped) and left out 6`,
@@ -123,10 +123,6 @@ pub fn lines(summary: &Summary) -> Vec<String> {
         }
     }
     out
-}
-
-fn n(v: u64) -> String {
-    crate::report::plan::n(v)
 }
 
 /// How many of `after`'s violating items (on the after-state) were not
@@ -200,11 +196,5 @@ async fn count_missing(
     let sql = format!("SELECT count(*) FROM {outer} AS a WHERE NOT EXISTS (SELECT 1 FROM {inner} AS b WHERE {})", on.join(" AND "));
     let r = catalog.query_read_only(&sql, &format!("check {name} before and after the plan")).await;
     let _ = catalog.context().deregister_table(datafusion::common::TableReference::bare(bare));
-    let r = r?;
-    let n = r
-        .batches
-        .iter()
-        .find(|b| b.num_rows() > 0)
-        .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0)));
-    Ok(n.unwrap_or(0) as u64)
+    Ok(r?.first_i64().unwrap_or(0) as u64)
 }

@@ -84,15 +84,9 @@ pub fn text(m: &PlanManifest) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "plan {}", m.sha256.as_deref().unwrap_or("(not yet hashed)"));
     let _ = writeln!(o, "transform {} ({}) {}", esc(&m.transform.name), esc(&m.transform.origin), esc(&params(m)));
-    for s in &m.sources {
-        let ex: Vec<String> =
-            s.exports.iter().map(|e| format!("{} {} as of {}", e.export_id, e.kind, e.as_of.as_deref().unwrap_or("?"))).collect();
-        let _ = writeln!(o, "source {}: {} items from {}", esc(&s.table), n(s.items), esc(&ex.join(", ")));
-    }
     // Where the plan writes: what a reviewer approves, not only what changes.
-    for t in &m.targets {
-        let physical = t.physical.as_deref().map(esc).unwrap_or_else(|| "(no table known: apply needs --table)".into());
-        let _ = writeln!(o, "target {} -> DynamoDB table {physical}, key {}", esc(&t.name), esc(&t.key.join(", ")));
+    for line in where_lines(m) {
+        let _ = writeln!(o, "{}", esc(&line));
     }
     let _ = writeln!(
         o,

@@ -31,7 +31,7 @@ use crate::snapshot::TableSnapshot;
 use crate::snapshot::read::{ExportFiles, load_files};
 
 /// Bumped whenever the Parquet written for a table would differ.
-const FORMAT: &str = "ddbsnap-cache/1";
+const FORMAT: &str = "ddbsnap-cache/2";
 
 /// Whether exports go through the cache.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -195,6 +195,8 @@ fn fingerprint(t: &TableSnapshot, files: &[ExportFiles], as_of: Option<DateTime<
     };
     field(FORMAT);
     field(env!("CARGO_PKG_VERSION"));
+    // Maps and lists as text or as structs and lists: two different caches.
+    field(if crate::convert::schema::nested_as_text() { "nested:json" } else { "nested:arrow" });
     field(&t.name);
     field(&as_of.map(|a| a.to_rfc3339()).unwrap_or_default());
     field(if strict { "strict" } else { "lenient" });

@@ -164,7 +164,7 @@ impl LoadedTable {
             return Ok(());
         }
         let mut columns = self.schema.columns.clone();
-        columns.extend(absent.iter().map(|n| ColumnSpec { name: (*n).clone(), kind: Kind::Empty }));
+        columns.extend(absent.iter().map(|n| ColumnSpec::flat((*n).clone(), Kind::Empty)));
         let schema = TableSchema::from_columns(columns);
         let mut batches = Vec::with_capacity(self.batches.len());
         for b in &self.batches {
@@ -189,7 +189,7 @@ fn widen(batch: &RecordBatch, schema: &TableSchema) -> Result<RecordBatch> {
     let tags = batch.column(old).as_any().downcast_ref::<StructArray>().ok_or_else(|| Error::Invalid("no _ddb struct column".into()))?;
     let mut tag_columns: Vec<ArrayRef> = tags.columns().to_vec();
     for spec in &schema.columns[old..] {
-        columns.push(new_null_array(&spec.kind.data_type(), rows));
+        columns.push(new_null_array(&spec.data_type, rows));
         tag_columns.push(new_null_array(&crate::convert::schema::tag_type(), rows));
     }
     let DataType::Struct(tag_fields) = schema.arrow.field(schema.columns.len()).data_type().clone() else {

@@ -403,6 +403,83 @@ fn table() -> impl Strategy<Value = Table> {
     )
 }
 
+/// A map or list type every value of a column shares, so that the column
+/// becomes an Arrow struct or list: the struct path is exercised as often
+/// as the text one.
+#[derive(Clone, Debug)]
+enum Shaped {
+    Leaf(ColType),
+    Map(Vec<(String, Shaped)>),
+    List(Box<Shaped>),
+}
+
+fn shaped() -> BoxedStrategy<Shaped> {
+    let leaf = prop_oneof![
+        Just(ColType::S),
+        num_class().prop_map(ColType::N),
+        Just(ColType::B),
+        Just(ColType::Bool),
+        Just(ColType::Ss),
+        num_class().prop_map(ColType::Ns),
+        Just(ColType::Bs),
+    ]
+    .prop_map(Shaped::Leaf);
+    leaf.prop_recursive(4, 24, 4, |inner| {
+        prop_oneof![
+            btree_map(name(), inner.clone(), 1..4).prop_map(|m| Shaped::Map(m.into_iter().collect())),
+            inner.prop_map(|e| Shaped::List(Box::new(e))),
+        ]
+    })
+    .prop_filter("a column of maps or lists", |s| !matches!(s, Shaped::Leaf(_)))
+    .boxed()
+}
+
+/// A value of shape `s`: map fields missing or NULL here and there, list
+/// elements NULL now and then.
+fn shaped_value(s: &Shaped) -> BoxedStrategy<AttrValue> {
+    match s {
+        Shaped::Leaf(t) => typed(*t),
+        Shaped::Map(fields) => {
+            let cells: Vec<BoxedStrategy<Option<(String, AttrValue)>>> = fields
+                .iter()
+                .map(|(n, f)| {
+                    let n = n.clone();
+                    prop_oneof![1 => Just(None), 1 => Just(Some(AttrValue::Null)), 4 => shaped_value(f).prop_map(Some)]
+                        .prop_map(move |v| v.map(|v| (n.clone(), v)))
+                        .boxed()
+                })
+                .collect();
+            cells.prop_map(|c| AttrValue::M(c.into_iter().flatten().collect())).boxed()
+        }
+        Shaped::List(e) => vec(prop_oneof![1 => Just(AttrValue::Null), 4 => shaped_value(e)], 0..4).prop_map(AttrValue::L).boxed(),
+    }
+}
+
+/// Items with a key and one or two shaped columns (missing, NULL or of
+/// their shape in each item).
+fn shaped_table() -> impl Strategy<Value = Table> {
+    (vec(shaped(), 1..3), 1usize..16).prop_flat_map(|(shapes, rows)| {
+        let cells: Vec<BoxedStrategy<Option<(String, AttrValue)>>> = shapes
+            .iter()
+            .enumerate()
+            .map(|(i, sh)| {
+                let col = format!("c{i}");
+                prop_oneof![1 => Just(None), 1 => Just(Some(AttrValue::Null)), 6 => shaped_value(sh).prop_map(Some)]
+                    .prop_map(move |v| v.map(|v| (col.clone(), v)))
+                    .boxed()
+            })
+            .collect();
+        let item = cells.prop_map(|cells| cells.into_iter().flatten().collect::<Item>());
+        vec(item, rows..=rows).prop_map(|items| {
+            let items = items.into_iter().enumerate().map(|(i, mut it)| {
+                it.insert("k".into(), AttrValue::S(format!("k{i}")));
+                it
+            });
+            Table { key: "k".into(), items: items.collect() }
+        })
+    })
+}
+
 /// A single item of any shape (for the text formats).
 fn item() -> impl Strategy<Value = Item> {
     btree_map(name(), any_value(), 1..8)
@@ -429,6 +506,14 @@ proptest! {
         if let Some(d) = diff(&t.items, &back) {
             return Err(TestCaseError::fail(d));
         }
+    }
+
+    /// (a') and (b') for columns of maps and lists of one shape, which
+    /// become Arrow structs and lists: NULL and missing fields, NULL
+    /// elements, every scalar and set type inside, nested.
+    #[test]
+    fn struct_and_list_round_trip(t in shaped_table()) {
+        check_all(&t.items, std::slice::from_ref(&t.key)).map_err(TestCaseError::fail)?;
     }
 
     /// (c) item -> DynamoDB JSON -> item.
@@ -537,7 +622,7 @@ fn edge_numbers_round_trip_everywhere() {
     assert_eq!(kind_of(&schema, "n9.99E+125"), Kind::Num(NumKind::Text));
     assert_eq!(kind_of(&schema, "all"), Kind::Num(NumKind::Text));
     assert_eq!(kind_of(&schema, "set"), Kind::NumSet(NumKind::Text));
-    assert_eq!(kind_of(&schema, "nested"), Kind::Json);
+    assert_eq!(kind_of(&schema, "nested"), Kind::List, "a list of numbers (as exact text here) is an Arrow list");
 }
 
 /// 8192 rows is one raw batch: a column whose first batch holds only
@@ -686,4 +771,37 @@ fn regression_ion_set_at_level_32() {
     // without bound in the parser).
     let nested_sets = format!("$ion_1_0 {{Item:{{s:{}\"x\"{}}}}}", "$dynamodb_SS::[".repeat(200), "]".repeat(200));
     assert!(ion::parse_line(&nested_sets).is_err());
+}
+
+/// Maps of one shape become a struct and lists of one element type a list;
+/// a field missing in some maps is told from a NULL one by the struct's own
+/// `_ddb` tags, and both come back exactly, through Parquet too.
+#[test]
+fn struct_and_list_columns() {
+    let m = |pairs: &[(&str, AttrValue)]| AttrValue::M(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect());
+    let s = |x: &str| AttrValue::S(x.into());
+    let items = vec![
+        Item::from([
+            (
+                "profile".to_string(),
+                m(&[("bio", s("hi")), ("age", AttrValue::N(num("41"))), ("tags", AttrValue::L(vec![s("a"), AttrValue::Null]))]),
+            ),
+            ("tags".to_string(), AttrValue::L(vec![s("x"), s("y")])),
+        ]),
+        Item::from([("profile".to_string(), m(&[("bio", AttrValue::Null)])), ("tags".to_string(), AttrValue::L(vec![]))]),
+        Item::from([("profile".to_string(), m(&[])), ("tags".to_string(), AttrValue::Null)]),
+        Item::from([("profile".to_string(), AttrValue::Null)]),
+        Item::new(),
+    ];
+    let (schema, _) = via_arrow(&items, &[]).unwrap();
+    assert_eq!(kind_of(&schema, "profile"), Kind::Struct);
+    assert_eq!(kind_of(&schema, "tags"), Kind::List);
+    check_all(&items, &[]).unwrap();
+
+    // A field of two types keeps the whole column exact text.
+    let mut drifted = items.clone();
+    drifted.push(Item::from([("profile".to_string(), m(&[("bio", AttrValue::N(num("1")))]))]));
+    let (schema, _) = via_arrow(&drifted, &[]).unwrap();
+    assert_eq!(kind_of(&schema, "profile"), Kind::Json);
+    check_all(&drifted, &[]).unwrap();
 }

@@ -31,12 +31,26 @@ pub fn parse(sql: &str) -> Result<VecDeque<Statement>> {
 }
 
 /// Every plain name the SQL uses as a column (`x`, the `x` of `t.x`, and the
-/// arguments of the `ddb_*` macros), before expansion.
+/// arguments of the `ddb_*` macros), before expansion. Every part of a
+/// compound name counts: `profile.bio` is the field `bio` of the column
+/// `profile` as often as the column `bio` of the table `profile`.
 pub fn referenced_names(sql: &str) -> Result<std::collections::BTreeSet<String>> {
     fn any(e: &Expr) -> Option<&Expr> {
         Some(e)
     }
-    names_in(sql, any)
+    let mut names = names_in(sql, any)?;
+    let statements = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})?;
+    for stmt in &statements {
+        if let Statement::Statement(inner) = stmt {
+            let _ = datafusion::sql::sqlparser::ast::visit_expressions(inner.as_ref(), |expr| {
+                if let Expr::CompoundIdentifier(ids) = expr {
+                    names.extend(ids.iter().map(|i| i.value.clone()));
+                }
+                ControlFlow::<()>::Continue(())
+            });
+        }
+    }
+    Ok(names)
 }
 
 /// The attribute names given to `ddb_type`, `ddb_missing`, `ddb_attr` and

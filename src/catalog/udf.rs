@@ -1,8 +1,12 @@
 //! Scalar functions over nested DynamoDB values.
 //!
-//! Maps and lists are stored as their DynamoDB JSON (exact), so these read
-//! that JSON. Invalid input yields NULL rather than an error, because they run
-//! over mixed columns where only some rows hold nested values.
+//! Maps and lists are stored as Arrow structs and lists when they share one
+//! shape, else as their DynamoDB JSON (exact). The functions that take a
+//! value (`ddb_json`, `ddb_get`, `ddb_type_at`, `ddb_elements_in`) accept
+//! both: a struct or list is read exactly (through its kinds and tags) and
+//! handled as the same DynamoDB JSON, so a check file works whichever form
+//! a table got. Invalid input yields NULL rather than an error, because they
+//! run over mixed columns where only some rows hold nested values.
 //!
 //! - `ddb_json(v)`: plain JSON without the type wrappers, for people and tools;
 //! - `ddb_get(v, 'a.b[0]')`: one nested value as text;
@@ -38,6 +42,9 @@ struct TextFn {
     name: &'static str,
     signature: Signature,
     returns: DataType,
+    /// The first argument is a DynamoDB value: text, or a struct or list.
+    value_arg: bool,
+    arity: usize,
     body: fn(&[Option<&str>]) -> Out,
 }
 
@@ -58,8 +65,36 @@ impl std::hash::Hash for TextFn {
 impl TextFn {
     fn udf(name: &'static str, arity: usize, returns: DataType, body: fn(&[Option<&str>]) -> Out) -> ScalarUDF {
         let signature = Signature::exact(vec![DataType::Utf8; arity], Volatility::Immutable);
-        ScalarUDF::from(TextFn { name, signature, returns, body })
+        ScalarUDF::from(TextFn { name, signature, returns, value_arg: false, arity, body })
     }
+
+    /// A function whose first argument is a DynamoDB value (see the module).
+    fn on_value(name: &'static str, arity: usize, returns: DataType, body: fn(&[Option<&str>]) -> Out) -> ScalarUDF {
+        let signature = Signature::user_defined(Volatility::Immutable);
+        ScalarUDF::from(TextFn { name, signature, returns, value_arg: true, arity, body })
+    }
+}
+
+fn is_nested(t: &DataType) -> bool {
+    matches!(t, DataType::Struct(_) | DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..))
+}
+
+/// A struct or list argument as the DynamoDB JSON of each row's value.
+fn as_ddb_json(values: &ArrayRef, field: &arrow::datatypes::Field) -> DfResult<ArrayRef> {
+    let mut out = StringBuilder::new();
+    let mut text = String::new();
+    for row in 0..values.len() {
+        match crate::convert::natural::natural_value(values, field, row) {
+            Ok(Some(v)) => {
+                text.clear();
+                ddbjson::write_value(&mut text, &v);
+                out.append_value(&text);
+            }
+            Ok(None) => out.append_null(),
+            Err(e) => return Err(datafusion::error::DataFusionError::Execution(format!("reading {}: {e}", field.name()))),
+        }
+    }
+    Ok(Arc::new(out.finish()))
 }
 
 impl ScalarUDFImpl for TextFn {
@@ -72,8 +107,18 @@ impl ScalarUDFImpl for TextFn {
     fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
         Ok(self.returns.clone())
     }
+    fn coerce_types(&self, arg_types: &[DataType]) -> DfResult<Vec<DataType>> {
+        if arg_types.len() != self.arity {
+            let (name, arity) = (self.name, self.arity);
+            return Err(datafusion::error::DataFusionError::Plan(format!("{name}() takes {arity} arguments, {} given", arg_types.len())));
+        }
+        Ok(arg_types.iter().enumerate().map(|(i, t)| if i == 0 && is_nested(t) { t.clone() } else { DataType::Utf8 }).collect())
+    }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let mut arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        if self.value_arg && is_nested(arrays[0].data_type()) {
+            arrays[0] = as_ddb_json(&arrays[0], &args.arg_fields[0])?;
+        }
         let inputs: Vec<&StringArray> = arrays.iter().map(string_arg).collect::<DfResult<_>>()?;
         let rows = args.number_rows;
         let mut row_args: Vec<Option<&str>> = Vec::with_capacity(inputs.len());
@@ -94,14 +139,14 @@ impl ScalarUDFImpl for TextFn {
 
 pub fn all() -> Vec<ScalarUDF> {
     vec![
-        TextFn::udf("ddb_json", 1, DataType::Utf8, |a| Out::Text(parse(a[0]).map(|v| plain(&v)))),
-        TextFn::udf("ddb_get", 2, DataType::Utf8, |a| {
+        TextFn::on_value("ddb_json", 1, DataType::Utf8, |a| Out::Text(parse(a[0]).map(|v| plain(&v)))),
+        TextFn::on_value("ddb_get", 2, DataType::Utf8, |a| {
             Out::Text(parse(a[0]).and_then(|v| a[1].and_then(|p| get_path(&v, p).and_then(as_text))))
         }),
-        TextFn::udf("ddb_type_at", 2, DataType::Utf8, |a| {
+        TextFn::on_value("ddb_type_at", 2, DataType::Utf8, |a| {
             Out::Text(parse(a[0]).and_then(|v| a[1].and_then(|p| get_path(&v, p).map(|x| x.ddb_type().name().to_string()))))
         }),
-        TextFn::udf("ddb_elements_in", 2, DataType::Boolean, |a| {
+        TextFn::on_value("ddb_elements_in", 2, DataType::Boolean, |a| {
             Out::Bool(match (parse(a[0]), a[1]) {
                 (Some(AttrValue::L(items)), Some(allowed)) => {
                     let allowed: Vec<&str> = allowed.split(',').map(str::trim).collect();

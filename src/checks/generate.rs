@@ -128,12 +128,12 @@ pub fn reference_checks<'a>(
 /// Rules for the fields of a custom type stored as a map, as SQL conditions
 /// true for a violating value: (name suffix, description, condition).
 /// Nested custom types are followed a few levels down.
-fn nested_rules(intro: &ModelIntrospection, type_name: &str, col: &str, prefix: &str, depth: usize) -> Vec<(String, String, String)> {
+fn nested_rules(intro: &ModelIntrospection, type_name: &str, col: &Nested, prefix: &str, depth: usize) -> Vec<(String, String, String)> {
     let Some(def) = intro.non_models.get(type_name) else { return Vec::new() };
     let mut out = Vec::new();
     for f in def.fields.values() {
         let path = format!("{prefix}{}", f.name);
-        let at = format!("ddb_type_at({col}, {})", literal(&path));
+        let at = col.type_at(&path);
         if f.must_be_present() {
             out.push((format!("{path}.required"), format!("{path} is required"), format!("coalesce({at}, 'NULL') = 'NULL'")));
         }
@@ -153,6 +153,34 @@ fn nested_rules(intro: &ModelIntrospection, type_name: &str, col: &str, prefix: 
         }
     }
     out
+}
+
+/// A custom-type column, for the SQL that reads the DynamoDB type at a path
+/// in it: through the struct's own `_ddb` tags when the column is a struct
+/// (no value is decoded), else with `ddb_type_at` on its text.
+struct Nested<'a> {
+    col: &'a str,
+    struct_type: Option<&'a arrow::datatypes::DataType>,
+}
+
+impl Nested<'_> {
+    /// SQL for the type at `path` (`a.b`): a tag, or NULL when absent.
+    fn type_at(&self, path: &str) -> String {
+        let Some(mut dt) = self.struct_type else { return format!("ddb_type_at({}, {})", self.col, literal(path)) };
+        let mut value = self.col.to_string();
+        let parts: Vec<&str> = path.split('.').collect();
+        for (i, part) in parts.iter().enumerate() {
+            let arrow::datatypes::DataType::Struct(fields) = dt else { break };
+            let Some(f) = fields.iter().find(|f| f.name() == part && f.name() != crate::convert::TYPES_COLUMN) else { break };
+            if i + 1 == parts.len() {
+                return format!("get_field(get_field({value}, '_ddb'), {})", literal(part));
+            }
+            value = format!("get_field({value}, {})", literal(part));
+            dt = f.data_type();
+        }
+        // No item has the field there (or a map is not there): no type.
+        "CAST(NULL AS VARCHAR)".to_string()
+    }
 }
 
 /// Regular expressions for AppSync's string scalars (as AppSync validates them).
@@ -219,6 +247,7 @@ fn literal(s: &str) -> String {
 pub fn model_checks(intro: &ModelIntrospection, model: &Model, table: &str, schema: &TableSchema) -> Vec<Check> {
     let has = |c: &str| schema.columns.iter().any(|s| s.name == c);
     let kind = |c: &str| schema.columns.iter().find(|s| s.name == c).map(|s| s.kind);
+    let struct_type = |c: &str| schema.columns.iter().find(|s| s.name == c && s.kind == Kind::Struct).map(|s| &s.data_type);
     let key_names: Vec<String> = model.key_fields().into_iter().filter(|k| has(k)).map(str::to_string).collect();
     let keys: Vec<String> = key_names.iter().map(|k| ident(k)).collect();
     let select = if keys.is_empty() { "*".to_string() } else { keys.join(", ") };
@@ -259,7 +288,7 @@ pub fn model_checks(intro: &ModelIntrospection, model: &Model, table: &str, sche
                 format!("SELECT {select}, ddb_type({col}) AS found FROM {from} WHERE ddb_type({col}) NOT IN ({})", list.join(", ")),
             );
         }
-        let nested = matches!(kind(&f.name), Some(Kind::Json | Kind::Mixed));
+        let nested = matches!(kind(&f.name), Some(Kind::Json | Kind::Struct | Kind::List | Kind::Mixed));
         if f.is_array {
             let mut elements: Vec<&str> = allowed_types(&f.ty, false).to_vec();
             if !f.is_required {
@@ -279,7 +308,8 @@ pub fn model_checks(intro: &ModelIntrospection, model: &Model, table: &str, sche
             continue;
         }
         if let (FieldType::NonModel { name }, true) = (&f.ty, nested) {
-            for (suffix, description, cond) in nested_rules(intro, name, &col, "", 0) {
+            let form = Nested { col: &col, struct_type: struct_type(&f.name) };
+            for (suffix, description, cond) in nested_rules(intro, name, &form, "", 0) {
                 add(
                     format!("{}.{suffix}", f.name),
                     Severity::Error,

@@ -212,6 +212,13 @@ impl ColumnReader<'_> {
             Kind::Binary => Ok(AttrValue::B(downcast::<BinaryArray>(self.values)?.value(row).to_vec())),
             Kind::Bool => Ok(AttrValue::Bool(downcast::<BooleanArray>(self.values)?.value(row))),
             Kind::Json => typed_json(self.str(row)?, t),
+            Kind::Struct | Kind::List => {
+                let want = if self.kind == Kind::Struct { DdbType::M } else { DdbType::L };
+                if t != want {
+                    return Err(format!("tag says {} but the column holds {}", t.name(), want.name()));
+                }
+                super::nested::read(self.values, self.kind, row)
+            }
             Kind::StrSet | Kind::NumSet(_) | Kind::BinSet => self.set(row),
             Kind::Mixed => {
                 let s = self.str(row)?;

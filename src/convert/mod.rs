@@ -9,8 +9,10 @@
 pub mod fast_json;
 pub mod from_arrow;
 pub mod natural;
+pub mod nested;
 pub mod raw;
 pub mod schema;
+pub mod shape;
 pub mod stats;
 pub mod to_arrow;
 

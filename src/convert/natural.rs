@@ -12,7 +12,7 @@
 //! | Binary (any binary type) | B |
 //! | Date32, Timestamp | S in ISO 8601 (`2026-01-14`, `2026-01-14T10:30:00.000Z`), as Amplify's AWSDate/AWSDateTime |
 //! | List | L of the elements (SQL NULL elements become NULL) |
-//! | Struct | M of the fields |
+//! | Struct | M of the fields (SQL NULL fields left out) |
 //! | the `ddb` value struct of [`crate::catalog`]'s `ddb()`/`ddb_attr()` | exactly the DynamoDB value it holds |
 //!
 //! Columns selected straight from a ddbsnap table carry their kind in field
@@ -83,7 +83,11 @@ impl<'a> ValueColumn<'a> {
 /// is read by its SQL type, as any computed column.
 fn stored_kind(field: &Field) -> Option<Kind> {
     let kind = field.metadata().get(KIND_KEY).and_then(|k| Kind::parse(k, field.data_type()))?;
-    kind.data_type().equals_datatype(field.data_type()).then_some(kind)
+    match kind {
+        // Parsing checked the whole struct or list type, field by field.
+        Kind::Struct | Kind::List => Some(kind),
+        _ => kind.data_type().equals_datatype(field.data_type()).then_some(kind),
+    }
 }
 
 /// The DynamoDB value of `array[row]`, or None for SQL NULL.
@@ -112,6 +116,7 @@ fn stored_value(array: &ArrayRef, kind: Kind, row: usize) -> Result<AttrValue, S
             let text = array.as_string_opt::<i32>().ok_or("a JSON column that is not text")?.value(row);
             return ddbjson::value_from_str(text).map_err(|e| format!("bad DynamoDB JSON: {e}"));
         }
+        Kind::Struct | Kind::List => return super::nested::read(array, kind, row),
         Kind::Mixed | Kind::Empty => {
             return Err("the column holds values of several DynamoDB types: select it as ddb_attr(column) to keep each one's type".into());
         }

@@ -9,7 +9,9 @@
 //! | N | Int64, else Decimal128(38, s), else Utf8 canonical text |
 //! | B | Binary |
 //! | BOOL | Boolean |
-//! | M and/or L | Utf8 holding the value's DynamoDB JSON |
+//! | M, maps of one shape | Struct of the fields, with a `_ddb` child of tags (see [`super::shape`]) |
+//! | L, elements of one type | List of the elements |
+//! | other M and/or L | Utf8 holding the value's DynamoDB JSON |
 //! | SS / NS / BS | List of Utf8 / numbers / Binary |
 //! | several | Utf8 "mixed": S as is, N as text, BOOL as true/false, B as base64, others as DynamoDB JSON |
 //!
@@ -43,6 +45,10 @@ pub enum Kind {
     Binary,
     Bool,
     Json,
+    /// Maps of one shape, as an Arrow struct (see [`super::shape`]).
+    Struct,
+    /// Lists whose elements share one type, as an Arrow list.
+    List,
     StrSet,
     NumSet(NumKind),
     BinSet,
@@ -76,6 +82,8 @@ impl Kind {
             Kind::Binary => "B".into(),
             Kind::Bool => "BOOL".into(),
             Kind::Json => "JSON".into(),
+            Kind::Struct => "M".into(),
+            Kind::List => "L".into(),
             Kind::StrSet => "SS".into(),
             Kind::NumSet(n) => format!("NS:{}", num_name(*n)),
             Kind::BinSet => "BS".into(),
@@ -104,6 +112,8 @@ impl Kind {
                 "B" => Kind::Binary,
                 "BOOL" => Kind::Bool,
                 "JSON" => Kind::Json,
+                "M" => Kind::Struct,
+                "L" => Kind::List,
                 "SS" => Kind::StrSet,
                 "BS" => Kind::BinSet,
                 "MIXED" => Kind::Mixed,
@@ -138,12 +148,15 @@ impl Kind {
             Kind::StrSet => list_of(dt, &text),
             Kind::NumSet(n) => list_of(dt, &|t: &D| num(n, t)),
             Kind::BinSet => list_of(dt, &bytes),
+            Kind::Struct | Kind::List => super::shape::well_formed(*self, dt),
         }
     }
 
+    /// The Arrow type of a flat kind. A struct's or list's type follows its
+    /// shape and is held by its [`ColumnSpec`]; Utf8 here stands for none.
     pub fn data_type(&self) -> DataType {
         match self {
-            Kind::Str | Kind::Json | Kind::Mixed | Kind::Empty => DataType::Utf8,
+            Kind::Str | Kind::Json | Kind::Mixed | Kind::Empty | Kind::Struct | Kind::List => DataType::Utf8,
             Kind::Num(n) => num_type(*n),
             Kind::Binary => DataType::Binary,
             Kind::Bool => DataType::Boolean,
@@ -175,6 +188,39 @@ fn num_type(n: NumKind) -> DataType {
 pub struct ColumnSpec {
     pub name: String,
     pub kind: Kind,
+    /// The column's Arrow type: `kind.data_type()` for flat kinds, the
+    /// shape's struct or list type for [`Kind::Struct`] and [`Kind::List`].
+    pub data_type: DataType,
+}
+
+impl ColumnSpec {
+    /// A column of a flat kind (not a struct or list).
+    pub fn flat(name: impl Into<String>, kind: Kind) -> ColumnSpec {
+        ColumnSpec { name: name.into(), data_type: kind.data_type(), kind }
+    }
+
+    /// The column for an attribute's statistics: maps and lists of one
+    /// shape as a struct or list (unless `nested_as_text`), the rest flat.
+    fn inferred(name: &str, st: &super::stats::AttrStats, nested_as_text: bool) -> ColumnSpec {
+        let types = st.value_types();
+        let nested = match (types.as_slice(), &st.nested, nested_as_text) {
+            (_, _, true) | (_, None, _) => None,
+            ([DdbType::M], Some(sh), _) => sh.struct_type().map(|t| (Kind::Struct, t)),
+            ([DdbType::L], Some(sh), _) => sh.list_type().map(|t| (Kind::List, t)),
+            _ => None,
+        };
+        match nested {
+            Some((kind, data_type)) => ColumnSpec { name: name.to_string(), kind, data_type },
+            None => ColumnSpec::flat(name, Kind::for_types(&types, st.number.kind(), st.set_number.kind())),
+        }
+    }
+}
+
+/// Whether maps and lists are kept as DynamoDB JSON text whatever their
+/// shape: `DDBSNAP_NESTED=json`, for check files written against the text
+/// form (and to measure what the struct form costs).
+pub fn nested_as_text() -> bool {
+    std::env::var("DDBSNAP_NESTED").is_ok_and(|v| v.eq_ignore_ascii_case("json"))
 }
 
 /// A table's columns and the Arrow schema built from them.
@@ -199,21 +245,15 @@ impl TableSchema {
         let mut names: Vec<&String> = stats.attrs.keys().collect();
         let rank = |n: &str| keys.iter().position(|k| k == n).unwrap_or(if n == "id" { keys.len() } else { keys.len() + 1 });
         names.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
-        let columns = names
-            .into_iter()
-            .map(|name| {
-                let st = &stats.attrs[name];
-                let kind = Kind::for_types(&st.value_types(), st.number.kind(), st.set_number.kind());
-                ColumnSpec { name: name.clone(), kind }
-            })
-            .collect();
+        let as_text = nested_as_text();
+        let columns = names.into_iter().map(|name| ColumnSpec::inferred(name, &stats.attrs[name], as_text)).collect();
         Ok(TableSchema::from_columns(columns))
     }
 
     pub fn from_columns(columns: Vec<ColumnSpec>) -> TableSchema {
         let mut fields: Vec<Field> = columns
             .iter()
-            .map(|c| Field::new(&c.name, c.kind.data_type(), true).with_metadata(HashMap::from([(KIND_KEY.to_string(), c.kind.name())])))
+            .map(|c| Field::new(&c.name, c.data_type.clone(), true).with_metadata(HashMap::from([(KIND_KEY.to_string(), c.kind.name())])))
             .collect();
         let tags: Fields = columns.iter().map(|c| Field::new(&c.name, tag_type(), true)).collect();
         fields.push(Field::new(TYPES_COLUMN, DataType::Struct(tags), false));
@@ -231,7 +271,10 @@ impl TableSchema {
             let kind = f.metadata().get(KIND_KEY).and_then(|k| Kind::parse(k, f.data_type())).ok_or_else(|| {
                 Error::Invalid(format!("column {:?} carries no ddbsnap type information: not data written by ddbsnap", f.name()))
             })?;
-            columns.push(ColumnSpec { name: f.name().clone(), kind });
+            // A struct or list keeps its written type (its fields' kinds);
+            // a flat column is read as its kind's plain type.
+            let data_type = if matches!(kind, Kind::Struct | Kind::List) { f.data_type().clone() } else { kind.data_type() };
+            columns.push(ColumnSpec { name: f.name().clone(), kind, data_type });
         }
         if schema.field_with_name(TYPES_COLUMN).is_err() {
             return Err(Error::Invalid(format!("no {TYPES_COLUMN} column: not data written by ddbsnap")));

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::fast_json::{NumInfo, ScannedValue};
+use super::shape::Shape;
 use crate::item::{AttrValue, DdbType, Item, Number, size};
 
 /// How a column of numbers can be held exactly.
@@ -86,6 +87,10 @@ pub struct AttrStats {
     pub set_number: NumberShape,
     /// Sum of value sizes (DynamoDB's size rules, name included).
     pub bytes: u64,
+    /// The fields and elements of its maps and lists, which decide whether
+    /// they can be a struct or a list (see [`super::shape`]).
+    #[serde(skip)]
+    pub nested: Option<Box<Shape>>,
 }
 
 impl AttrStats {
@@ -104,6 +109,7 @@ impl AttrStats {
         match value {
             AttrValue::N(n) => self.number.add(n),
             AttrValue::Ns(ns) => ns.iter().for_each(|n| self.set_number.add(n)),
+            AttrValue::M(_) | AttrValue::L(_) => self.nested.get_or_insert_default().add_children(value),
             _ => {}
         }
         let b = (name_len + size::value_size(value)) as u64;
@@ -123,8 +129,10 @@ impl AttrStats {
             ScannedValue::B(b) => b.len(),
             ScannedValue::Bool(_) | ScannedValue::Null => 1,
             ScannedValue::Other(v) => {
-                if let AttrValue::Ns(ns) = v {
-                    ns.iter().for_each(|n| self.set_number.add(n));
+                match v {
+                    AttrValue::Ns(ns) => ns.iter().for_each(|n| self.set_number.add(n)),
+                    AttrValue::M(_) | AttrValue::L(_) => self.nested.get_or_insert_default().add_children(v),
+                    _ => {}
                 }
                 size::value_size(v)
             }
@@ -141,6 +149,9 @@ impl AttrStats {
         self.number.merge(&o.number);
         self.set_number.merge(&o.set_number);
         self.bytes += o.bytes;
+        if let Some(theirs) = &o.nested {
+            self.nested.get_or_insert_default().merge(theirs);
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use super::raw::{MISSING, RawBatch, RawColumn};
-use super::schema::{Kind, TableSchema};
+use super::schema::{ColumnSpec, Kind, TableSchema};
 use super::stats::NumKind;
 use crate::error::{Error, Result};
 use crate::item::{AttrValue, DdbType, Number, ddbjson};
@@ -37,12 +37,12 @@ pub fn into_record_batch(mut raw: RawBatch, schema: &TableSchema) -> Result<Reco
     for spec in &schema.columns {
         match by_name.get(spec.name.as_str()).map(|&i| &mut raw.columns[i].1) {
             None => {
-                arrays.push(new_null_array(&spec.kind.data_type(), raw.rows));
+                arrays.push(new_null_array(&spec.data_type, raw.rows));
                 tag_arrays.push(Arc::new(DictionaryArray::<Int8Type>::try_new(Int8Array::new_null(raw.rows), names.clone())?));
             }
             Some(col) => {
                 let (values, tags) =
-                    column_arrays(spec.kind, col, &names).map_err(|e| Error::Invalid(format!("column {:?}: {e}", spec.name)))?;
+                    column_arrays(spec, col, &names).map_err(|e| Error::Invalid(format!("column {:?}: {e}", spec.name)))?;
                 arrays.push(values);
                 tag_arrays.push(tags);
             }
@@ -61,10 +61,13 @@ pub fn into_record_batch(mut raw: RawBatch, schema: &TableSchema) -> Result<Reco
     Ok(RecordBatch::try_new(schema.arrow.clone(), arrays)?)
 }
 
-/// One raw column as its Arrow value array of `kind` and its `_ddb` tag
-/// array (over `names`, from [`tag_names`]); the column's bytes are moved.
-pub fn column_arrays(kind: Kind, col: &mut RawColumn, names: &ArrayRef) -> Result<(ArrayRef, ArrayRef)> {
-    let values = build(kind, col)?;
+/// One raw column as its Arrow value array of `spec`'s type and its `_ddb`
+/// tag array (over `names`, from [`tag_names`]); the column's bytes are moved.
+pub fn column_arrays(spec: &ColumnSpec, col: &mut RawColumn, names: &ArrayRef) -> Result<(ArrayRef, ArrayRef)> {
+    let values = match spec.kind {
+        Kind::Struct | Kind::List => build_nested(spec, col)?,
+        kind => build(kind, col)?,
+    };
     let keys: Int8Array = col.tags.iter().map(|&t| if t == MISSING { None } else { Some(t as i8 - 1) }).collect();
     Ok((values, Arc::new(DictionaryArray::<Int8Type>::try_new(keys, names.clone())?)))
 }
@@ -148,7 +151,21 @@ fn build(kind: Kind, col: &mut RawColumn) -> Result<ArrayRef> {
             Arc::new(b.finish())
         }
         Kind::Empty => new_null_array(&kind.data_type(), n),
+        Kind::Struct | Kind::List => unreachable!("maps and lists are built by build_nested"),
     })
+}
+
+/// A struct or list column from the DynamoDB JSON its raw column holds.
+fn build_nested(spec: &ColumnSpec, col: &RawColumn) -> Result<ArrayRef> {
+    let want = if spec.kind == Kind::Struct { DdbType::M } else { DdbType::L };
+    let parsed: Vec<Option<AttrValue>> = (0..col.len())
+        .map(|i| match is(col, i, want) {
+            true => ddbjson::value_from_str(text(col, i)?).map(Some).map_err(|e| Error::Invalid(e.to_string())),
+            false => Ok(None),
+        })
+        .collect::<Result<_>>()?;
+    let values: Vec<Option<&AttrValue>> = parsed.iter().map(Option::as_ref).collect();
+    super::nested::build(spec.kind, &spec.data_type, &values).map_err(Error::Invalid)
 }
 
 /// A number's text as an integer scaled by `10^scale`: plain decimals

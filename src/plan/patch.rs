@@ -131,7 +131,7 @@ pub fn patch_table(l: &Before, patches: &TablePatches, keys: &[String], pool: &P
     }
     let schema = TableSchema::infer(&stats, keys)?;
     for c in schema.columns.iter().filter(|c| !names.contains(&&c.name)) {
-        if l.schema.columns.iter().find(|s| s.name == c.name).map(|s| s.kind) != Some(c.kind) {
+        if l.schema.columns.iter().find(|s| s.name == c.name) != Some(c) {
             return Ok(None);
         }
     }
@@ -186,7 +186,7 @@ fn patched_batch(batch: &RecordBatch, schema: &TableSchema, names: &[&String], c
     for spec in &schema.columns {
         let (values, tag) = match names.iter().position(|n| **n == spec.name) {
             Some(i) => {
-                column_arrays(spec.kind, &mut cols[i], &dictionary).map_err(|e| Error::Invalid(format!("column {:?}: {e}", spec.name)))?
+                column_arrays(spec, &mut cols[i], &dictionary).map_err(|e| Error::Invalid(format!("column {:?}: {e}", spec.name)))?
             }
             None => {
                 let missing = || Error::Invalid(format!("the snapshot has no column {:?}", spec.name));
@@ -300,7 +300,7 @@ mod tests {
         let before = items();
         let (mut schema, stats, batches) = table(&before);
         let m = schema.columns.iter_mut().find(|c| c.name == "m").unwrap();
-        m.kind = crate::convert::Kind::Mixed;
+        *m = crate::convert::schema::ColumnSpec::flat("m", crate::convert::Kind::Mixed);
         let mut patches = TablePatches::default();
         patches.add(Position::new(0, 0), item_from_str(r#"{"age":{"N":"1"}}"#).unwrap(), Vec::new());
         let l = Before { name: "T", schema: &schema, stats: &stats, batches: &batches, items: before.len() as u64 };

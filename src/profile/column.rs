@@ -21,6 +21,9 @@ pub enum Values<'a> {
     Decimal(&'a Decimal128Array, i8),
     NumText(&'a StringArray),
     Json(&'a StringArray),
+    /// A struct or list column: each value is read exactly, then measured as
+    /// its DynamoDB JSON.
+    Nested(&'a ArrayRef, Kind),
     Set(&'a ListArray, Members<'a>),
     Mixed(&'a StringArray),
     Empty,
@@ -50,6 +53,7 @@ impl<'a> Values<'a> {
             Kind::Num(NumKind::Decimal(s)) => Values::Decimal(cast(a)?, s),
             Kind::Num(NumKind::Text) => Values::NumText(cast(a)?),
             Kind::Json => Values::Json(cast(a)?),
+            Kind::Struct | Kind::List => Values::Nested(array, kind),
             Kind::Mixed => Values::Mixed(cast(a)?),
             Kind::Empty => Values::Empty,
             Kind::StrSet | Kind::BinSet | Kind::NumSet(_) => {
@@ -77,6 +81,10 @@ impl<'a> Values<'a> {
             Values::Decimal(a, s) => decimal(a.value(row), *s, scratch)?,
             Values::NumText(a) => parsed(a.value(row), scratch)?,
             Values::Json(a) => nested::measure(a.value(row))?,
+            Values::Nested(a, kind) => {
+                let v = crate::convert::nested::read(a, *kind, row)?;
+                nested::measure(&crate::item::ddbjson::value_to_string(&v))?
+            }
             Values::Set(list, members) => set(list, members, row, ty, scratch)?,
             Values::Mixed(a) => mixed(a.value(row), ty, scratch)?,
             Values::Empty => return Err(format!("type tag {} in a column without values", ty.name())),

@@ -73,7 +73,7 @@ pub fn profile_table(t: &LoadedTable, limits: ValueLimits, roles: &BTreeMap<Stri
 /// sets, mixed) first so that the workers finish together.
 fn scan_order(t: &LoadedTable) -> Vec<usize> {
     let cost = |k: Kind| match k {
-        Kind::Json | Kind::Mixed | Kind::StrSet | Kind::NumSet(_) | Kind::BinSet => 0,
+        Kind::Json | Kind::Struct | Kind::List | Kind::Mixed | Kind::StrSet | Kind::NumSet(_) | Kind::BinSet => 0,
         _ => 1,
     };
     let mut order: Vec<usize> = (0..t.schema.columns.len()).collect();

@@ -63,7 +63,8 @@ pub fn ddbsnap<S: AsRef<str>>(args: &[S]) -> Run {
             .env_remove("DDBSNAP_THREADS")
             .env_remove("DDBSNAP_MEMORY_LIMIT")
             .env_remove("DDBSNAP_CACHE")
-            .env_remove("DDBSNAP_CACHE_DIR"),
+            .env_remove("DDBSNAP_CACHE_DIR")
+            .env_remove("DDBSNAP_NESTED"),
     );
     Run {
         args,

@@ -528,7 +528,7 @@ fn parquet_columns_must_hold_the_type_their_tag_names() {
     }
     w.close().expect("close");
     let run = ddbsnap(&["check", "--parquet", &arg(&out)]);
-    assert_error(&run, &["\"email\"", "carries no ddbsnap type information"]);
+    assert_error(&run, &["\"email\"", "does not fit its Arrow type"]);
 }
 
 /// An empty DDBSNAP_THREADS or DDBSNAP_MEMORY_LIMIT (how people unset a

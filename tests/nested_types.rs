@@ -274,3 +274,170 @@ fn generated_custom_type_checks_agree_in_both_forms() {
     ddbsnap(&["-q", "generate", "--amplify", model, "--out", &arg(&out), "--items", "2000", "--defects", defects]).ok();
     assert_eq!(shop_report(&out, "arrow"), shop_report(&out, "json"));
 }
+
+/// Review finding: a table's map put inside another value
+/// (`named_struct('inner', profile)`, `make_array(profile)`) was read by its
+/// SQL type, so its hidden `_ddb` tags became a map field, its text numbers
+/// strings and its NULL fields were lost. It is read exactly wherever it is.
+#[test]
+fn a_map_inside_a_built_value_stays_exact() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = export(dir.path());
+    let transform = dir.path().join("wrap.sql");
+    std::fs::write(
+        &transform,
+        "SELECT id, named_struct('inner', profile) AS \"set:wrapped\", make_array(profile) AS \"set:listed\"\n\
+         FROM People WHERE ddb_type(profile) = 'M'\n",
+    )
+    .expect("write transform");
+    let plan = dir.path().join("plan");
+    let run = ddbsnap(&["-q", "plan", "-t", &arg(&transform), "--out", &arg(&plan), &arg(&root)]);
+    assert!(run.code == Some(0) || run.code == Some(1), "{}", run.show());
+    let ops = ddbsnap(&["plan", "show", &arg(&plan), "--ops", "--format", "jsonl"]).ok();
+    let original = items();
+    let mut seen = 0;
+    for line in ops.stdout.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("jsonl");
+        let after = ddbjson::item_from_str(&v["after"].to_string()).expect("after item");
+        let it = original.iter().find(|it| it["id"] == after["id"]).expect("an item of the export");
+        assert_eq!(after["wrapped"], m(&[("inner", it["profile"].clone())]), "{line}");
+        assert_eq!(after["listed"], AttrValue::L(vec![it["profile"].clone()]), "{line}");
+        seen += 1;
+    }
+    assert_eq!(seen, 3, "{}", ops.stdout);
+    // ddb_json of a built value agrees: no `_ddb`, NULL fields kept.
+    assert_eq!(
+        rows(&root, "SELECT ddb_json(named_struct('inner', profile)) AS j FROM People WHERE id = 'p2'"),
+        ["\"{\"\"inner\"\":{\"\"age\"\":12345678901234567890123456789012345678,\"\"bio\"\":null}}\""]
+    );
+}
+
+/// Review finding: `--format json` and check samples showed a struct as
+/// Arrow renders it (its `_ddb` tags, NULL fields dropped); they show the
+/// plain JSON `ddb_json` gives, as the table and CSV formats do.
+#[test]
+fn json_output_shows_maps_as_plain_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = export(dir.path());
+    let run = ddbsnap(&[
+        "-q",
+        "sql",
+        "--format",
+        "json",
+        "-e",
+        &arg(&root),
+        "SELECT id, profile, tags FROM People WHERE id IN ('p1', 'p2') ORDER BY id",
+    ])
+    .ok();
+    let lines: Vec<serde_json::Value> = run.stdout.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    assert_eq!(
+        lines[0],
+        serde_json::json!({"id": "p1", "profile": {"age": 41, "bio": "likes tea", "links": ["a", null]}, "tags": ["vip", "beta"]})
+    );
+    assert_eq!(lines[1]["profile"]["bio"], serde_json::Value::Null);
+    assert!(lines[1]["profile"].as_object().unwrap().contains_key("bio"), "a NULL field is shown: {}", run.stdout);
+    let table = ddbsnap(&["-q", "sql", "-e", &arg(&root), "SELECT profile FROM People WHERE id = 'p3'"]).ok();
+    assert!(table.stdout.contains(r#"{"age":7}"#), "{}", table.stdout);
+}
+
+#[test]
+fn a_misspelt_ddbsnap_nested_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = export(dir.path());
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ddbsnap"));
+    cmd.env("DDBSNAP_NESTED", "jsn").args(["-q", "sql", "-e", &arg(&root), "SELECT 1"]);
+    let out = common::output_within(&mut cmd);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DDBSNAP_NESTED"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Review finding: Parquet written by ddbsnap and then changed (a map
+/// field's type tag edited, a column's removed) was read by its SQL types in
+/// `sql --parquet`, so a struct's tags came out as data. Every path that
+/// registers ddbsnap Parquet now refuses it, as `check` did.
+#[test]
+fn tampered_parquet_is_refused() {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use arrow::array::{Array, AsArray, StructArray};
+    use arrow::datatypes::{DataType, Field, Fields, Schema};
+    use arrow::record_batch::RecordBatch;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = export(dir.path());
+    let pq = dir.path().join("pq");
+    ddbsnap(&["-q", "convert", "--to", &arg(&pq), &arg(&root)]).ok();
+    let file = pq.join("People").join("data.parquet");
+    let read = || -> Vec<RecordBatch> {
+        let f = std::fs::File::open(&file).expect("open parquet");
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f).unwrap().build().unwrap().map(|b| b.unwrap()).collect()
+    };
+    let clean = read();
+    let write = |batches: &[RecordBatch], to: &Path| {
+        std::fs::create_dir_all(to.join("People")).unwrap();
+        let f = std::fs::File::create(to.join("People").join("data.parquet")).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(f, batches[0].schema(), None).unwrap();
+        batches.iter().for_each(|b| w.write(b).unwrap());
+        w.close().unwrap();
+    };
+    // (a) the `bio` field of `profile` says it holds binary.
+    let edit_bio = |b: &RecordBatch| -> RecordBatch {
+        let schema = b.schema();
+        let i = schema.index_of("profile").unwrap();
+        let s = b.column(i).as_struct();
+        let DataType::Struct(fields) = s.data_type() else { unreachable!() };
+        let fields: Fields = fields
+            .iter()
+            .map(|f| {
+                if f.name() == "bio" {
+                    Arc::new(f.as_ref().clone().with_metadata(HashMap::from([("ddbsnap.kind".into(), "B".into())])))
+                } else {
+                    f.clone()
+                }
+            })
+            .collect();
+        let profile = StructArray::try_new(fields.clone(), s.columns().to_vec(), s.nulls().cloned()).unwrap();
+        let mut schema_fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+        schema_fields[i] = schema_fields[i].clone().with_data_type(DataType::Struct(fields));
+        let mut columns = b.columns().to_vec();
+        columns[i] = Arc::new(profile);
+        RecordBatch::try_new(Arc::new(Schema::new_with_metadata(schema_fields, schema.metadata().clone())), columns).unwrap()
+    };
+    // (b) `profile` has lost its kind.
+    let strip_kind = |b: &RecordBatch| -> RecordBatch {
+        let schema = b.schema();
+        let fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .map(|f| if f.name() == "profile" { f.as_ref().clone().with_metadata(HashMap::new()) } else { f.as_ref().clone() })
+            .collect();
+        RecordBatch::try_new(Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())), b.columns().to_vec()).unwrap()
+    };
+    for (name, edit) in [("bio-as-binary", &edit_bio as &dyn Fn(&RecordBatch) -> RecordBatch), ("no-kind", &strip_kind)] {
+        let to = dir.path().join(name);
+        write(&clean.iter().map(edit).collect::<Vec<_>>(), &to);
+        let run = ddbsnap(&["-q", "sql", "--parquet", &arg(&to), "SELECT id, ddb_json(profile) AS j FROM People"]);
+        assert_eq!(run.code, Some(2), "{name}: {}", run.show());
+        assert!(
+            run.stderr.contains("profile") && run.stderr.contains("data.parquet") || run.stderr.contains(&arg(&to)),
+            "{name}: {}",
+            run.show()
+        );
+        let input = to.join("People").join("data.parquet");
+        let t = dir.path().join(format!("{name}.sql"));
+        std::fs::write(&t, "SELECT id, 'x' AS \"set:y\" FROM People WHERE id IN (SELECT id FROM I)\n").unwrap();
+        let out = dir.path().join(format!("{name}-plan"));
+        let run = ddbsnap(&["-q", "plan", "-t", &arg(&t), "--input", &format!("I={}", arg(&input)), "--out", &arg(&out), &arg(&root)]);
+        assert_eq!(run.code, Some(2), "{name} as --input: {}", run.show());
+        assert!(run.stderr.contains("profile"), "{name} as --input: {}", run.show());
+    }
+    // The untouched file still reads.
+    let ok = dir.path().join("clean");
+    write(&clean, &ok);
+    let run =
+        ddbsnap(&["-q", "sql", "--format", "csv", "--parquet", &arg(&ok), "SELECT ddb_type(profile.bio) AS t FROM People ORDER BY id"])
+            .ok();
+    // (CSV writes a one-field row holding NULL as "", an empty line being no row.)
+    assert_eq!(run.stdout.lines().skip(1).collect::<Vec<_>>(), ["S", "NULL", "\"\"", "\"\""]);
+}

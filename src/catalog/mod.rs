@@ -150,12 +150,30 @@ impl Catalog {
                 .register_parquet(TableReference::bare(name.as_str()), path, ParquetReadOptions::default())
                 .await
                 .map_err(|e| Error::Invalid(format!("{}: {}", crate::error::brief(path, 200), crate::error::brief(&e.to_string(), 500))))?;
+            self.check_ddbsnap_table(&name, path).await?;
             names.push(name);
         }
         if names.is_empty() {
             return Err(Error::Locate(format!("no table folders with Parquet files under {}", dir.display())));
         }
         Ok(names)
+    }
+
+    /// A table of ddbsnap's own data (it has the `_ddb` column) must carry
+    /// type metadata that fits every column: a file changed since ddbsnap
+    /// wrote it would otherwise be read by its SQL types alone, and a map's
+    /// tags taken for its data. Such a table is refused and unregistered.
+    async fn check_ddbsnap_table(&self, name: &str, path: &str) -> Result<()> {
+        let table = TableReference::bare(name);
+        let schema = self.ctx.table_provider(table.clone()).await?.schema();
+        if schema.field_with_name(crate::convert::TYPES_COLUMN).is_err() {
+            return Ok(());
+        }
+        if let Err(e) = crate::convert::TableSchema::from_arrow(&schema) {
+            let _ = self.ctx.deregister_table(table);
+            return Err(Error::Invalid(format!("{}: {e}", crate::error::brief(path, 200))));
+        }
+        Ok(())
     }
 
     /// Runs every statement in `sql`, returning the last one's result.
@@ -210,7 +228,10 @@ impl Catalog {
         let table = TableReference::bare(name);
         match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
             Some("csv") => self.ctx.register_csv(table, text, datafusion::prelude::CsvReadOptions::new()).await?,
-            Some("parquet") => self.ctx.register_parquet(table, text, ParquetReadOptions::default()).await?,
+            Some("parquet") => {
+                self.ctx.register_parquet(table, text, ParquetReadOptions::default()).await?;
+                self.check_ddbsnap_table(name, text).await?;
+            }
             _ => return Err(Error::Invalid(format!("{}: only .csv and .parquet files can be read as tables", path.display()))),
         }
         Ok(())

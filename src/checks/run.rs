@@ -116,11 +116,7 @@ fn redact(rows: Vec<serde_json::Value>, keys: &[String], show_values: bool) -> V
 
 fn to_json_rows(batches: &[arrow::record_batch::RecordBatch]) -> crate::Result<Vec<serde_json::Value>> {
     let mut buf = Vec::new();
-    {
-        let mut w = arrow::json::LineDelimitedWriter::new(&mut buf);
-        w.write_batches(&batches.iter().collect::<Vec<_>>())?;
-        w.finish()?;
-    }
+    crate::convert::plain::write_json_lines(&batches.iter().collect::<Vec<_>>(), &mut buf)?;
     String::from_utf8_lossy(&buf)
         .lines()
         .map(|l| serde_json::from_str(l).map_err(|e| crate::Error::Invalid(format!("sample row: {e}"))))

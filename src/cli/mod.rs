@@ -147,6 +147,7 @@ pub fn init_logging(g: &Global) {
 
 pub async fn run(mut args: Args) -> Result<u8> {
     resolve_endpoint_alias(&mut args.global, &args.command)?;
+    crate::convert::schema::check_nested_setting()?;
     // An empty DDBSNAP_THREADS or DDBSNAP_MEMORY_LIMIT means unset, as for the endpoint variables.
     args.global.threads = args.global.threads.filter(|n| *n > 0);
     args.global.memory_limit = args.global.memory_limit.filter(|n| *n > 0);

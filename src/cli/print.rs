@@ -71,58 +71,12 @@ fn escaped_for_table(b: &RecordBatch) -> Result<RecordBatch> {
     )?)
 }
 
-/// `b` with each map or list column of a table (a struct or list that
-/// carries its ddbsnap kind) as the plain JSON of its exact values, as
-/// `ddb_json` shows them: `{"city":"Bern","zip":null}`, not Arrow's rendering
-/// with the struct's `_ddb` tags.
-fn plain_maps(b: &RecordBatch) -> Result<RecordBatch> {
-    use std::sync::Arc;
-
-    use arrow::array::{Array, ArrayRef, StringBuilder};
-    use arrow::datatypes::{DataType, Field, Schema};
-
-    use crate::convert::schema::KIND_KEY;
-    let stored = |f: &Field| {
-        matches!(f.data_type(), DataType::Struct(_) | DataType::List(_))
-            && matches!(f.metadata().get(KIND_KEY).map(String::as_str), Some("M" | "L"))
-    };
-    if !b.schema().fields().iter().any(|f| stored(f)) {
-        return Ok(b.clone());
-    }
-    let mut fields = Vec::with_capacity(b.num_columns());
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(b.num_columns());
-    for (f, c) in b.schema().fields().iter().zip(b.columns()) {
-        if !stored(f) {
-            fields.push(f.as_ref().clone());
-            columns.push(c.clone());
-            continue;
-        }
-        let mut text = StringBuilder::new();
-        let mut scratch = String::new();
-        for row in 0..c.len() {
-            match crate::convert::natural::natural_value(c, f, row).map_err(|e| anyhow::anyhow!("column {}: {e}", f.name()))? {
-                Some(v) => {
-                    scratch.clear();
-                    crate::item::ddbjson::write_plain(&mut scratch, &v);
-                    text.append_value(&scratch);
-                }
-                None => text.append_null(),
-            }
-        }
-        fields.push(Field::new(f.name(), DataType::Utf8, true));
-        columns.push(Arc::new(text.finish()));
-    }
-    Ok(RecordBatch::try_new_with_options(
-        Arc::new(Schema::new(fields)),
-        columns,
-        &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(b.num_rows())),
-    )?)
-}
+use crate::convert::plain::plain_maps;
 
 pub fn print_result(result: &QueryResult, format: Format, out: &mut dyn Write) -> Result<()> {
     let plain: Vec<RecordBatch> = match format {
         Format::Json => result.batches.clone(),
-        Format::Table | Format::Csv => result.batches.iter().map(plain_maps).collect::<Result<_>>()?,
+        Format::Table | Format::Csv => result.batches.iter().map(|b| plain_maps(b).map_err(anyhow::Error::from)).collect::<Result<_>>()?,
     };
     let batches: Vec<&RecordBatch> = plain.iter().collect();
     match format {
@@ -137,11 +91,7 @@ pub fn print_result(result: &QueryResult, format: Format, out: &mut dyn Write) -
             };
             writeln!(out, "{text}")?;
         }
-        Format::Json => {
-            let mut w = arrow::json::LineDelimitedWriter::new(&mut *out);
-            w.write_batches(&batches)?;
-            w.finish()?;
-        }
+        Format::Json => crate::convert::plain::write_json_lines(&batches, out)?,
         Format::Csv => {
             let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(&mut *out);
             if batches.is_empty() {

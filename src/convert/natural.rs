@@ -25,6 +25,7 @@ use arrow::datatypes::{DataType, DecimalType as _, Field, Int8Type, TimeUnit};
 
 use super::from_arrow::{ColumnReader, tag_names};
 use super::schema::{KIND_KEY, Kind};
+use super::shape;
 use crate::item::{AttrValue, DdbType, Number, ddbjson};
 
 /// Name of the single field of the struct that carries an exact DynamoDB
@@ -160,11 +161,16 @@ fn value_at(a: &ArrayRef, row: usize) -> Result<AttrValue, String> {
         D::Float64 => float_number(a.as_primitive::<arrow::datatypes::Float64Type>().value(row).to_string(), 15)?,
         D::Date32 | D::Date64 => AttrValue::S(arrow::util::display::array_value_to_string(a, row).map_err(|e| e.to_string())?),
         D::Timestamp(unit, _) => AttrValue::S(timestamp_text(a, row, *unit)?),
-        D::List(_) | D::LargeList(_) => {
+        // A table's map or list, wherever it was put (`named_struct('a',
+        // profile)`, `make_array(profile)`): its own type says it is one,
+        // and it is read exactly, as when selected alone.
+        D::Struct(_) if shape::well_formed(Kind::Struct, a.data_type()) => super::nested::read(a, Kind::Struct, row)?,
+        D::List(_) if shape::well_formed(Kind::List, a.data_type()) => super::nested::read(a, Kind::List, row)?,
+        D::List(item) | D::LargeList(item) => {
             let elements = if let D::List(_) = a.data_type() { a.as_list::<i32>().value(row) } else { a.as_list::<i64>().value(row) };
             let mut out = Vec::with_capacity(elements.len());
             for i in 0..elements.len() {
-                out.push(if elements.is_null(i) { AttrValue::Null } else { value_at(&elements, i)? });
+                out.push(natural_value(&elements, item, i)?.unwrap_or(AttrValue::Null));
             }
             AttrValue::L(out)
         }
@@ -172,12 +178,22 @@ fn value_at(a: &ArrayRef, row: usize) -> Result<AttrValue, String> {
             let text = a.as_struct().column(0).as_string::<i32>().value(row).to_string();
             ddbjson::value_from_str(&text).map_err(|e| format!("bad DynamoDB JSON {text:?}: {e}"))?
         }
+        // `_ddb` holds type tags, never data: a struct with such a field that
+        // is not a well-formed map (a tampered file, a hand-built struct)
+        // would write its tags as a map field.
+        D::Struct(fields) if fields.iter().any(|f| f.name() == super::schema::TYPES_COLUMN) => {
+            return Err(format!(
+                "a struct with a {} field that is not a ddbsnap map (its field types or kinds were changed): select the map itself, or build the struct without {}",
+                super::schema::TYPES_COLUMN,
+                super::schema::TYPES_COLUMN
+            ));
+        }
         D::Struct(fields) => {
             let s = a.as_struct();
             let mut m = std::collections::BTreeMap::new();
             for (f, col) in fields.iter().zip(s.columns()) {
-                if !col.is_null(row) {
-                    m.insert(f.name().clone(), value_at(col, row)?);
+                if let Some(v) = natural_value(col, f, row)? {
+                    m.insert(f.name().clone(), v);
                 }
             }
             AttrValue::M(m)

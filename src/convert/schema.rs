@@ -223,6 +223,20 @@ pub fn nested_as_text() -> bool {
     std::env::var("DDBSNAP_NESTED").is_ok_and(|v| v.eq_ignore_ascii_case("json"))
 }
 
+/// Refuses a `DDBSNAP_NESTED` that is neither `json` nor `arrow` (nor
+/// empty): a typo must not silently give the other form.
+pub fn check_nested_setting() -> Result<()> {
+    match std::env::var("DDBSNAP_NESTED") {
+        Ok(v) if v.is_empty() || v.eq_ignore_ascii_case("json") || v.eq_ignore_ascii_case("arrow") => Ok(()),
+        Err(std::env::VarError::NotPresent) => Ok(()),
+        Ok(v) => Err(Error::Invalid(format!(
+            "DDBSNAP_NESTED is {:?}: it must be json (maps and lists as DynamoDB JSON text) or arrow (structs and lists, the default)",
+            crate::error::brief(&v, 40)
+        ))),
+        Err(e) => Err(Error::Invalid(format!("DDBSNAP_NESTED: {e}"))),
+    }
+}
+
 /// A table's columns and the Arrow schema built from them.
 #[derive(Clone, Debug)]
 pub struct TableSchema {
@@ -268,9 +282,22 @@ impl TableSchema {
             if f.name() == TYPES_COLUMN {
                 continue;
             }
-            let kind = f.metadata().get(KIND_KEY).and_then(|k| Kind::parse(k, f.data_type())).ok_or_else(|| {
-                Error::Invalid(format!("column {:?} carries no ddbsnap type information: not data written by ddbsnap", f.name()))
-            })?;
+            let kind = match f.metadata().get(KIND_KEY) {
+                None => {
+                    return Err(Error::Invalid(format!(
+                        "column {:?} carries no ddbsnap type information: not data written by ddbsnap, or its metadata was removed",
+                        f.name()
+                    )));
+                }
+                Some(k) => Kind::parse(k, f.data_type()).ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "column {:?}: its ddbsnap type {:?} does not fit its Arrow type {} (or a field inside it has no or a wrong type): the data was changed after ddbsnap wrote it",
+                        f.name(),
+                        crate::error::brief(k, 40),
+                        crate::error::brief(&f.data_type().to_string(), 200)
+                    ))
+                })?,
+            };
             // A struct or list keeps its written type (its fields' kinds);
             // a flat column is read as its kind's plain type.
             let data_type = if matches!(kind, Kind::Struct | Kind::List) { f.data_type().clone() } else { kind.data_type() };

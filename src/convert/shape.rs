@@ -70,7 +70,7 @@ impl Shape {
             return;
         }
         match v {
-            AttrValue::M(_) | AttrValue::L(_) if depth >= MAX_DEPTH => self.make_opaque(),
+            AttrValue::M(_) | AttrValue::L(_) if depth > MAX_DEPTH => self.make_opaque(),
             AttrValue::M(m) => {
                 for (k, x) in m {
                     if let Some(f) = self.fields.get_mut(k) {
@@ -260,7 +260,10 @@ mod tests {
         for _ in 0..MAX_DEPTH {
             deep = m(&[("a", deep)]);
         }
-        assert!(shape(&[deep]).struct_type().is_none());
+        assert!(shape(std::slice::from_ref(&deep)).struct_type().is_some(), "{MAX_DEPTH} levels of maps are structs");
+        assert!(well_formed(Kind::Struct, &shape(std::slice::from_ref(&deep)).struct_type().unwrap()));
+        deep = m(&[("a", deep)]);
+        assert!(shape(&[deep]).struct_type().is_none(), "deeper stays text");
         let mut a = shape(&[m(&[("a", s("x"))])]);
         a.merge(&sh);
         assert!(a.struct_type().is_none(), "opaque wins a merge");

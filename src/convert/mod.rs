@@ -10,6 +10,7 @@ pub mod fast_json;
 pub mod from_arrow;
 pub mod natural;
 pub mod nested;
+pub mod packed;
 pub mod plain;
 pub mod raw;
 pub mod schema;

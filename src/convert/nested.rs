@@ -17,16 +17,17 @@ use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::datatypes::{DataType, Field, FieldRef, Int8Type};
 
 use super::from_arrow::{ColumnReader, R, tag_names as dictionary_types};
+use super::packed::Packed;
 use super::schema::{Kind, TYPES_COLUMN};
 use super::shape::field_kind;
 use super::stats::NumKind;
-use super::to_arrow::tag_names;
+use super::to_arrow::{scaled, tag_names};
 use crate::item::{AttrValue, DdbType};
 
 /// The array of type `dt` (of `kind`, a struct or list) for `values`, one
-/// per row; None is a null row (the attribute missing, NULL or of another
-/// type: the row's tag says which).
-pub fn build(kind: Kind, dt: &DataType, values: &[Option<&AttrValue>]) -> R<ArrayRef> {
+/// packed value per row ([`super::packed`]); None is a null row (the
+/// attribute missing, NULL or of another type: the row's tag says which).
+pub fn build(kind: Kind, dt: &DataType, values: &[Option<Packed<'_>>]) -> R<ArrayRef> {
     match (kind, dt) {
         (Kind::Struct, DataType::Struct(fields)) => build_struct(fields, values),
         (Kind::List, DataType::List(item)) => build_list(item, values),
@@ -34,49 +35,63 @@ pub fn build(kind: Kind, dt: &DataType, values: &[Option<&AttrValue>]) -> R<Arra
     }
 }
 
-fn build_struct(fields: &arrow::datatypes::Fields, values: &[Option<&AttrValue>]) -> R<ArrayRef> {
+fn wrong(v: &Packed<'_>, holds: &str) -> String {
+    format!("a {} where the column holds {holds}", v.ty.name())
+}
+
+fn build_struct(fields: &arrow::datatypes::Fields, values: &[Option<Packed<'_>>]) -> R<ArrayRef> {
     let (tag_field, value_fields) = fields.split_last().ok_or("a struct with no fields")?;
-    let maps: Vec<Option<&std::collections::BTreeMap<String, AttrValue>>> = values
-        .iter()
-        .map(|v| match v {
-            Some(AttrValue::M(m)) => Ok(Some(m)),
-            None => Ok(None),
-            Some(other) => Err(format!("a {} where the column holds maps", other.ddb_type().name())),
-        })
-        .collect::<R<_>>()?;
-    // Every field of every map must be one of the struct's.
-    for m in maps.iter().flatten() {
-        if let Some(k) = m.keys().find(|k| value_fields.binary_search_by(|f| f.name().as_str().cmp(k.as_str())).is_err()) {
-            return Err(format!("the map field {k:?} is not in the column's struct type"));
+    let rows = values.len();
+    // Each field's value in each row: map keys and struct fields are both
+    // in key order, so one walk pairs them.
+    let mut at: Vec<Vec<Option<Packed<'_>>>> = vec![vec![None; rows]; value_fields.len()];
+    for (row, v) in values.iter().enumerate() {
+        let Some(v) = v else { continue };
+        if v.ty != DdbType::M {
+            return Err(wrong(v, "maps"));
+        }
+        let mut j = 0;
+        for e in v.entries() {
+            let (key, x) = e?;
+            while j < value_fields.len() && value_fields[j].name().as_str() < key {
+                j += 1;
+            }
+            if j == value_fields.len() || value_fields[j].name() != key {
+                return Err(format!("the map field {key:?} is not in the column's struct type"));
+            }
+            at[j][row] = Some(x);
         }
     }
     let names = tag_names();
     let mut children = Vec::with_capacity(fields.len());
     let mut tags = Vec::with_capacity(value_fields.len());
-    for f in value_fields {
-        let at: Vec<Option<&AttrValue>> = maps.iter().map(|m| m.and_then(|m| m.get(f.name()))).collect();
-        let keys: Int8Array = at.iter().map(|v| v.map(|v| v.ddb_type() as i8)).collect();
+    for (f, at) in value_fields.iter().zip(at.iter_mut()) {
+        let keys: Int8Array = at.iter().map(|v| v.map(|v| v.ty as i8)).collect();
         tags.push(Arc::new(DictionaryArray::<Int8Type>::try_new(keys, names.clone()).map_err(|e| e.to_string())?) as ArrayRef);
-        let present: Vec<Option<&AttrValue>> = at.into_iter().map(|v| v.filter(|v| !matches!(v, AttrValue::Null))).collect();
-        children.push(build_place(f, &present).map_err(|e| format!("field {:?}: {e}", f.name()))?);
+        at.iter_mut().for_each(|v| *v = v.filter(|v| v.ty != DdbType::Null));
+        children.push(build_place(f, at).map_err(|e| format!("field {:?}: {e}", f.name()))?);
     }
     let DataType::Struct(tag_fields) = tag_field.data_type() else { return Err("no _ddb tags in the struct type".into()) };
     children.push(Arc::new(StructArray::try_new(tag_fields.clone(), tags, None).map_err(|e| e.to_string())?));
-    let nulls = NullBuffer::from_iter(maps.iter().map(Option::is_some));
+    let nulls = NullBuffer::from_iter(values.iter().map(Option::is_some));
     Ok(Arc::new(StructArray::try_new(fields.clone(), children, Some(nulls)).map_err(|e| e.to_string())?))
 }
 
-fn build_list(item: &FieldRef, values: &[Option<&AttrValue>]) -> R<ArrayRef> {
+fn build_list(item: &FieldRef, values: &[Option<Packed<'_>>]) -> R<ArrayRef> {
     let mut lengths = Vec::with_capacity(values.len());
     let mut elements = Vec::new();
     for v in values {
         match v {
-            Some(AttrValue::L(l)) => {
-                lengths.push(l.len());
-                elements.extend(l.iter().map(|x| (!matches!(x, AttrValue::Null)).then_some(x)));
+            Some(v) if v.ty == DdbType::L => {
+                let before = elements.len();
+                for x in v.elements() {
+                    let x = x?;
+                    elements.push((x.ty != DdbType::Null).then_some(x));
+                }
+                lengths.push(elements.len() - before);
             }
             None => lengths.push(0),
-            Some(other) => return Err(format!("a {} where the column holds lists", other.ddb_type().name())),
+            Some(other) => return Err(wrong(other, "lists")),
         }
     }
     let child = build_place(item, &elements).map_err(|e| format!("list element: {e}"))?;
@@ -86,17 +101,17 @@ fn build_list(item: &FieldRef, values: &[Option<&AttrValue>]) -> R<ArrayRef> {
 }
 
 /// The child array of field `f` for the values at its place.
-fn build_place(f: &Field, values: &[Option<&AttrValue>]) -> R<ArrayRef> {
+fn build_place(f: &Field, values: &[Option<Packed<'_>>]) -> R<ArrayRef> {
     let kind = field_kind(f).ok_or_else(|| format!("field {:?} carries no ddbsnap kind", f.name()))?;
-    let wrong = |v: &AttrValue| format!("a {} where the field holds {}", v.ddb_type().name(), kind.name());
+    let holds = kind.name();
     macro_rules! scalar {
-        ($builder:expr, $pat:pat => $append:expr) => {{
+        ($builder:expr, $ty:expr, $append:expr) => {{
             let mut b = $builder;
             for v in values {
                 match v {
                     None => b.append_null(),
-                    Some($pat) => $append(&mut b)?,
-                    Some(other) => return Err(wrong(other)),
+                    Some(v) if v.ty == $ty => $append(&mut b, v)?,
+                    Some(other) => return Err(wrong(other, &holds)),
                 }
             }
             Arc::new(b.finish()) as ArrayRef
@@ -104,78 +119,95 @@ fn build_place(f: &Field, values: &[Option<&AttrValue>]) -> R<ArrayRef> {
     }
     Ok(match kind {
         Kind::Struct | Kind::List => build(kind, f.data_type(), values)?,
-        Kind::Str => scalar!(StringBuilder::new(), AttrValue::S(s) => |b: &mut StringBuilder| -> R<()> { b.append_value(s); Ok(()) }),
-        Kind::Binary => scalar!(BinaryBuilder::new(), AttrValue::B(x) => |b: &mut BinaryBuilder| -> R<()> { b.append_value(x); Ok(()) }),
-        Kind::Bool => {
-            scalar!(BooleanBuilder::new(), AttrValue::Bool(x) => |b: &mut BooleanBuilder| -> R<()> { b.append_value(*x); Ok(()) })
-        }
-        Kind::Num(NumKind::Int64) => scalar!(Int64Builder::new(), AttrValue::N(n) => |b: &mut Int64Builder| -> R<()> {
-            b.append_value(n.to_i64().ok_or_else(|| format!("{n} is not a 64-bit integer"))?);
+        Kind::Str => scalar!(StringBuilder::new(), DdbType::S, |b: &mut StringBuilder, v: &Packed<'_>| -> R<()> {
+            b.append_value(v.str()?);
             Ok(())
         }),
-        Kind::Num(NumKind::Decimal(s)) => scalar!(Decimal128Builder::new().with_precision_and_scale(38, s).map_err(|e| e.to_string())?,
-        AttrValue::N(n) => |b: &mut Decimal128Builder| -> R<()> {
-            b.append_value(n.to_i128_scaled(s as i32).ok_or_else(|| format!("{n} does not fit scale {s}"))?);
+        Kind::Binary => scalar!(BinaryBuilder::new(), DdbType::B, |b: &mut BinaryBuilder, v: &Packed<'_>| -> R<()> {
+            b.append_value(v.payload);
             Ok(())
         }),
-        Kind::Num(NumKind::Text) => {
-            scalar!(StringBuilder::new(), AttrValue::N(n) => |b: &mut StringBuilder| -> R<()> { b.append_value(n.to_string()); Ok(()) })
-        }
-        Kind::StrSet | Kind::NumSet(_) | Kind::BinSet => build_set(f, kind, values)?,
+        Kind::Bool => scalar!(BooleanBuilder::new(), DdbType::Bool, |b: &mut BooleanBuilder, v: &Packed<'_>| -> R<()> {
+            b.append_value(v.payload == [1]);
+            Ok(())
+        }),
+        Kind::Num(NumKind::Int64) => scalar!(Int64Builder::new(), DdbType::N, |b: &mut Int64Builder, v: &Packed<'_>| -> R<()> {
+            b.append_value(v.str()?.parse::<i64>().map_err(|e| format!("{}: {e}", v.str().unwrap_or_default()))?);
+            Ok(())
+        }),
+        Kind::Num(NumKind::Decimal(s)) => scalar!(
+            Decimal128Builder::new().with_precision_and_scale(38, s).map_err(|e| e.to_string())?,
+            DdbType::N,
+            |b: &mut Decimal128Builder, v: &Packed<'_>| -> R<()> {
+                b.append_value(scaled(v.str()?, s).map_err(|e| e.to_string())?);
+                Ok(())
+            }
+        ),
+        Kind::Num(NumKind::Text) => scalar!(StringBuilder::new(), DdbType::N, |b: &mut StringBuilder, v: &Packed<'_>| -> R<()> {
+            b.append_value(v.str()?);
+            Ok(())
+        }),
+        Kind::StrSet | Kind::NumSet(_) | Kind::BinSet => set_array(f.data_type(), kind, values)?,
         Kind::Empty => match values.iter().flatten().next() {
-            Some(v) => return Err(wrong(v)),
+            Some(v) => return Err(wrong(v, &holds)),
             None => new_null_array(f.data_type(), values.len()),
         },
         Kind::Json | Kind::Mixed => return Err(format!("field {:?}: a {} field inside a struct", f.name(), kind.name())),
     })
 }
 
-fn build_set(f: &Field, kind: Kind, values: &[Option<&AttrValue>]) -> R<ArrayRef> {
-    let DataType::List(member) = f.data_type() else { return Err("a set that is not a list".into()) };
+/// A set column (or field) of type `dt` from packed sets.
+pub fn set_array(dt: &DataType, kind: Kind, values: &[Option<Packed<'_>>]) -> R<ArrayRef> {
+    let DataType::List(member) = dt else { return Err("a set that is not a list".into()) };
+    let want = match kind {
+        Kind::StrSet => DdbType::Ss,
+        Kind::NumSet(_) => DdbType::Ns,
+        _ => DdbType::Bs,
+    };
     macro_rules! set {
-        ($builder:expr, $variant:ident, $append:expr) => {{
+        ($builder:expr, $append:expr) => {{
             let mut b = ListBuilder::new($builder).with_field(member.clone());
             for v in values {
                 match v {
                     None => b.append(false),
-                    Some(AttrValue::$variant(members)) => {
-                        for m in members {
-                            $append(b.values(), m)?;
+                    Some(v) if v.ty == want => {
+                        for m in v.elements() {
+                            $append(b.values(), m?)?;
                         }
                         b.append(true);
                     }
-                    Some(other) => return Err(format!("a {} where the field holds {}", other.ddb_type().name(), kind.name())),
+                    Some(other) => return Err(wrong(other, &kind.name())),
                 }
             }
             Arc::new(b.finish()) as ArrayRef
         }};
     }
     Ok(match kind {
-        Kind::StrSet => set!(StringBuilder::new(), Ss, |b: &mut StringBuilder, m: &String| -> R<()> {
-            b.append_value(m);
+        Kind::StrSet => set!(StringBuilder::new(), |b: &mut StringBuilder, m: Packed<'_>| -> R<()> {
+            b.append_value(m.str()?);
             Ok(())
         }),
-        Kind::BinSet => set!(BinaryBuilder::new(), Bs, |b: &mut BinaryBuilder, m: &Vec<u8>| -> R<()> {
-            b.append_value(m);
+        Kind::BinSet => set!(BinaryBuilder::new(), |b: &mut BinaryBuilder, m: Packed<'_>| -> R<()> {
+            b.append_value(m.payload);
             Ok(())
         }),
-        Kind::NumSet(NumKind::Int64) => set!(Int64Builder::new(), Ns, |b: &mut Int64Builder, m: &crate::item::Number| -> R<()> {
-            b.append_value(m.to_i64().ok_or_else(|| format!("{m} is not a 64-bit integer"))?);
+        Kind::NumSet(NumKind::Int64) => set!(Int64Builder::new(), |b: &mut Int64Builder, m: Packed<'_>| -> R<()> {
+            b.append_value(m.str()?.parse::<i64>().map_err(|e| e.to_string())?);
             Ok(())
         }),
         Kind::NumSet(NumKind::Decimal(s)) => {
-            set!(Decimal128Builder::new().with_precision_and_scale(38, s).map_err(|e| e.to_string())?, Ns, |b: &mut Decimal128Builder,
-                                                                                                            m: &crate::item::Number|
+            set!(Decimal128Builder::new().with_precision_and_scale(38, s).map_err(|e| e.to_string())?, |b: &mut Decimal128Builder,
+                                                                                                        m: Packed<'_>|
              -> R<()> {
-                b.append_value(m.to_i128_scaled(s as i32).ok_or_else(|| format!("{m} does not fit scale {s}"))?);
+                b.append_value(scaled(m.str()?, s).map_err(|e| e.to_string())?);
                 Ok(())
             })
         }
-        Kind::NumSet(NumKind::Text) => set!(StringBuilder::new(), Ns, |b: &mut StringBuilder, m: &crate::item::Number| -> R<()> {
-            b.append_value(m.to_string());
+        Kind::NumSet(NumKind::Text) => set!(StringBuilder::new(), |b: &mut StringBuilder, m: Packed<'_>| -> R<()> {
+            b.append_value(m.str()?);
             Ok(())
         }),
-        _ => unreachable!("build_set is called for sets"),
+        _ => return Err(format!("{} is not a set kind", kind.name())),
     })
 }
 

@@ -6,8 +6,8 @@
 //! laid out in this compact, type-agnostic form (a tag byte and the value's
 //! bytes per row) together with the statistics; once all items are seen, each
 //! raw batch is turned into a typed `RecordBatch` without revisiting the
-//! source. Scalars keep their natural bytes; nested values and sets keep their
-//! DynamoDB JSON, which is exact.
+//! source. Scalars keep their natural bytes; nested values and sets their
+//! packed form ([`super::packed`]), which is exact.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -15,7 +15,7 @@ use std::hash::BuildHasherDefault;
 use super::fast_json::{ScannedValue, scan_item_line};
 use super::stats::{AttrStats, TableStats};
 use crate::error::Result;
-use crate::item::{AttrValue, DdbType, Item, ddbjson};
+use crate::item::{AttrValue, DdbType, Item};
 use crate::snapshot::ItemSink;
 
 /// Rows per batch: large enough for vectorised SQL, small enough to stream.
@@ -55,10 +55,11 @@ impl RawColumn {
             ScannedValue::B(b) => self.push_bytes(DdbType::B, b),
             ScannedValue::Bool(b) => self.push_bytes(DdbType::Bool, &[*b as u8]),
             ScannedValue::Null => self.push_bytes(DdbType::Null, &[]),
+            // Sets already sorted by the scanner.
             ScannedValue::Other(v) => {
-                let mut text = String::new();
-                ddbjson::write_value(&mut text, v);
-                self.push_bytes(v.ddb_type(), text.as_bytes())
+                self.tags.push(v.ddb_type() as u8 + 1);
+                super::packed::encode(v, &mut self.data);
+                self.offsets.push(self.data.len() as u32);
             }
         }
     }
@@ -69,8 +70,8 @@ impl RawColumn {
         self.offsets.push(self.data.len() as u32);
     }
 
-    /// Appends a value; `scratch` is reused for nested values' JSON.
-    pub fn push(&mut self, value: &AttrValue, scratch: &mut String) {
+    /// Appends a value.
+    pub fn push(&mut self, value: &AttrValue) {
         self.tags.push(value.ddb_type() as u8 + 1);
         match value {
             AttrValue::S(s) => self.data.extend_from_slice(s.as_bytes()),
@@ -82,16 +83,14 @@ impl RawColumn {
             AttrValue::Bool(b) => self.data.push(*b as u8),
             AttrValue::Null => {}
             _ => {
-                // Canonical text: keys in order (maps are sorted), sets sorted.
-                scratch.clear();
+                // Canonical: keys in order (maps are sorted), sets sorted.
                 if crate::item::sets_sorted(value) {
-                    ddbjson::write_value(scratch, value);
+                    super::packed::encode(value, &mut self.data);
                 } else {
                     let mut sorted = value.clone();
                     crate::item::sort_sets(&mut sorted);
-                    ddbjson::write_value(scratch, &sorted);
+                    super::packed::encode(&sorted, &mut self.data);
                 }
-                self.data.extend_from_slice(scratch.as_bytes());
             }
         }
         self.offsets.push(self.data.len() as u32);
@@ -129,7 +128,6 @@ pub struct RawBuilder {
     index: HashMap<Box<str>, usize, BuildHasherDefault<FxHasher>>,
     /// Per slot: name, statistics, column in the current batch (`NO_COLUMN` if none yet).
     slots: Vec<(Box<str>, AttrStats, usize)>,
-    scratch: String,
     /// Per slot: the serial of the last item that had the attribute, to
     /// find a name used twice in one line without comparing names.
     seen: Vec<u64>,
@@ -149,7 +147,6 @@ impl RawBuilder {
             current: RawBatch::default(),
             index: HashMap::default(),
             slots: Vec::new(),
-            scratch: String::new(),
             seen: Vec::new(),
             serial: 0,
             slot_buf: Vec::new(),
@@ -229,9 +226,7 @@ impl ItemSink for RawBuilder {
             let slot = self.slot(name);
             item_bytes += self.slots[slot].1.add_value(name.len(), value);
             if self.keep_rows {
-                let mut scratch = std::mem::take(&mut self.scratch);
-                self.column(slot).push(value, &mut scratch);
-                self.scratch = scratch;
+                self.column(slot).push(value);
             }
         }
         self.stats.finish_item(item_bytes);
@@ -315,7 +310,7 @@ mod tests {
         for i in 0..500 {
             let item = crate::generate::contact_item(3, i, 0.05, i % 3);
             let mut line = String::from("{\"Item\":");
-            ddbjson::write_item(&mut line, &item);
+            crate::item::ddbjson::write_item(&mut line, &item);
             line.push('}');
             assert!(fast.push_json_line(line.as_bytes()).unwrap(), "{line}");
             general.push(item).unwrap();

@@ -7,20 +7,21 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BinaryArray, BinaryBuilder, BooleanArray, Decimal128Builder, DictionaryArray, Int8Array, Int64Builder, ListBuilder,
-    StringArray, StringBuilder, StructArray, new_null_array,
+    ArrayRef, BinaryArray, BooleanArray, Decimal128Builder, DictionaryArray, Int8Array, Int64Builder, StringArray, StringBuilder,
+    StructArray, new_null_array,
 };
 use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
-use arrow::datatypes::{Field, Int8Type};
+use arrow::datatypes::Int8Type;
 use arrow::record_batch::RecordBatch;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
+use super::packed;
 use super::raw::{MISSING, RawBatch, RawColumn};
 use super::schema::{ColumnSpec, Kind, TableSchema};
 use super::stats::NumKind;
 use crate::error::{Error, Result};
-use crate::item::{AttrValue, DdbType, Number, ddbjson};
+use crate::item::{DdbType, Number};
 
 /// Converts one raw batch to the table's final schema.
 pub fn to_record_batch(raw: &RawBatch, schema: &TableSchema) -> Result<RecordBatch> {
@@ -101,12 +102,22 @@ fn build(kind: Kind, col: &mut RawColumn) -> Result<ArrayRef> {
     use DdbType as T;
     let n = col.len();
     Ok(match kind {
-        Kind::Str | Kind::Json | Kind::Num(NumKind::Text) => {
-            let valid = match kind {
-                Kind::Str => validity(col, &[T::S]),
-                Kind::Json => validity(col, &[T::M, T::L]),
-                _ => validity(col, &[T::N]),
-            };
+        Kind::Json => {
+            let mut b = StringBuilder::with_capacity(n, col.data.len() * 2);
+            let mut text = String::new();
+            for i in 0..n {
+                if is(col, i, T::M) || is(col, i, T::L) {
+                    text.clear();
+                    packed::write_json(col.bytes(i), &mut text).map_err(Error::Invalid)?;
+                    b.append_value(&text);
+                } else {
+                    b.append_null();
+                }
+            }
+            Arc::new(b.finish())
+        }
+        Kind::Str | Kind::Num(NumKind::Text) => {
+            let valid = if kind == Kind::Str { validity(col, &[T::S]) } else { validity(col, &[T::N]) };
             let offsets = offsets_i32(col)?;
             Arc::new(StringArray::try_new(offsets, Buffer::from(std::mem::take(&mut col.data)), Some(valid))?)
         }
@@ -145,7 +156,12 @@ fn build(kind: Kind, col: &mut RawColumn) -> Result<ArrayRef> {
                     None | Some(T::Null) => b.append_null(),
                     Some(T::B) => b.append_value(B64.encode(col.bytes(i))),
                     Some(T::Bool) => b.append_value(if col.bytes(i) == [1] { "true" } else { "false" }),
-                    Some(_) => b.append_value(text(col, i)?),
+                    Some(T::S | T::N) => b.append_value(text(col, i)?),
+                    Some(_) => {
+                        let mut json = String::new();
+                        packed::write_json(col.bytes(i), &mut json).map_err(Error::Invalid)?;
+                        b.append_value(json);
+                    }
                 }
             }
             Arc::new(b.finish())
@@ -158,19 +174,13 @@ fn build(kind: Kind, col: &mut RawColumn) -> Result<ArrayRef> {
 /// A struct or list column from the DynamoDB JSON its raw column holds.
 fn build_nested(spec: &ColumnSpec, col: &RawColumn) -> Result<ArrayRef> {
     let want = if spec.kind == Kind::Struct { DdbType::M } else { DdbType::L };
-    let parsed: Vec<Option<AttrValue>> = (0..col.len())
-        .map(|i| match is(col, i, want) {
-            true => ddbjson::value_from_str(text(col, i)?).map(Some).map_err(|e| Error::Invalid(e.to_string())),
-            false => Ok(None),
-        })
-        .collect::<Result<_>>()?;
-    let values: Vec<Option<&AttrValue>> = parsed.iter().map(Option::as_ref).collect();
+    let values = packed_rows(col, want)?;
     super::nested::build(spec.kind, &spec.data_type, &values).map_err(Error::Invalid)
 }
 
 /// A number's text as an integer scaled by `10^scale`: plain decimals
 /// (the usual case) directly, anything else through [`Number`].
-fn scaled(text: &str, scale: i8) -> Result<i128> {
+pub(crate) fn scaled(text: &str, scale: i8) -> Result<i128> {
     let (neg, body) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text),
@@ -195,57 +205,18 @@ fn scaled(text: &str, scale: i8) -> Result<i128> {
 }
 
 fn build_set(kind: Kind, col: &RawColumn) -> Result<ArrayRef> {
-    let n = col.len();
-    let field = match kind.data_type() {
-        arrow::datatypes::DataType::List(f) => f,
-        _ => unreachable!("sets are lists"),
+    let want = match kind {
+        Kind::StrSet => DdbType::Ss,
+        Kind::NumSet(_) => DdbType::Ns,
+        _ => DdbType::Bs,
     };
-    let parse = |i: usize| -> Result<Option<AttrValue>> {
-        if col.tags[i] == MISSING || col.tags[i] == DdbType::Null as u8 + 1 {
-            return Ok(None);
-        }
-        Ok(Some(ddbjson::value_from_str(text(col, i)?).map_err(|e| Error::Invalid(e.to_string()))?))
-    };
-    macro_rules! list {
-        ($builder:expr, $variant:ident, $append:expr) => {{
-            let mut b = ListBuilder::new($builder).with_field(Arc::<Field>::clone(&field));
-            for i in 0..n {
-                match parse(i)? {
-                    Some(AttrValue::$variant(members)) => {
-                        for m in members {
-                            $append(b.values(), m)?;
-                        }
-                        b.append(true);
-                    }
-                    _ => b.append(false),
-                }
-            }
-            Arc::new(b.finish()) as ArrayRef
-        }};
-    }
-    Ok(match kind {
-        Kind::StrSet => list!(StringBuilder::new(), Ss, |v: &mut StringBuilder, m: String| -> Result<()> {
-            v.append_value(m);
-            Ok(())
-        }),
-        Kind::BinSet => list!(BinaryBuilder::new(), Bs, |v: &mut BinaryBuilder, m: Vec<u8>| -> Result<()> {
-            v.append_value(m);
-            Ok(())
-        }),
-        Kind::NumSet(NumKind::Int64) => list!(Int64Builder::new(), Ns, |v: &mut Int64Builder, m: Number| -> Result<()> {
-            v.append_value(m.to_i64().ok_or_else(|| Error::Invalid(format!("{m} is not an i64")))?);
-            Ok(())
-        }),
-        Kind::NumSet(NumKind::Decimal(s)) => {
-            list!(Decimal128Builder::new().with_precision_and_scale(38, s)?, Ns, |v: &mut Decimal128Builder, m: Number| -> Result<()> {
-                v.append_value(m.to_i128_scaled(s as i32).ok_or_else(|| Error::Invalid(format!("{m} does not fit scale {s}")))?);
-                Ok(())
-            })
-        }
-        Kind::NumSet(NumKind::Text) => list!(StringBuilder::new(), Ns, |v: &mut StringBuilder, m: Number| -> Result<()> {
-            v.append_value(m.to_string());
-            Ok(())
-        }),
-        _ => unreachable!("build_set is called for sets"),
-    })
+    let values = packed_rows(col, want)?;
+    super::nested::set_array(&kind.data_type(), kind, &values).map_err(Error::Invalid)
+}
+
+/// The packed value of each row whose tag is `want` (None elsewhere).
+fn packed_rows(col: &RawColumn, want: DdbType) -> Result<Vec<Option<packed::Packed<'_>>>> {
+    (0..col.len())
+        .map(|i| if is(col, i, want) { packed::value(col.bytes(i)).map(Some).map_err(Error::Invalid) } else { Ok(None) })
+        .collect()
 }

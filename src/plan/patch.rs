@@ -152,7 +152,6 @@ fn changed_column(l: &Before, b: usize, name: &str, changes: &Changes) -> Result
     let col = d.column(name);
     let mut raw = RawColumn::with_missing(0);
     let mut stats = AttrStats::default();
-    let mut scratch = String::new();
     let mut planned = TablePatches::in_batch(changes, b).iter().peekable();
     for row in 0..batch.num_rows() {
         let value = match planned.next_if(|(p, _)| p.row() == row) {
@@ -165,7 +164,7 @@ fn changed_column(l: &Before, b: usize, name: &str, changes: &Changes) -> Result
         match value {
             Some(v) => {
                 stats.add_value(name.len(), &v);
-                raw.push(&v, &mut scratch);
+                raw.push(&v);
             }
             None => raw.push_missing(),
         }

@@ -145,6 +145,12 @@ fn check_files_use_the_struct_form() {
          SELECT id FROM People WHERE ddb_type(tags) = 'L' AND array_length(tags) = 0\n",
     )
     .expect("write check");
+    std::fs::write(
+        checks.join("tag_values.sql"),
+        "-- name: tags.lowercase\n-- table: People\n-- keys: id\n-- description: every tag is one lowercase word\n\
+         SELECT DISTINCT id FROM (SELECT id, unnest(tags) AS tag FROM People) AS t WHERE tag <> lower(tag) OR tag = 'new'\n",
+    )
+    .expect("write check");
     let run = ddbsnap(&["-q", "check", "--checks", &arg(&checks), "--format", "json", &arg(&root)]);
     assert_eq!(run.code, Some(1), "{}", run.show());
     let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("json report");
@@ -152,6 +158,7 @@ fn check_files_use_the_struct_form() {
         |name: &str| report["checks"].as_array().expect("checks").iter().find(|c| c["name"] == name).map(|c| c["violations"].clone());
     assert_eq!(count("profile.bio.required"), Some(serde_json::json!(2)), "{}", run.stdout);
     assert_eq!(count("tags.not_empty"), Some(serde_json::json!(1)), "{}", run.stdout);
+    assert_eq!(count("tags.lowercase"), Some(serde_json::json!(1)), "unnest in a check file: {}", run.stdout);
 }
 
 /// A transform that copies a struct, builds one, and edits a list writes
@@ -166,7 +173,8 @@ fn transforms_write_structs_and_lists_exactly() {
     std::fs::write(
         &transform,
         "SELECT id, profile AS \"set:profileCopy\", named_struct('about', profile.bio, 'years', profile.age) AS \"set:summary\",\n\
-         array_append(tags, 'migrated') AS \"set:tags\"\nFROM People WHERE ddb_type(profile) = 'M' AND ddb_type(tags) = 'L'\n",
+         array_append(tags, 'migrated') AS \"set:tags\"\nFROM People WHERE ddb_type(profile) = 'M' AND ddb_type(tags) = 'L' AND array_length(tags) >= 0\n\
+         AND id NOT IN (SELECT id FROM (SELECT id, unnest(tags) AS tag FROM People) AS t WHERE tag = 'nobody')\n",
     )
     .expect("write transform");
     let plan = dir.path().join("plan");

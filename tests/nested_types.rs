@@ -449,3 +449,26 @@ fn tampered_parquet_is_refused() {
     // (CSV writes a one-field row holding NULL as "", an empty line being no row.)
     assert_eq!(run.stdout.lines().skip(1).collect::<Vec<_>>(), ["S", "NULL", "\"\"", "\"\""]);
 }
+
+/// Second review: a string whose text is DynamoDB JSON is a string:
+/// `ddb_get` and `ddb_json` of a string column are NULL, not a map read out
+/// of its text.
+#[test]
+fn a_string_that_looks_like_a_map_is_a_string() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut rng = Rng::new(3);
+    let at = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).single().expect("time");
+    let mut w = ExportWriter::new(dir.path(), "", "Notes-fake-NONE", OutputFormat::DynamodbJson, at, 1, false, &mut rng).expect("writer");
+    for (id, x) in [("a", r#"{"M":{"a":{"S":"fake"}}}"#), ("b", "plain")] {
+        let it: Item = [("id".to_string(), s(id)), ("x".to_string(), s(x))].into_iter().collect();
+        w.add_item(&it, &mut rng).expect("add item");
+    }
+    w.finish(None).expect("finish");
+    assert_eq!(
+        rows(
+            dir.path(),
+            "SELECT id, ddb_type(x) AS t, ddb_get(x, 'a') AS a, ddb_json(x) AS j, ddb_type_at(x, 'a') AS ta FROM Notes ORDER BY id"
+        ),
+        ["a,S,,,", "b,S,,,"]
+    );
+}

@@ -75,6 +75,14 @@ impl TextFn {
     }
 }
 
+/// Whether `f` is a table column that by its kind holds no map or list (a
+/// string, number, binary or boolean column).
+fn holds_no_maps(f: &arrow::datatypes::Field) -> bool {
+    use crate::convert::Kind;
+    let kind = f.metadata().get(crate::convert::schema::KIND_KEY).and_then(|k| Kind::parse(k, f.data_type()));
+    matches!(kind, Some(Kind::Str | Kind::Num(_) | Kind::Binary | Kind::Bool | Kind::Empty))
+}
+
 fn is_nested(t: &DataType) -> bool {
     matches!(t, DataType::Struct(_) | DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..))
 }
@@ -118,6 +126,10 @@ impl ScalarUDFImpl for TextFn {
         let mut arrays = ColumnarValue::values_to_arrays(&args.args)?;
         if self.value_arg && is_nested(arrays[0].data_type()) {
             arrays[0] = as_ddb_json(&arrays[0], &args.arg_fields[0])?;
+        } else if self.value_arg && holds_no_maps(&args.arg_fields[0]) {
+            // A string column's value is a string, even when its text is
+            // DynamoDB JSON: it has no fields to get.
+            arrays[0] = arrow::array::new_null_array(&DataType::Utf8, arrays[0].len());
         }
         let inputs: Vec<&StringArray> = arrays.iter().map(string_arg).collect::<DfResult<_>>()?;
         let rows = args.number_rows;

@@ -62,16 +62,53 @@ fn items() -> Vec<Item> {
     ]
 }
 
-/// An export of [`items`] as table `People`; returns its root.
-fn export(root: &Path) -> PathBuf {
+/// A full export under `root` of table `export_table` (`Model-api-NONE`)
+/// holding `items`.
+fn write_export(root: &Path, export_table: &str, items: &[Item]) {
     let mut rng = Rng::new(5);
     let at = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).single().expect("time");
-    let mut w = ExportWriter::new(root, "", "People-nested-NONE", OutputFormat::DynamodbJson, at, 1, false, &mut rng).expect("writer");
-    for it in items() {
-        w.add_item(&it, &mut rng).expect("add item");
+    let mut w = ExportWriter::new(root, "", export_table, OutputFormat::DynamodbJson, at, 1, false, &mut rng).expect("writer");
+    for it in items {
+        w.add_item(it, &mut rng).expect("add item");
     }
     w.finish(None).expect("finish");
+}
+
+/// An export of [`items`] as table `People`; returns its root.
+fn export(root: &Path) -> PathBuf {
+    write_export(root, "People-nested-NONE", &items());
     root.to_path_buf()
+}
+
+/// Plans `transform` (SQL) on the export under `root` and returns each
+/// operation's after-image, by id, from `plan show --ops --format jsonl`.
+fn planned_after(root: &Path, dir: &Path, transform: &str) -> BTreeMap<String, Item> {
+    let file = dir.join("transform.sql");
+    std::fs::write(&file, transform).expect("write transform");
+    let plan = dir.join("plan");
+    let run = ddbsnap(&["-q", "plan", "-t", &arg(&file), "--out", &arg(&plan), &arg(root)]);
+    assert!(run.code == Some(0) || run.code == Some(1), "{}", run.show());
+    let ops = ddbsnap(&["plan", "show", &arg(&plan), "--ops", "--format", "jsonl"]).ok();
+    ops.stdout
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("jsonl");
+            let after = ddbjson::item_from_str(&v["after"].to_string()).expect("after item");
+            let AttrValue::S(id) = &after["id"] else { panic!("id is a string: {l}") };
+            (id.clone(), after)
+        })
+        .collect()
+}
+
+/// [`items`] by id.
+fn items_by_id() -> BTreeMap<String, Item> {
+    items()
+        .into_iter()
+        .map(|it| {
+            let AttrValue::S(id) = &it["id"] else { unreachable!("ids are strings") };
+            (id.clone(), it)
+        })
+        .collect()
 }
 
 fn rows(root: &Path, sql: &str) -> Vec<String> {
@@ -169,36 +206,15 @@ fn check_files_use_the_struct_form() {
 fn transforms_write_structs_and_lists_exactly() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = export(dir.path());
-    let transform = dir.path().join("t.sql");
-    std::fs::write(
-        &transform,
+    let after = planned_after(
+        &root,
+        dir.path(),
         "SELECT id, profile AS \"set:profileCopy\", named_struct('about', profile.bio, 'years', profile.age) AS \"set:summary\",\n\
          array_append(tags, 'migrated') AS \"set:tags\"\nFROM People WHERE ddb_type(profile) = 'M' AND ddb_type(tags) = 'L' AND array_length(tags) >= 0\n\
          AND id NOT IN (SELECT id FROM (SELECT id, unnest(tags) AS tag FROM People) AS t WHERE tag = 'nobody')\n",
-    )
-    .expect("write transform");
-    let plan = dir.path().join("plan");
-    let run = ddbsnap(&["-q", "plan", "-t", &arg(&transform), "--out", &arg(&plan), &arg(&root)]);
-    assert!(run.code == Some(0) || run.code == Some(1), "{}", run.show());
-    let ops = ddbsnap(&["plan", "show", &arg(&plan), "--ops", "--format", "jsonl"]).ok();
-    let after: BTreeMap<String, Item> = ops
-        .stdout
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("jsonl");
-            let after = ddbjson::item_from_str(&v["after"].to_string()).expect("after item");
-            let AttrValue::S(id) = &after["id"] else { panic!("id is a string: {l}") };
-            (id.clone(), after)
-        })
-        .collect();
-    let original: BTreeMap<String, Item> = items()
-        .into_iter()
-        .map(|it| {
-            let AttrValue::S(id) = &it["id"] else { unreachable!("ids are strings") };
-            (id.clone(), it)
-        })
-        .collect();
-    assert_eq!(after.len(), 3, "{}", ops.stdout);
+    );
+    let original = items_by_id();
+    assert_eq!(after.len(), 3, "{after:?}");
     let p2 = &after["p2"];
     assert_eq!(p2["profileCopy"], original["p2"]["profile"], "copied exactly, NULL field and 38 digits included");
     assert_eq!(p2["summary"], m(&[("years", n("12345678901234567890123456789012345678"))]), "SQL NULL fields are left out");
@@ -237,9 +253,6 @@ fn violations(report: &[(String, String, u64)], name: &str) -> Option<u64> {
 #[test]
 fn generated_custom_type_checks_agree_in_both_forms() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut rng = Rng::new(9);
-    let at = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).single().expect("time");
-    let mut w = ExportWriter::new(dir.path(), "", "Contact-shop-NONE", OutputFormat::DynamodbJson, at, 1, false, &mut rng).expect("writer");
     let geo = |lat: Option<&str>, lng: Option<&str>| {
         let mut g = Vec::new();
         if let Some(x) = lat {
@@ -257,14 +270,17 @@ fn generated_custom_type_checks_agree_in_both_forms() {
         m(&[("city", s("Oslo")), ("geo", geo(Some("59.9"), None))]), // geo.lng missing
         m(&[("city", s("Lyon")), ("geo", AttrValue::Null)]),         // geo NULL: allowed
     ];
-    for (i, a) in addresses.iter().enumerate() {
-        let it: Item = [("id", s(&format!("c{i}"))), ("__typename", s("Contact")), ("address", a.clone())]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
-        w.add_item(&it, &mut rng).expect("add item");
-    }
-    w.finish(None).expect("finish");
+    let contacts: Vec<Item> = addresses
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            [("id", s(&format!("c{i}"))), ("__typename", s("Contact")), ("address", a.clone())]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect()
+        })
+        .collect();
+    write_export(dir.path(), "Contact-shop-NONE", &contacts);
     let types =
         ddbsnap(&["-q", "sql", "--format", "csv", "-e", &arg(dir.path()), "SELECT arrow_typeof(address) AS t FROM Contact LIMIT 1"]).ok();
     assert!(types.stdout.contains("Struct("), "address is a struct: {}", types.stdout);
@@ -291,28 +307,18 @@ fn generated_custom_type_checks_agree_in_both_forms() {
 fn a_map_inside_a_built_value_stays_exact() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = export(dir.path());
-    let transform = dir.path().join("wrap.sql");
-    std::fs::write(
-        &transform,
+    let after = planned_after(
+        &root,
+        dir.path(),
         "SELECT id, named_struct('inner', profile) AS \"set:wrapped\", make_array(profile) AS \"set:listed\"\n\
          FROM People WHERE ddb_type(profile) = 'M'\n",
-    )
-    .expect("write transform");
-    let plan = dir.path().join("plan");
-    let run = ddbsnap(&["-q", "plan", "-t", &arg(&transform), "--out", &arg(&plan), &arg(&root)]);
-    assert!(run.code == Some(0) || run.code == Some(1), "{}", run.show());
-    let ops = ddbsnap(&["plan", "show", &arg(&plan), "--ops", "--format", "jsonl"]).ok();
-    let original = items();
-    let mut seen = 0;
-    for line in ops.stdout.lines() {
-        let v: serde_json::Value = serde_json::from_str(line).expect("jsonl");
-        let after = ddbjson::item_from_str(&v["after"].to_string()).expect("after item");
-        let it = original.iter().find(|it| it["id"] == after["id"]).expect("an item of the export");
-        assert_eq!(after["wrapped"], m(&[("inner", it["profile"].clone())]), "{line}");
-        assert_eq!(after["listed"], AttrValue::L(vec![it["profile"].clone()]), "{line}");
-        seen += 1;
+    );
+    let original = items_by_id();
+    for (id, after) in &after {
+        assert_eq!(after["wrapped"], m(&[("inner", original[id]["profile"].clone())]), "{id}");
+        assert_eq!(after["listed"], AttrValue::L(vec![original[id]["profile"].clone()]), "{id}");
     }
-    assert_eq!(seen, 3, "{}", ops.stdout);
+    assert_eq!(after.len(), 3, "{after:?}");
     // ddb_json of a built value agrees: no `_ddb`, NULL fields kept.
     assert_eq!(
         rows(&root, "SELECT ddb_json(named_struct('inner', profile)) AS j FROM People WHERE id = 'p2'"),
@@ -456,14 +462,11 @@ fn tampered_parquet_is_refused() {
 #[test]
 fn a_string_that_looks_like_a_map_is_a_string() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut rng = Rng::new(3);
-    let at = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).single().expect("time");
-    let mut w = ExportWriter::new(dir.path(), "", "Notes-fake-NONE", OutputFormat::DynamodbJson, at, 1, false, &mut rng).expect("writer");
-    for (id, x) in [("a", r#"{"M":{"a":{"S":"fake"}}}"#), ("b", "plain")] {
-        let it: Item = [("id".to_string(), s(id)), ("x".to_string(), s(x))].into_iter().collect();
-        w.add_item(&it, &mut rng).expect("add item");
-    }
-    w.finish(None).expect("finish");
+    let notes: Vec<Item> = [("a", r#"{"M":{"a":{"S":"fake"}}}"#), ("b", "plain")]
+        .into_iter()
+        .map(|(id, x)| [("id".to_string(), s(id)), ("x".to_string(), s(x))].into_iter().collect())
+        .collect();
+    write_export(dir.path(), "Notes-fake-NONE", &notes);
     assert_eq!(
         rows(
             dir.path(),

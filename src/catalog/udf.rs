@@ -79,8 +79,7 @@ impl TextFn {
 /// string, number, binary or boolean column).
 fn holds_no_maps(f: &arrow::datatypes::Field) -> bool {
     use crate::convert::Kind;
-    let kind = f.metadata().get(crate::convert::schema::KIND_KEY).and_then(|k| Kind::parse(k, f.data_type()));
-    matches!(kind, Some(Kind::Str | Kind::Num(_) | Kind::Binary | Kind::Bool | Kind::Empty))
+    matches!(crate::convert::schema::field_kind(f), Some(Kind::Str | Kind::Num(_) | Kind::Binary | Kind::Bool | Kind::Empty))
 }
 
 fn is_nested(t: &DataType) -> bool {

@@ -213,7 +213,7 @@ impl ColumnReader<'_> {
             Kind::Bool => Ok(AttrValue::Bool(downcast::<BooleanArray>(self.values)?.value(row))),
             Kind::Json => typed_json(self.str(row)?, t),
             Kind::Struct | Kind::List => {
-                let want = if self.kind == Kind::Struct { DdbType::M } else { DdbType::L };
+                let want = self.kind.value_type().expect("maps and lists have one type");
                 if t != want {
                     return Err(format!("tag says {} but the column holds {}", t.name(), want.name()));
                 }

@@ -24,7 +24,7 @@ use arrow::array::{Array, ArrayRef, AsArray, DictionaryArray};
 use arrow::datatypes::{DataType, DecimalType as _, Field, Int8Type, TimeUnit};
 
 use super::from_arrow::{ColumnReader, tag_names};
-use super::schema::{KIND_KEY, Kind};
+use super::schema::{Kind, field_kind};
 use super::shape;
 use crate::item::{AttrValue, DdbType, Number, ddbjson};
 
@@ -83,7 +83,7 @@ impl<'a> ValueColumn<'a> {
 /// change its type (`CAST(name AS VARCHAR)` gives Utf8View): such a result
 /// is read by its SQL type, as any computed column.
 fn stored_kind(field: &Field) -> Option<Kind> {
-    let kind = field.metadata().get(KIND_KEY).and_then(|k| Kind::parse(k, field.data_type()))?;
+    let kind = field_kind(field)?;
     match kind {
         // Parsing checked the whole struct or list type, field by field.
         Kind::Struct | Kind::List => Some(kind),
@@ -105,24 +105,17 @@ pub fn natural_value(array: &ArrayRef, field: &Field, row: usize) -> Result<Opti
 /// A value of a column written by ddbsnap: its kind says how, except for
 /// mixed columns, whose type is only in the `_ddb` tags.
 fn stored_value(array: &ArrayRef, kind: Kind, row: usize) -> Result<AttrValue, String> {
-    let t = match kind {
-        Kind::Str => DdbType::S,
-        Kind::Num(_) => DdbType::N,
-        Kind::Binary => DdbType::B,
-        Kind::Bool => DdbType::Bool,
-        Kind::StrSet => DdbType::Ss,
-        Kind::NumSet(_) => DdbType::Ns,
-        Kind::BinSet => DdbType::Bs,
+    match kind {
         Kind::Json => {
             let text = array.as_string_opt::<i32>().ok_or("a JSON column that is not text")?.value(row);
-            return ddbjson::value_from_str(text).map_err(|e| format!("bad DynamoDB JSON: {e}"));
+            ddbjson::value_from_str(text).map_err(|e| format!("bad DynamoDB JSON: {e}"))
         }
-        Kind::Struct | Kind::List => return super::nested::read(array, kind, row),
+        Kind::Struct | Kind::List => super::nested::read(array, kind, row),
         Kind::Mixed | Kind::Empty => {
-            return Err("the column holds values of several DynamoDB types: select it as ddb_attr(column) to keep each one's type".into());
+            Err("the column holds values of several DynamoDB types: select it as ddb_attr(column) to keep each one's type".into())
         }
-    };
-    ColumnReader { kind, values: array }.value(row, t)
+        _ => ColumnReader { kind, values: array }.value(row, kind.value_type().ok_or("a column of no one type")?),
+    }
 }
 
 fn value_at(a: &ArrayRef, row: usize) -> Result<AttrValue, String> {

@@ -18,8 +18,8 @@ use arrow::datatypes::{DataType, Field, FieldRef, Int8Type};
 
 use super::from_arrow::{ColumnReader, R, tag_names as dictionary_types};
 use super::packed::Packed;
+use super::schema::field_kind;
 use super::schema::{Kind, TYPES_COLUMN};
-use super::shape::field_kind;
 use super::stats::NumKind;
 use super::to_arrow::{scaled, tag_names};
 use crate::item::{AttrValue, DdbType};
@@ -102,7 +102,7 @@ fn build_list(item: &FieldRef, values: &[Option<Packed<'_>>]) -> R<ArrayRef> {
 
 /// The child array of field `f` for the values at its place.
 fn build_place(f: &Field, values: &[Option<Packed<'_>>]) -> R<ArrayRef> {
-    let kind = field_kind(f).ok_or_else(|| format!("field {:?} carries no ddbsnap kind", f.name()))?;
+    let kind = kind_of(f)?;
     let holds = kind.name();
     macro_rules! scalar {
         ($builder:expr, $ty:expr, $append:expr) => {{
@@ -159,11 +159,7 @@ fn build_place(f: &Field, values: &[Option<Packed<'_>>]) -> R<ArrayRef> {
 /// A set column (or field) of type `dt` from packed sets.
 pub fn set_array(dt: &DataType, kind: Kind, values: &[Option<Packed<'_>>]) -> R<ArrayRef> {
     let DataType::List(member) = dt else { return Err("a set that is not a list".into()) };
-    let want = match kind {
-        Kind::StrSet => DdbType::Ss,
-        Kind::NumSet(_) => DdbType::Ns,
-        _ => DdbType::Bs,
-    };
+    let want = kind.value_type().ok_or_else(|| format!("{} is not a set kind", kind.name()))?;
     macro_rules! set {
         ($builder:expr, $append:expr) => {{
             let mut b = ListBuilder::new($builder).with_field(member.clone());
@@ -251,7 +247,7 @@ fn read_struct(s: &StructArray, row: usize) -> R<AttrValue> {
 
 /// The value at `row` of child `array` (of field `f`), whose type is `t`.
 fn read_place(array: &ArrayRef, f: &Field, row: usize, t: DdbType) -> R<AttrValue> {
-    let kind = field_kind(f).ok_or_else(|| format!("field {:?} carries no ddbsnap kind", f.name()))?;
+    let kind = kind_of(f)?;
     if value_type(f)? != t {
         return Err(format!("field {:?}: tag says {} but the field holds {}", f.name(), t.name(), kind.name()));
     }
@@ -265,21 +261,12 @@ fn read_place(array: &ArrayRef, f: &Field, row: usize, t: DdbType) -> R<AttrValu
 }
 
 /// The one DynamoDB type a field's values have.
+/// The kind field `f` records.
+fn kind_of(f: &Field) -> R<Kind> {
+    field_kind(f).ok_or_else(|| format!("field {:?} carries no ddbsnap kind", f.name()))
+}
+
 fn value_type(f: &Field) -> R<DdbType> {
-    Ok(match field_kind(f).ok_or_else(|| format!("field {:?} carries no ddbsnap kind", f.name()))? {
-        Kind::Str => DdbType::S,
-        Kind::Num(_) => DdbType::N,
-        Kind::Binary => DdbType::B,
-        Kind::Bool => DdbType::Bool,
-        Kind::Struct => DdbType::M,
-        Kind::List => DdbType::L,
-        Kind::StrSet => DdbType::Ss,
-        Kind::NumSet(_) => DdbType::Ns,
-        Kind::BinSet => DdbType::Bs,
-        // Only NULLs were seen there.
-        Kind::Empty => DdbType::Null,
-        Kind::Json | Kind::Mixed => {
-            return Err(format!("field {:?}: a {} field inside a struct", f.name(), field_kind(f).map(|k| k.name()).unwrap_or_default()));
-        }
-    })
+    let kind = kind_of(f)?;
+    kind.value_type().ok_or_else(|| format!("field {:?}: a {} field inside a struct", f.name(), kind.name()))
 }

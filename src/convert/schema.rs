@@ -75,6 +75,25 @@ impl Kind {
         }
     }
 
+    /// The one DynamoDB type the values of a column of this kind have
+    /// (NULL for a column that only saw NULLs); None for the text kinds
+    /// that hold several (JSON: M or L; mixed: any).
+    pub fn value_type(&self) -> Option<DdbType> {
+        Some(match self {
+            Kind::Str => DdbType::S,
+            Kind::Num(_) => DdbType::N,
+            Kind::Binary => DdbType::B,
+            Kind::Bool => DdbType::Bool,
+            Kind::Struct => DdbType::M,
+            Kind::List => DdbType::L,
+            Kind::StrSet => DdbType::Ss,
+            Kind::NumSet(_) => DdbType::Ns,
+            Kind::BinSet => DdbType::Bs,
+            Kind::Empty => DdbType::Null,
+            Kind::Json | Kind::Mixed => return None,
+        })
+    }
+
     pub fn name(&self) -> String {
         match self {
             Kind::Str => "S".into(),
@@ -216,19 +235,36 @@ impl ColumnSpec {
     }
 }
 
+/// A field of `dt` tagged with `kind` (a column, or a struct's field).
+pub fn kind_field(name: &str, kind: Kind, dt: DataType) -> Field {
+    Field::new(name, dt, true).with_metadata(HashMap::from([(KIND_KEY.to_string(), kind.name())]))
+}
+
+/// The kind a field records, if it fits the field's type.
+pub fn field_kind(f: &Field) -> Option<Kind> {
+    f.metadata().get(KIND_KEY).and_then(|k| Kind::parse(k, f.data_type()))
+}
+
 /// Whether maps and lists are kept as DynamoDB JSON text whatever their
 /// shape: `DDBSNAP_NESTED=json`, for check files written against the text
-/// form (and to measure what the struct form costs).
+/// form (and to measure what the struct form costs). A value that is not
+/// one of the two is refused when the run starts ([`check_nested_setting`]).
 pub fn nested_as_text() -> bool {
-    std::env::var("DDBSNAP_NESTED").is_ok_and(|v| v.eq_ignore_ascii_case("json"))
+    nested_setting().unwrap_or(false)
 }
 
 /// Refuses a `DDBSNAP_NESTED` that is neither `json` nor `arrow` (nor
 /// empty): a typo must not silently give the other form.
 pub fn check_nested_setting() -> Result<()> {
+    nested_setting().map(|_| ())
+}
+
+/// `DDBSNAP_NESTED`: whether it asks for text.
+fn nested_setting() -> Result<bool> {
     match std::env::var("DDBSNAP_NESTED") {
-        Ok(v) if v.is_empty() || v.eq_ignore_ascii_case("json") || v.eq_ignore_ascii_case("arrow") => Ok(()),
-        Err(std::env::VarError::NotPresent) => Ok(()),
+        Ok(v) if v.eq_ignore_ascii_case("json") => Ok(true),
+        Ok(v) if v.is_empty() || v.eq_ignore_ascii_case("arrow") => Ok(false),
+        Err(std::env::VarError::NotPresent) => Ok(false),
         Ok(v) => Err(Error::Invalid(format!(
             "DDBSNAP_NESTED is {:?}: it must be json (maps and lists as DynamoDB JSON text) or arrow (structs and lists, the default)",
             crate::error::brief(&v, 40)
@@ -265,10 +301,7 @@ impl TableSchema {
     }
 
     pub fn from_columns(columns: Vec<ColumnSpec>) -> TableSchema {
-        let mut fields: Vec<Field> = columns
-            .iter()
-            .map(|c| Field::new(&c.name, c.data_type.clone(), true).with_metadata(HashMap::from([(KIND_KEY.to_string(), c.kind.name())])))
-            .collect();
+        let mut fields: Vec<Field> = columns.iter().map(|c| kind_field(&c.name, c.kind, c.data_type.clone())).collect();
         let tags: Fields = columns.iter().map(|c| Field::new(&c.name, tag_type(), true)).collect();
         fields.push(Field::new(TYPES_COLUMN, DataType::Struct(tags), false));
         TableSchema { columns, arrow: Arc::new(Schema::new(fields)) }

@@ -17,12 +17,13 @@
 //! Every child field records its kind in the same metadata as a column
 //! (`ddbsnap.kind`), so a struct read back from Parquet is decoded exactly.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Fields};
 
-use super::schema::{KIND_KEY, Kind, TYPES_COLUMN, tag_type};
+use super::schema::{Kind, TYPES_COLUMN, tag_type};
+use super::schema::{field_kind, kind_field};
 use super::stats::NumberShape;
 use crate::item::{AttrValue, DdbType};
 
@@ -167,16 +168,6 @@ impl Shape {
         };
         Some(kind_field(name, kind, dt))
     }
-}
-
-/// A field of `dt` tagged with `kind`.
-pub fn kind_field(name: &str, kind: Kind, dt: DataType) -> Field {
-    Field::new(name, dt, true).with_metadata(HashMap::from([(KIND_KEY.to_string(), kind.name())]))
-}
-
-/// The kind a child field records, if it fits the field's type.
-pub fn field_kind(f: &Field) -> Option<Kind> {
-    f.metadata().get(KIND_KEY).and_then(|k| Kind::parse(k, f.data_type()))
 }
 
 /// Whether `dt` is a struct or list ddbsnap wrote for `kind`: every value

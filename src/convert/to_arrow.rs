@@ -151,6 +151,7 @@ fn build(kind: Kind, col: &mut RawColumn) -> Result<ArrayRef> {
         Kind::StrSet | Kind::NumSet(_) | Kind::BinSet => build_set(kind, col)?,
         Kind::Mixed => {
             let mut b = StringBuilder::with_capacity(n, col.data.len());
+            let mut json = String::new();
             for i in 0..n {
                 match DdbType::from_index(col.tags[i].wrapping_sub(1)) {
                     None | Some(T::Null) => b.append_null(),
@@ -158,9 +159,9 @@ fn build(kind: Kind, col: &mut RawColumn) -> Result<ArrayRef> {
                     Some(T::Bool) => b.append_value(if col.bytes(i) == [1] { "true" } else { "false" }),
                     Some(T::S | T::N) => b.append_value(text(col, i)?),
                     Some(_) => {
-                        let mut json = String::new();
+                        json.clear();
                         packed::write_json(col.bytes(i), &mut json).map_err(Error::Invalid)?;
-                        b.append_value(json);
+                        b.append_value(&json);
                     }
                 }
             }
@@ -171,10 +172,9 @@ fn build(kind: Kind, col: &mut RawColumn) -> Result<ArrayRef> {
     })
 }
 
-/// A struct or list column from the DynamoDB JSON its raw column holds.
+/// A struct or list column from the packed values its raw column holds.
 fn build_nested(spec: &ColumnSpec, col: &RawColumn) -> Result<ArrayRef> {
-    let want = if spec.kind == Kind::Struct { DdbType::M } else { DdbType::L };
-    let values = packed_rows(col, want)?;
+    let values = packed_rows(col, spec.kind)?;
     super::nested::build(spec.kind, &spec.data_type, &values).map_err(Error::Invalid)
 }
 
@@ -205,17 +205,14 @@ pub(crate) fn scaled(text: &str, scale: i8) -> Result<i128> {
 }
 
 fn build_set(kind: Kind, col: &RawColumn) -> Result<ArrayRef> {
-    let want = match kind {
-        Kind::StrSet => DdbType::Ss,
-        Kind::NumSet(_) => DdbType::Ns,
-        _ => DdbType::Bs,
-    };
-    let values = packed_rows(col, want)?;
+    let values = packed_rows(col, kind)?;
     super::nested::set_array(&kind.data_type(), kind, &values).map_err(Error::Invalid)
 }
 
-/// The packed value of each row whose tag is `want` (None elsewhere).
-fn packed_rows(col: &RawColumn, want: DdbType) -> Result<Vec<Option<packed::Packed<'_>>>> {
+/// The packed value of each row whose tag is the one type of `kind` (None
+/// elsewhere).
+fn packed_rows(col: &RawColumn, kind: Kind) -> Result<Vec<Option<packed::Packed<'_>>>> {
+    let want = kind.value_type().ok_or_else(|| Error::Invalid(format!("{} columns hold several types", kind.name())))?;
     (0..col.len())
         .map(|i| if is(col, i, want) { packed::value(col.bytes(i)).map(Some).map_err(Error::Invalid) } else { Ok(None) })
         .collect()

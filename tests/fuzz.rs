@@ -122,8 +122,8 @@ fn decode_everywhere(line: &[u8]) {
     {
         let _ = decode_line(line, &spec(format, incremental));
     }
-    let mut scanned = Vec::new();
-    let _ = scan_item_line(line, &mut scanned);
+    let (mut scanned, mut packed) = (Vec::new(), Vec::new());
+    let _ = scan_item_line(line, &mut scanned, &mut packed);
     let mut raw = RawBuilder::new(true);
     if raw.push_json_line(line).is_ok() {
         let (batches, stats) = raw.finish();

@@ -12,7 +12,7 @@
 //! syntax error) makes it step aside and the general decoder reads the line,
 //! so both paths accept, reject and report exactly the same lines.
 
-use crate::item::{AttrValue, DdbType, Number, ddbjson};
+use crate::item::{DdbType, Number, ddbjson};
 
 /// One attribute of a scanned line.
 pub struct Scanned<'a> {
@@ -28,10 +28,11 @@ pub enum ScannedValue<'a> {
     B(Vec<u8>),
     Bool(bool),
     Null,
-    /// Maps, lists and sets: decoded, sets sorted, so that their stored
-    /// text is canonical (the export's spacing, key order, escapes and set
-    /// order would otherwise make equal values differ as text).
-    Other(AttrValue),
+    /// Maps, lists and sets in packed form ([`super::packed`]), at this
+    /// range of the scan's buffer: map keys in order and sets sorted, so
+    /// that equal values have equal bytes whatever the export's spacing,
+    /// key order, escapes and set order.
+    Packed(DdbType, std::ops::Range<usize>),
 }
 
 /// What statistics need to know of a number without parsing it again.
@@ -44,6 +45,11 @@ pub struct NumInfo {
 }
 
 impl NumInfo {
+    /// The same of a number's canonical text (as packed values hold it).
+    pub fn of_canonical(text: &str) -> Option<NumInfo> {
+        canonical_number(text).map(|(_, info)| info)
+    }
+
     fn of(n: &Number) -> NumInfo {
         NumInfo {
             fits_i64: n.to_i64().is_some(),
@@ -62,18 +68,20 @@ impl ScannedValue<'_> {
             ScannedValue::B(_) => DdbType::B,
             ScannedValue::Bool(_) => DdbType::Bool,
             ScannedValue::Null => DdbType::Null,
-            ScannedValue::Other(v) => v.ddb_type(),
+            ScannedValue::Packed(t, _) => *t,
         }
     }
 }
 
-/// Scans a full-export line into `out`; `false` means "use the general
-/// decoder" (and `out` is then meaningless). Duplicate attribute names are
-/// not checked here: the caller must (the raw builder does it by slot).
-pub fn scan_item_line<'a>(line: &'a [u8], out: &mut Vec<Scanned<'a>>) -> bool {
+/// Scans a full-export line into `out`, with its maps, lists and sets packed
+/// into `packed`; `false` means "use the general decoder" (and `out` is then
+/// meaningless). Duplicate attribute names are not checked here: the caller
+/// must (the raw builder does it by slot).
+pub fn scan_item_line<'a>(line: &'a [u8], out: &mut Vec<Scanned<'a>>, packed: &mut Vec<u8>) -> bool {
     out.clear();
+    packed.clear();
     let Ok(text) = std::str::from_utf8(line) else { return false };
-    let mut p = Scan { s: text.as_bytes(), t: text, i: 0 };
+    let mut p = Scan::new(text);
     let ok = (|| -> Option<()> {
         p.lit(b"{")?;
         if p.string()? != "Item" {
@@ -85,7 +93,7 @@ pub fn scan_item_line<'a>(line: &'a [u8], out: &mut Vec<Scanned<'a>>) -> bool {
             loop {
                 let name = p.string()?;
                 p.lit(b":")?;
-                let value = p.typed()?;
+                let value = p.typed(packed)?;
                 if name.is_empty() {
                     return None;
                 }
@@ -103,19 +111,27 @@ pub fn scan_item_line<'a>(line: &'a [u8], out: &mut Vec<Scanned<'a>>) -> bool {
     ok.is_some()
 }
 
-struct Scan<'a> {
+/// A position in a line being scanned.
+pub(super) struct Scan<'a> {
     s: &'a [u8],
     t: &'a str,
     i: usize,
 }
 
 impl<'a> Scan<'a> {
-    fn ws(&mut self) {
+    pub(super) fn new(text: &'a str) -> Scan<'a> {
+        Scan { s: text.as_bytes(), t: text, i: 0 }
+    }
+    #[cfg(test)]
+    pub(super) fn at_end(&self) -> bool {
+        self.i == self.s.len()
+    }
+    pub(super) fn ws(&mut self) {
         while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b'\n' | b'\r') {
             self.i += 1;
         }
     }
-    fn try_lit(&mut self, l: &[u8]) -> bool {
+    pub(super) fn try_lit(&mut self, l: &[u8]) -> bool {
         self.ws();
         if self.s[self.i..].starts_with(l) {
             self.i += l.len();
@@ -124,11 +140,11 @@ impl<'a> Scan<'a> {
             false
         }
     }
-    fn lit(&mut self, l: &[u8]) -> Option<()> {
+    pub(super) fn lit(&mut self, l: &[u8]) -> Option<()> {
         self.try_lit(l).then_some(())
     }
     /// A string without escapes or control characters.
-    fn string(&mut self) -> Option<&'a str> {
+    pub(super) fn string(&mut self) -> Option<&'a str> {
         self.lit(b"\"")?;
         let start = self.i;
         let rest = &self.s[start..];
@@ -139,7 +155,7 @@ impl<'a> Scan<'a> {
         self.i = start + end + 1;
         Some(&self.t[start..start + end])
     }
-    fn typed(&mut self) -> Option<ScannedValue<'a>> {
+    fn typed(&mut self, packed: &mut Vec<u8>) -> Option<ScannedValue<'a>> {
         let value_start = {
             self.ws();
             self.i
@@ -149,7 +165,10 @@ impl<'a> Scan<'a> {
         self.lit(b":")?;
         let v = match tag {
             "S" => ScannedValue::S(self.string()?),
-            "N" => number(self.string()?)?,
+            "N" => {
+                let (text, info) = canonical_number(self.string()?)?;
+                ScannedValue::N(text, info)
+            }
             "B" => {
                 use base64::Engine as _;
                 ScannedValue::B(base64::engine::general_purpose::STANDARD.decode(self.string()?).ok()?)
@@ -162,19 +181,28 @@ impl<'a> Scan<'a> {
                 ScannedValue::Null
             }
             "M" | "L" | "SS" | "NS" | "BS" => {
+                let ty = super::fast_packed::type_key(tag)?;
+                let (start, body) = (packed.len(), self.i);
+                if self.packed_body(ty, 1, packed).is_some() && self.try_lit(b"}") {
+                    return Some(ScannedValue::Packed(ty, start..packed.len()));
+                }
+                // Not for the direct path: the general decoder reads it.
+                packed.truncate(start);
+                self.i = body;
                 self.skip_value()?;
                 self.lit(b"}")?;
                 let raw = &self.t[value_start..self.i];
                 let mut v = ddbjson::value_from_str(raw).ok()?;
                 crate::item::sort_sets(&mut v);
-                return Some(ScannedValue::Other(v));
+                super::packed::encode(&v, packed);
+                return Some(ScannedValue::Packed(v.ddb_type(), start..packed.len()));
             }
             _ => return None,
         };
         self.lit(b"}")?;
         Some(v)
     }
-    fn boolean(&mut self) -> Option<bool> {
+    pub(super) fn boolean(&mut self) -> Option<bool> {
         if self.try_lit(b"true") {
             Some(true)
         } else if self.try_lit(b"false") {
@@ -211,9 +239,10 @@ impl<'a> Scan<'a> {
     }
 }
 
-/// Integers written canonically (no leading zeros, up to 18 digits) are taken
-/// as they are; everything else goes through [`Number`].
-fn number(text: &str) -> Option<ScannedValue<'_>> {
+/// A number's canonical text and what statistics need of it. Integers
+/// written canonically (no leading zeros, up to 18 digits) are taken as they
+/// are; everything else goes through [`Number`].
+pub(super) fn canonical_number(text: &str) -> Option<(std::borrow::Cow<'_, str>, NumInfo)> {
     let digits = text.strip_prefix('-').unwrap_or(text);
     let canonical_int = !digits.is_empty()
         && digits.len() <= 18
@@ -227,22 +256,23 @@ fn number(text: &str) -> Option<ScannedValue<'_>> {
             fraction_digits: 0,
             significant_digits: significant,
         };
-        return Some(ScannedValue::N(std::borrow::Cow::Borrowed(text), info));
+        return Some((std::borrow::Cow::Borrowed(text), info));
     }
     let n = Number::parse(text).ok()?;
     let info = NumInfo::of(&n);
-    Some(ScannedValue::N(std::borrow::Cow::Owned(n.to_string()), info))
+    Some((std::borrow::Cow::Owned(n.to_string()), info))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::item::AttrValue;
     use crate::snapshot::decode::{FileSpec, Record, decode_line};
     use crate::snapshot::manifest::OutputFormat;
 
     fn scan(line: &str) -> Option<Vec<(String, AttrValue)>> {
-        let mut out = Vec::new();
-        if !scan_item_line(line.as_bytes(), &mut out) {
+        let (mut out, mut packed) = (Vec::new(), Vec::new());
+        if !scan_item_line(line.as_bytes(), &mut out, &mut packed) {
             return None;
         }
         // the caller's part of the contract: duplicates go to the general decoder
@@ -259,7 +289,11 @@ mod tests {
                         ScannedValue::B(b) => AttrValue::B(b),
                         ScannedValue::Bool(b) => AttrValue::Bool(b),
                         ScannedValue::Null => AttrValue::Null,
-                        ScannedValue::Other(v) => v,
+                        ScannedValue::Packed(_, r) => {
+                            let mut text = String::new();
+                            crate::convert::packed::write_json(&packed[r], &mut text).unwrap();
+                            ddbjson::value_from_str(&text).unwrap()
+                        }
                     };
                     (a.name.to_string(), v)
                 })

@@ -7,6 +7,7 @@
 //! [`from_arrow::batch_to_items`] reverses it.
 
 pub mod fast_json;
+mod fast_packed;
 pub mod from_arrow;
 pub mod natural;
 pub mod nested;

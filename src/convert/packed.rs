@@ -121,6 +121,37 @@ impl<'a> Packed<'a> {
     }
 }
 
+/// The value's size by DynamoDB's rules, as [`crate::item::size::value_size`]
+/// gives it for the decoded value.
+pub fn size(v: Packed<'_>) -> Result<usize, String> {
+    let number = |x: Packed<'_>| -> Result<usize, String> {
+        let info = super::fast_json::NumInfo::of_canonical(x.str()?).ok_or("a damaged packed number")?;
+        Ok(info.significant_digits.div_ceil(2) + 1)
+    };
+    Ok(match v.ty {
+        DdbType::S | DdbType::B => v.payload.len(),
+        DdbType::N => number(v)?,
+        DdbType::Bool | DdbType::Null => 1,
+        DdbType::M => {
+            let mut total = 3;
+            for e in v.entries() {
+                let (k, x) = e?;
+                total += 1 + k.len() + size(x)?;
+            }
+            total
+        }
+        DdbType::L => {
+            let mut total = 3;
+            for x in v.elements() {
+                total += 1 + size(x?)?;
+            }
+            total
+        }
+        DdbType::Ss | DdbType::Bs => v.elements().map(|x| x.map(|x| x.payload.len())).sum::<Result<usize, String>>()?,
+        DdbType::Ns => v.elements().map(|x| number(x?)).sum::<Result<usize, String>>()?,
+    })
+}
+
 /// Appends the DynamoDB JSON of packed `b`, exactly as
 /// [`crate::item::ddbjson::write_value`] writes the value.
 pub fn write_json(b: &[u8], out: &mut String) -> Result<(), String> {
@@ -212,6 +243,20 @@ mod tests {
             let mut back = String::new();
             write_json(&packed, &mut back).unwrap();
             assert_eq!(back, ddbjson::value_to_string(&v));
+        }
+    }
+
+    #[test]
+    fn sizes_agree_with_the_decoded_value() {
+        let texts = [
+            r#"{"M":{"":{"S":""},"ab":{"L":[{"NULL":true},{"N":"-1.5E-130"},{"BOOL":false}]},"z":{"M":{"k":{"SS":["a","é"]}}}}}"#,
+            r#"{"L":[{"B":"AAE="},{"BS":["","AQ=="]},{"NS":["1","12345678901234567890123456789012345678","0.001200"]},{"M":{}},{"L":[]}]}"#,
+        ];
+        for t in texts {
+            let v = ddbjson::value_from_str(t).unwrap();
+            let mut packed = Vec::new();
+            encode(&v, &mut packed);
+            assert_eq!(size(value(&packed).unwrap()).unwrap(), crate::item::size::value_size(&v), "{t}");
         }
     }
 

@@ -14,7 +14,7 @@ use std::hash::BuildHasherDefault;
 
 use super::fast_json::{ScannedValue, scan_item_line};
 use super::stats::{AttrStats, TableStats};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::item::{AttrValue, DdbType, Item};
 use crate::snapshot::ItemSink;
 
@@ -35,7 +35,18 @@ pub struct RawColumn {
 impl RawColumn {
     /// A column of `rows` missing values.
     pub fn with_missing(rows: usize) -> RawColumn {
-        let mut c = RawColumn { tags: Vec::with_capacity(BATCH_ROWS), offsets: Vec::with_capacity(BATCH_ROWS + 1), data: Vec::new() };
+        RawColumn::with_missing_and_capacity(rows, 0)
+    }
+
+    /// A column of `rows` missing values with room for `data_bytes` of
+    /// values: growing a batch's buffers by doubling copied them again and
+    /// again and faulted in fresh pages each time (a tenth of a read's CPU).
+    pub fn with_missing_and_capacity(rows: usize, data_bytes: usize) -> RawColumn {
+        let mut c = RawColumn {
+            tags: Vec::with_capacity(BATCH_ROWS),
+            offsets: Vec::with_capacity(BATCH_ROWS + 1),
+            data: Vec::with_capacity(data_bytes),
+        };
         c.offsets.push(0);
         for _ in 0..rows {
             c.push_missing();
@@ -48,7 +59,7 @@ impl RawColumn {
         self.offsets.push(self.data.len() as u32);
     }
 
-    fn push_scanned(&mut self, value: &ScannedValue<'_>) {
+    fn push_scanned(&mut self, value: &ScannedValue<'_>, packed: &[u8]) {
         match value {
             ScannedValue::S(s) => self.push_bytes(DdbType::S, s.as_bytes()),
             ScannedValue::N(text, _) => self.push_bytes(DdbType::N, text.as_bytes()),
@@ -56,11 +67,7 @@ impl RawColumn {
             ScannedValue::Bool(b) => self.push_bytes(DdbType::Bool, &[*b as u8]),
             ScannedValue::Null => self.push_bytes(DdbType::Null, &[]),
             // Sets already sorted by the scanner.
-            ScannedValue::Other(v) => {
-                self.tags.push(v.ddb_type() as u8 + 1);
-                super::packed::encode(v, &mut self.data);
-                self.offsets.push(self.data.len() as u32);
-            }
+            ScannedValue::Packed(t, range) => self.push_bytes(*t, &packed[range.clone()]),
         }
     }
 
@@ -128,11 +135,16 @@ pub struct RawBuilder {
     index: HashMap<Box<str>, usize, BuildHasherDefault<FxHasher>>,
     /// Per slot: name, statistics, column in the current batch (`NO_COLUMN` if none yet).
     slots: Vec<(Box<str>, AttrStats, usize)>,
+    /// Per slot: the data bytes its column held in the last full batch, the
+    /// next batch's starting capacity.
+    capacity: Vec<usize>,
     /// Per slot: the serial of the last item that had the attribute, to
     /// find a name used twice in one line without comparing names.
     seen: Vec<u64>,
     serial: u64,
     slot_buf: Vec<usize>,
+    /// The current line's maps, lists and sets, packed by the scanner.
+    packed_buf: Vec<u8>,
     pub batches: Vec<RawBatch>,
     stats: TableStats,
 }
@@ -147,9 +159,11 @@ impl RawBuilder {
             current: RawBatch::default(),
             index: HashMap::default(),
             slots: Vec::new(),
+            capacity: Vec::new(),
             seen: Vec::new(),
             serial: 0,
             slot_buf: Vec::new(),
+            packed_buf: Vec::new(),
             batches: Vec::new(),
             stats: TableStats::default(),
         }
@@ -172,7 +186,9 @@ impl RawBuilder {
         let mut idx = self.slots[slot].2;
         if idx == NO_COLUMN {
             let rows = self.current.rows;
-            self.current.columns.push((self.slots[slot].0.to_string(), RawColumn::with_missing(rows)));
+            let bytes = self.capacity.get(slot).copied().unwrap_or(0);
+            let column = RawColumn::with_missing_and_capacity(rows, bytes + bytes / 16);
+            self.current.columns.push((self.slots[slot].0.to_string(), column));
             idx = self.current.columns.len() - 1;
             self.slots[slot].2 = idx;
         }
@@ -195,10 +211,14 @@ impl RawBuilder {
 
     fn flush(&mut self) {
         if self.current.rows > 0 {
-            self.batches.push(std::mem::take(&mut self.current));
-            for s in &mut self.slots {
+            self.capacity.resize(self.slots.len(), 0);
+            for (s, cap) in self.slots.iter_mut().zip(&mut self.capacity) {
+                if s.2 != NO_COLUMN && self.current.rows == BATCH_ROWS {
+                    *cap = self.current.columns[s.2].1.data.len();
+                }
                 s.2 = NO_COLUMN;
             }
+            self.batches.push(std::mem::take(&mut self.current));
         }
     }
 
@@ -238,7 +258,9 @@ impl ItemSink for RawBuilder {
 
     fn push_json_line(&mut self, line: &[u8]) -> Result<bool> {
         let mut attrs = Vec::with_capacity(16);
-        if !scan_item_line(line, &mut attrs) {
+        let mut packed = std::mem::take(&mut self.packed_buf);
+        if !scan_item_line(line, &mut attrs, &mut packed) {
+            self.packed_buf = packed;
             return Ok(false);
         }
         // Resolve every name first: a duplicate hands the line to the
@@ -253,6 +275,7 @@ impl ItemSink for RawBuilder {
             }
             if self.seen[slot] == self.serial {
                 self.slot_buf = slots;
+                self.packed_buf = packed;
                 return Ok(false);
             }
             self.seen[slot] = self.serial;
@@ -260,12 +283,13 @@ impl ItemSink for RawBuilder {
         }
         let mut item_bytes = 0;
         for (a, &slot) in attrs.iter().zip(&slots) {
-            item_bytes += self.slots[slot].1.add_scanned(a.name.len(), &a.value);
+            item_bytes += self.slots[slot].1.add_scanned(a.name.len(), &a.value, &packed).map_err(Error::Invalid)?;
             if self.keep_rows {
-                self.column(slot).push_scanned(&a.value);
+                self.column(slot).push_scanned(&a.value, &packed);
             }
         }
         self.slot_buf = slots;
+        self.packed_buf = packed;
         self.stats.finish_item(item_bytes);
         if self.keep_rows {
             self.end_row();
@@ -318,6 +342,9 @@ mod tests {
         let (fb, fs) = fast.finish();
         let (gb, gs) = general.finish();
         assert_eq!(serde_json::to_string(&fs).unwrap(), serde_json::to_string(&gs).unwrap());
+        let shapes = |s: &TableStats| s.attrs.iter().map(|(k, a)| format!("{k}: {:?}", a.nested)).collect::<Vec<_>>();
+        assert_eq!(shapes(&fs), shapes(&gs));
+        assert!(fs.attrs.values().any(|a| a.nested.is_some()), "the items have maps");
         assert_eq!(fb.len(), gb.len());
         for (f, g) in fb.iter().zip(&gb) {
             assert_eq!(f.rows, g.rows);

@@ -22,6 +22,8 @@ use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Fields};
 
+use super::fast_json::NumInfo;
+use super::packed::Packed;
 use super::schema::{Kind, TYPES_COLUMN, tag_type};
 use super::schema::{field_kind, kind_field};
 use super::stats::NumberShape;
@@ -89,6 +91,56 @@ impl Shape {
             }
             _ => {}
         }
+    }
+
+    /// [`Shape::add_children`] for a packed value (the fast read path).
+    pub fn add_packed_children(&mut self, v: Packed<'_>) -> Result<(), String> {
+        self.packed_children(v, 1)
+    }
+
+    fn add_packed(&mut self, v: Packed<'_>, depth: usize) -> Result<(), String> {
+        self.counts[v.ty as usize] += 1;
+        let number = |x: Packed<'_>| NumInfo::of_canonical(x.str()?).ok_or_else(|| "a damaged packed number".to_string());
+        match v.ty {
+            DdbType::N => self.number.add_info(&number(v)?),
+            DdbType::Ns => {
+                for x in v.elements() {
+                    self.set_number.add_info(&number(x?)?);
+                }
+            }
+            _ => {}
+        }
+        self.packed_children(v, depth)
+    }
+
+    fn packed_children(&mut self, v: Packed<'_>, depth: usize) -> Result<(), String> {
+        if self.opaque {
+            return Ok(());
+        }
+        match v.ty {
+            DdbType::M | DdbType::L if depth > MAX_DEPTH => self.make_opaque(),
+            DdbType::M => {
+                for e in v.entries() {
+                    let (k, x) = e?;
+                    if let Some(f) = self.fields.get_mut(k) {
+                        f.add_packed(x, depth + 1)?;
+                    } else if self.fields.len() >= MAX_FIELDS {
+                        self.make_opaque();
+                        return Ok(());
+                    } else {
+                        self.fields.entry(k.to_string()).or_default().add_packed(x, depth + 1)?;
+                    }
+                }
+            }
+            DdbType::L => {
+                let e = self.elements.get_or_insert_default();
+                for x in v.elements() {
+                    e.add_packed(x?, depth + 1)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     fn make_opaque(&mut self) {

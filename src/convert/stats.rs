@@ -117,8 +117,9 @@ impl AttrStats {
         b
     }
 
-    /// The same for a value read by the fast scanner.
-    pub fn add_scanned(&mut self, name_len: usize, value: &ScannedValue<'_>) -> u64 {
+    /// The same for a value read by the fast scanner, whose maps, lists and
+    /// sets are in `packed`.
+    pub fn add_scanned(&mut self, name_len: usize, value: &ScannedValue<'_>, packed: &[u8]) -> Result<u64, String> {
         self.counts[value.ddb_type() as usize] += 1;
         let size = match value {
             ScannedValue::S(s) => s.len(),
@@ -128,18 +129,23 @@ impl AttrStats {
             }
             ScannedValue::B(b) => b.len(),
             ScannedValue::Bool(_) | ScannedValue::Null => 1,
-            ScannedValue::Other(v) => {
-                match v {
-                    AttrValue::Ns(ns) => ns.iter().for_each(|n| self.set_number.add(n)),
-                    AttrValue::M(_) | AttrValue::L(_) => self.nested.get_or_insert_default().add_children(v),
+            ScannedValue::Packed(_, range) => {
+                let v = super::packed::value(&packed[range.clone()])?;
+                match v.ty {
+                    DdbType::Ns => {
+                        for x in v.elements() {
+                            self.set_number.add_info(&NumInfo::of_canonical(x?.str()?).ok_or("a damaged packed number")?);
+                        }
+                    }
+                    DdbType::M | DdbType::L => self.nested.get_or_insert_default().add_packed_children(v)?,
                     _ => {}
                 }
-                size::value_size(v)
+                super::packed::size(v)?
             }
         };
         let b = (name_len + size) as u64;
         self.bytes += b;
-        b
+        Ok(b)
     }
 
     pub fn merge(&mut self, o: &AttrStats) {

@@ -82,11 +82,15 @@ fn is(col: &RawColumn, i: usize, t: DdbType) -> bool {
     col.tags[i] == t as u8 + 1
 }
 
-fn offsets_i32(col: &RawColumn) -> Result<OffsetBuffer<i32>> {
+/// The column's offsets, moved (not copied) into Arrow's: a u32 at most
+/// `i32::MAX` has the bytes of the same i32.
+fn offsets_i32(col: &mut RawColumn) -> Result<OffsetBuffer<i32>> {
     if col.data.len() > i32::MAX as usize {
         return Err(Error::Invalid("more than 2 GiB of values in one batch".into()));
     }
-    Ok(OffsetBuffer::new(ScalarBuffer::from(col.offsets.iter().map(|&o| o as i32).collect::<Vec<i32>>())))
+    let offsets = std::mem::take(&mut col.offsets);
+    let len = offsets.len();
+    Ok(OffsetBuffer::new(ScalarBuffer::<i32>::new(Buffer::from_vec(offsets), 0, len)))
 }
 
 /// Valid where the tag is one of `types`.

@@ -30,6 +30,13 @@ pub trait ItemSink: Send + 'static {
         let _ = line;
         Ok(false)
     }
+
+    /// Called once the sink has every item it will get, on the thread that
+    /// decoded its data file, so that a sink's last work (encoding its last
+    /// row group) is spread over the pool like the decoding.
+    fn finish_file(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Options for a read.
@@ -165,14 +172,21 @@ async fn build_overlay(table: &TableSnapshot, opts: &ReadOptions, report: &mut R
     for export in &table.incrementals {
         let files = load_files(export, opts.strict, &mut report.warnings).await?;
         let mut changes = Vec::new();
-        for (_, sink) in decode_all(&files, opts, report, Vec::new, |v: &mut Vec<decode::Change>, line| {
-            match line {
-                Line::Raw(_) => return Ok(false),
-                Line::Record(Record::Change(c)) => v.push(c),
-                Line::Record(Record::Item(_)) => unreachable!("decode_line rejects items in incremental exports"),
-            }
-            Ok(true)
-        })
+        for (_, sink) in decode_all(
+            &files,
+            opts,
+            report,
+            Vec::new,
+            |v: &mut Vec<decode::Change>, line| {
+                match line {
+                    Line::Raw(_) => return Ok(false),
+                    Line::Record(Record::Change(c)) => v.push(c),
+                    Line::Record(Record::Item(_)) => unreachable!("decode_line rejects items in incremental exports"),
+                }
+                Ok(true)
+            },
+            |_| Ok(()),
+        )
         .await?
         {
             changes.extend(sink);
@@ -212,19 +226,22 @@ async fn build_overlay(table: &TableSnapshot, opts: &ReadOptions, report: &mut R
 
 /// Decodes every data file of an export concurrently into per-file sinks,
 /// returned in manifest order.
-async fn decode_all<S, N, F>(
+async fn decode_all<S, N, F, E>(
     files: &ExportFiles,
     opts: &ReadOptions,
     report: &mut ReadReport,
     new_sink: N,
     on_record: F,
+    at_end: E,
 ) -> Result<Vec<(String, S)>>
 where
     S: Send + 'static,
     N: Fn() -> S,
     F: Fn(&mut S, Line<'_>) -> Result<bool> + Send + Sync + 'static,
+    E: Fn(&mut S) -> Result<()> + Send + Sync + 'static,
 {
     let on_record = Arc::new(on_record);
+    let at_end = Arc::new(at_end);
     let limit = Arc::new(tokio::sync::Semaphore::new(opts.pool.threads()));
     let summary = &files.export.summary;
     let mut tasks = Vec::new();
@@ -242,6 +259,7 @@ where
         let quarantine = opts.quarantine.clone();
         let progress = opts.progress.clone();
         let on_record = on_record.clone();
+        let at_end = at_end.clone();
         let mut sink = new_sink();
         let opened = source.open(&key).await?;
         let pool = opts.pool.clone();
@@ -250,6 +268,7 @@ where
                 let _permit = permit;
                 let reader = opened.into_blocking(&spec.describe)?;
                 let stats = decode::decode_file(reader, &spec, quarantine.as_deref(), progress, |r| on_record(&mut sink, r))?;
+                at_end(&mut sink)?;
                 Ok((spec, sink, stats))
             })
             .await
@@ -353,6 +372,7 @@ pub async fn read_table<S: ItemSink>(table: &TableSnapshot, opts: &ReadOptions, 
             };
             pushed.map(|()| true)
         },
+        |st: &mut FileState<S>| st.sink.finish_file(),
     )
     .await?;
     let mut matched = HashSet::new();
@@ -391,6 +411,7 @@ pub async fn read_table<S: ItemSink>(table: &TableSnapshot, opts: &ReadOptions, 
         }
     }
     report.superseded = report.changes - overlay.changes.len() as u64;
+    inserted.finish_file()?;
     sinks.push(inserted);
     Ok((sinks, report))
 }

@@ -5,7 +5,7 @@
 //! the common line of a full export this scanner reads `{"Item":{...}}` and
 //! hands each attribute to the builder as slices of the line, so strings are
 //! copied once and nothing is allocated per attribute. Maps, lists and sets
-//! are cut out as JSON text and decoded by the general decoder.
+//! are written in their packed form as they are read ([`super::fast_packed`]).
 //!
 //! It never decides alone what is valid: anything it does not expect
 //! (escapes, an unknown type key, a malformed number, a duplicate name, any

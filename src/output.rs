@@ -47,6 +47,9 @@ struct RowGroupEncoder {
     factory: ArrowRowGroupWriterFactory,
     schema: arrow::datatypes::SchemaRef,
     next_index: AtomicUsize,
+    /// Each data file's last rows, gathered across files so that many small
+    /// data files still make full row groups (not one small group each).
+    leftover: std::sync::Mutex<(Vec<RecordBatch>, usize)>,
 }
 
 /// A row group's encoded column chunks and its row count.
@@ -125,7 +128,18 @@ impl ItemSink for StreamingSink {
     fn finish_file(&mut self) -> Result<()> {
         let rest = std::mem::replace(&mut self.builder, RawBuilder::new(true)).finish().0;
         self.builder.batches = rest;
-        self.send_ready(true)
+        self.send_ready(false)?;
+        let full = {
+            let mut left = self.encoder.leftover.lock().map_err(|_| Error::Invalid("a Parquet encoder panicked".into()))?;
+            left.1 += std::mem::take(&mut self.pending_rows);
+            left.0.append(&mut self.pending);
+            (left.1 >= self.group_rows).then(|| std::mem::take(&mut *left))
+        };
+        if let Some((batches, _)) = full {
+            let encoded = self.encoder.encode(&batches);
+            self.tx.send(encoded).map_err(|_| Error::Invalid("Parquet writer stopped".into()))?;
+        }
+        Ok(())
     }
 }
 
@@ -166,10 +180,20 @@ async fn convert_in_groups(table: &TableSnapshot, env: &LoadEnv, dir: &Path, gro
 
     // Pass 2: reading threads encode row groups; one thread appends them.
     let (tx, rx) = mpsc::sync_channel::<Result<Encoded>>(env.read.pool.threads() * 2);
-    let file = std::fs::File::create(&tmp).map_err(|e| Error::io_path(&tmp, e))?;
-    let props = WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?)).build();
-    let (mut file_writer, factory) = ArrowWriter::try_new(file, schema.arrow.clone(), Some(props))?.into_serialized_writer()?;
-    let encoder = Arc::new(RowGroupEncoder { factory, schema: schema.arrow.clone(), next_index: AtomicUsize::new(0) });
+    let created = (|| -> Result<_> {
+        let file = std::fs::File::create(&tmp).map_err(|e| Error::io_path(&tmp, e))?;
+        let props = WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?)).build();
+        Ok(ArrowWriter::try_new(file, schema.arrow.clone(), Some(props))?.into_serialized_writer()?)
+    })();
+    let (mut file_writer, factory) = match created {
+        Ok(w) => w,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    let encoder =
+        Arc::new(RowGroupEncoder { factory, schema: schema.arrow.clone(), next_index: AtomicUsize::new(0), leftover: Default::default() });
     // Lines quarantined while reading this table: recorded in the file, so
     // that every later reader of the Parquet knows it is not the whole table.
     let quarantined = Arc::new(AtomicU64::new(0));
@@ -193,6 +217,7 @@ async fn convert_in_groups(table: &TableSnapshot, env: &LoadEnv, dir: &Path, gro
         file_writer.close()?;
         Ok(rows)
     });
+    let last = encoder.clone();
     let read = {
         let schema = schema.clone();
         let tx = tx.clone();
@@ -211,6 +236,15 @@ async fn convert_in_groups(table: &TableSnapshot, env: &LoadEnv, dir: &Path, gro
             report
         })
     };
+    // The rows left over from every data file: the last row group.
+    let read = read.and_then(|report| {
+        let (batches, _) = std::mem::take(&mut *last.leftover.lock().map_err(|_| Error::Invalid("a Parquet encoder panicked".into()))?);
+        if !batches.is_empty() {
+            tx.send(last.encode(&batches)).map_err(|_| Error::Invalid("Parquet writer stopped".into()))?;
+        }
+        Ok(report)
+    });
+    drop(last);
     let after = env.read.quarantine.as_ref().map_or(0, |q| q.count());
     quarantined.store(after - before, Ordering::SeqCst);
     drop(tx);
@@ -282,8 +316,13 @@ mod tests {
                 v.sort();
                 v
             };
-            // One group per batch, or one per data file's sink with items.
-            assert!(groups >= 3, "{groups} row groups with {threads} threads");
+            // One group per batch; or, when a group holds more rows than the
+            // table, one group: data files' last rows are gathered.
+            if group_rows == 1 {
+                assert!(groups >= 3, "{groups} row groups with {threads} threads");
+            } else {
+                assert_eq!(groups, 1, "{threads} threads");
+            }
             assert_eq!((converted.items as usize, got.len()), (want.len(), want.len()), "{threads} threads");
             let (got, want) = (canonical(got), canonical(want));
             let differ = got.iter().zip(&want).find(|(g, w)| g != w);

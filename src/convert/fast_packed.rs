@@ -18,6 +18,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use super::fast_json::{Scan, canonical_number};
+use super::packed::leaf;
 use crate::item::ddbjson::MAX_DEPTH;
 use crate::item::{DdbType, Number};
 
@@ -161,12 +162,6 @@ fn close(out: &mut [u8], at: usize) -> Option<()> {
     let len = u32::try_from(out.len() - at).ok()?;
     out[at - 4..at].copy_from_slice(&len.to_le_bytes());
     Some(())
-}
-
-fn leaf(out: &mut Vec<u8>, ty: DdbType, bytes: &[u8]) {
-    out.push(ty as u8);
-    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-    out.extend_from_slice(bytes);
 }
 
 /// Sorted members, none twice.

@@ -48,7 +48,7 @@ pub fn encode(v: &AttrValue, out: &mut Vec<u8>) {
 }
 
 /// Appends a set member: a value of type `ty` whose payload is `bytes`.
-fn leaf(out: &mut Vec<u8>, ty: DdbType, bytes: &[u8]) {
+pub(super) fn leaf(out: &mut Vec<u8>, ty: DdbType, bytes: &[u8]) {
     out.push(ty as u8);
     out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
     out.extend_from_slice(bytes);

@@ -183,7 +183,7 @@ async fn convert_in_groups(table: &TableSnapshot, env: &LoadEnv, dir: &Path, gro
     let created = (|| -> Result<_> {
         let file = std::fs::File::create(&tmp).map_err(|e| Error::io_path(&tmp, e))?;
         let props = WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?)).build();
-        Ok(ArrowWriter::try_new(file, schema.arrow.clone(), Some(props))?.into_serialized_writer()?)
+        Ok(ArrowWriter::try_new(file, schema.parquet_schema(), Some(props))?.into_serialized_writer()?)
     })();
     let (mut file_writer, factory) = match created {
         Ok(w) => w,
@@ -192,13 +192,16 @@ async fn convert_in_groups(table: &TableSnapshot, env: &LoadEnv, dir: &Path, gro
             return Err(e);
         }
     };
-    let encoder =
-        Arc::new(RowGroupEncoder { factory, schema: schema.arrow.clone(), next_index: AtomicUsize::new(0), leftover: Default::default() });
+    let encoder = Arc::new(RowGroupEncoder {
+        factory,
+        schema: schema.parquet_schema(),
+        next_index: AtomicUsize::new(0),
+        leftover: Default::default(),
+    });
     // Lines quarantined while reading this table: recorded in the file, so
     // that every later reader of the Parquet knows it is not the whole table.
     let quarantined = Arc::new(AtomicU64::new(0));
     let quarantined_w = quarantined.clone();
-    let before = env.read.quarantine.as_ref().map_or(0, |q| q.count());
     let writer = std::thread::spawn(move || -> Result<u64> {
         let mut rows = 0u64;
         for encoded in rx {
@@ -245,8 +248,7 @@ async fn convert_in_groups(table: &TableSnapshot, env: &LoadEnv, dir: &Path, gro
         Ok(report)
     });
     drop(last);
-    let after = env.read.quarantine.as_ref().map_or(0, |q| q.count());
-    quarantined.store(after - before, Ordering::SeqCst);
+    quarantined.store(read.as_ref().map_or(0, |r| r.quarantined), Ordering::SeqCst);
     drop(tx);
     let written = writer.join().map_err(|_| Error::Invalid("Parquet writer panicked".into()))?;
     // The writer's own error explains a failed send better than the sender's.

@@ -323,6 +323,23 @@ fn quarantine_keeps_going_and_says_so() {
     assert!(run.ok().stdout.contains("QUARANTINED   2 lines"));
 }
 
+/// `convert` reads each table twice (statistics, then rows): each bad line
+/// is still quarantined once, counted once, and recorded in the Parquet.
+#[test]
+fn convert_quarantines_each_bad_line_once() {
+    let c = case("quarantine-two-bad-lines");
+    let out = tempfile::tempdir().expect("temp dir");
+    let to = out.path().join("pq").display().to_string();
+    let (run, records, _) = quarantined(&["convert", &c.dir, "--to", &to]);
+    let run = run.ok();
+    assert!(run.stdout.contains("Contact\t10 items"), "{}", run.show());
+    assert!(run.stderr.contains("WARNING: 2 undecodable lines were quarantined"), "{}", run.show());
+    let lines: Vec<u64> = records.iter().map(|r| r["line"].as_u64().expect("line")).collect();
+    assert_eq!(lines, [2, 5], "each bad line once: {records:?}");
+    let sql = ddbsnap(&["sql", "--parquet", &to, "SELECT count(*) FROM \"Contact\""]).ok();
+    assert!(sql.stderr.contains("2 undecodable lines were quarantined when this table was converted"), "{}", sql.show());
+}
+
 #[test]
 fn quarantine_takes_bad_json_and_ion_lines() {
     for (name, table_rows, cause) in [

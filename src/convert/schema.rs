@@ -307,6 +307,18 @@ impl TableSchema {
         TableSchema { columns, arrow: Arc::new(Schema::new(fields)) }
     }
 
+    /// The schema a Parquet file of this table is written with. A table with
+    /// no attributes (no items: every item has its key) would have an empty
+    /// `_ddb` struct, which Parquet cannot hold; its file gets a `_ddb` of
+    /// type Null instead, so an empty table still converts and reads back as
+    /// a table with no rows (see [`TableSchema::from_arrow`]).
+    pub fn parquet_schema(&self) -> SchemaRef {
+        if !self.columns.is_empty() {
+            return self.arrow.clone();
+        }
+        Arc::new(Schema::new(vec![Field::new(TYPES_COLUMN, DataType::Null, true)]))
+    }
+
     /// Recovers the column kinds from an Arrow schema written by ddbsnap
     /// (for example a Parquet file's).
     pub fn from_arrow(schema: &Schema) -> Result<TableSchema> {
@@ -336,8 +348,16 @@ impl TableSchema {
             let data_type = if matches!(kind, Kind::Struct | Kind::List) { f.data_type().clone() } else { kind.data_type() };
             columns.push(ColumnSpec { name: f.name().clone(), kind, data_type });
         }
-        if schema.field_with_name(TYPES_COLUMN).is_err() {
-            return Err(Error::Invalid(format!("no {TYPES_COLUMN} column: not data written by ddbsnap")));
+        match schema.field_with_name(TYPES_COLUMN).map(|f| f.data_type()) {
+            Ok(DataType::Struct(_)) => {}
+            // An empty table's file (see `parquet_schema`).
+            Ok(DataType::Null) if columns.is_empty() => {}
+            Ok(other) => {
+                return Err(Error::Invalid(format!(
+                    "its {TYPES_COLUMN} column is of type {other}, not the struct of type tags ddbsnap writes: the data was changed after ddbsnap wrote it"
+                )));
+            }
+            Err(_) => return Err(Error::Invalid(format!("no {TYPES_COLUMN} column: not data written by ddbsnap"))),
         }
         Ok(TableSchema::from_columns(columns))
     }

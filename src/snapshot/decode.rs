@@ -7,6 +7,7 @@
 //! a record or an error naming the file, the line and the cause; a bad line
 //! goes to the quarantine only when the user asked for one.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -61,8 +62,12 @@ pub struct FileSpec {
 }
 
 /// Where bad lines go when the user chose to quarantine them.
+///
+/// A line is written once however often it is read: `convert` reads a
+/// table twice (statistics, then rows), and each read meets the same bad
+/// lines. What a single read skipped is in its own [`FileStats`].
 pub struct Quarantine {
-    out: Mutex<Box<dyn std::io::Write + Send>>,
+    out: Mutex<(Box<dyn std::io::Write + Send>, HashSet<(String, u64)>)>,
     pub path: String,
     count: AtomicU64,
 }
@@ -80,13 +85,20 @@ impl Quarantine {
                 Error::io(path, e)
             }
         })?;
-        Ok(Quarantine { out: Mutex::new(Box::new(std::io::BufWriter::new(f))), path: path.to_string(), count: AtomicU64::new(0) })
+        Ok(Quarantine {
+            out: Mutex::new((Box::new(std::io::BufWriter::new(f)), HashSet::new())),
+            path: path.to_string(),
+            count: AtomicU64::new(0),
+        })
     }
     fn put(&self, file: &str, line: u64, cause: &str, raw: &[u8]) -> Result<()> {
         let entry = serde_json::json!({"file": file, "line": line, "cause": cause, "text": String::from_utf8_lossy(raw)});
         let mut out = self.out.lock().map_err(|_| Error::Invalid("quarantine writer poisoned".into()))?;
-        writeln!(out, "{entry}").map_err(|e| Error::io(&self.path, e))?;
-        self.count.fetch_add(1, Ordering::Relaxed);
+        let (out, seen) = &mut *out;
+        if seen.insert((file.to_string(), line)) {
+            writeln!(out, "{entry}").map_err(|e| Error::io(&self.path, e))?;
+            self.count.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(())
     }
     pub fn count(&self) -> u64 {
@@ -94,7 +106,7 @@ impl Quarantine {
     }
     pub fn flush(&self) -> Result<()> {
         let mut out = self.out.lock().map_err(|_| Error::Invalid("quarantine writer poisoned".into()))?;
-        out.flush().map_err(|e| Error::io(&self.path, e))
+        out.0.flush().map_err(|e| Error::io(&self.path, e))
     }
 }
 

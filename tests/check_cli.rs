@@ -142,3 +142,33 @@ fn checks_over_parquet_match_checks_over_the_export() {
     assert_eq!(code, 1, "{err}");
     assert_eq!(pick(&parquet), pick(&export));
 }
+
+/// Samples are the first violations by key, whatever the partitioning: a
+/// report compared run to run (a baseline in CI) does not change on its own.
+#[test]
+fn samples_are_the_first_violations_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = model_file(dir.path());
+    let mut seen = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let (_, out, err) = run(&[
+            "-q",
+            "--threads",
+            threads,
+            "check",
+            "--amplify",
+            model.to_str().unwrap(),
+            "--format",
+            "json",
+            "--show-values",
+            CONTACTS,
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+        let age = v["checks"].as_array().unwrap().iter().find(|c| c["name"] == "Contact.age.type").unwrap();
+        let ids: Vec<String> = age["sample"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect();
+        assert!(ids.len() > 1, "{age}");
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ordered by key at --threads {threads}: {ids:?}");
+        seen.push(ids);
+    }
+    assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
+}

@@ -60,8 +60,7 @@ pub async fn run_check(catalog: &Catalog, check: &Check, sample_rows: usize, sho
         let count = catalog.query_read_only(&format!("SELECT count(*) AS n FROM ({}\n) AS violations", check.sql), &what).await?;
         let n = count.first_i64().unwrap_or(0) as u64;
         let sample = if n > 0 && sample_rows > 0 {
-            let rows =
-                catalog.query_read_only(&format!("SELECT * FROM ({}\n) AS violations LIMIT {sample_rows}", check.sql), &what).await?;
+            let rows = sample_query(catalog, check, sample_rows, &what).await?;
             to_json_rows(&rows.batches)?
         } else {
             Vec::new()
@@ -99,6 +98,24 @@ pub async fn run_check(catalog: &Catalog, check: &Check, sample_rows: usize, sho
         sql: check.sql.clone(),
         change: None,
         baseline: None,
+    }
+}
+
+/// The first `rows` violations, ordered by the check's key columns so that
+/// two runs on the same data show the same sample (DataFusion returns rows
+/// in whatever order its partitions finish). A check whose result lacks
+/// its key columns, or holds keys that cannot be ordered, gets the first
+/// rows returned.
+async fn sample_query(catalog: &Catalog, check: &Check, rows: usize, what: &str) -> crate::Result<crate::catalog::QueryResult> {
+    let unordered = format!("SELECT * FROM ({}\n) AS violations LIMIT {rows}", check.sql);
+    if check.keys.is_empty() {
+        return catalog.query_read_only(&unordered, what).await;
+    }
+    let order: Vec<String> = check.keys.iter().map(|k| crate::catalog::quote_ident(k)).collect();
+    let ordered = format!("SELECT * FROM ({}\n) AS violations ORDER BY {} LIMIT {rows}", check.sql, order.join(", "));
+    match catalog.query_read_only(&ordered, what).await {
+        Ok(r) => Ok(r),
+        Err(_) => catalog.query_read_only(&unordered, what).await,
     }
 }
 

@@ -67,10 +67,13 @@ pub struct FileSpec {
 /// table twice (statistics, then rows), and each read meets the same bad
 /// lines. What a single read skipped is in its own [`FileStats`].
 pub struct Quarantine {
-    out: Mutex<(Box<dyn std::io::Write + Send>, HashSet<(String, u64)>)>,
+    out: Mutex<(Box<dyn std::io::Write + Send>, Seen)>,
     pub path: String,
     count: AtomicU64,
 }
+
+/// The (file, line) of every bad line written so far.
+type Seen = HashSet<(String, u64)>;
 
 impl Quarantine {
     /// Creates the quarantine file, which must not exist: an existing file

@@ -135,6 +135,17 @@ impl Pool {
         rx.await.map_err(|_| Error::Invalid("a worker stopped without an answer".into()))?
     }
 
+    /// Starts `f` on the pool and returns where its result will be, for a
+    /// caller outside the async runtime (a writer thread that waits for
+    /// row groups in order). A panic in `f` is its error.
+    pub fn spawn<T: Send + 'static>(&self, f: impl FnOnce() -> Result<T> + Send + 'static) -> std::sync::mpsc::Receiver<Result<T>> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.0.spawn(move || {
+            let _ = tx.send(guarded(f));
+        });
+        rx
+    }
+
     /// Runs `f` inside the pool, so rayon calls in it use these threads.
     pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         self.0.install(f)

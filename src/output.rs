@@ -43,7 +43,7 @@ pub struct Converted {
 /// writer thread, which appends them. A single writer that encoded
 /// everything was a second, serial stage beside the pool: it put a ceiling
 /// on the speed-up with cores and made `--threads 1` use more than one.
-struct RowGroupEncoder {
+pub(crate) struct RowGroupEncoder {
     factory: ArrowRowGroupWriterFactory,
     schema: arrow::datatypes::SchemaRef,
     next_index: AtomicUsize,
@@ -53,10 +53,17 @@ struct RowGroupEncoder {
 }
 
 /// A row group's encoded column chunks and its row count.
-type Encoded = (usize, Vec<ArrowColumnChunk>);
+pub(crate) type Encoded = (usize, Vec<ArrowColumnChunk>);
 
 impl RowGroupEncoder {
-    fn encode(&self, batches: &[RecordBatch]) -> Result<Encoded> {
+    pub(crate) fn new(factory: ArrowRowGroupWriterFactory, schema: arrow::datatypes::SchemaRef) -> RowGroupEncoder {
+        RowGroupEncoder { factory, schema, next_index: AtomicUsize::new(0), leftover: Default::default() }
+    }
+
+    /// Encodes `batches` as the file's next row group (row groups are
+    /// numbered in the order this is called, which need not be the order
+    /// they are appended in).
+    pub(crate) fn encode(&self, batches: &[RecordBatch]) -> Result<Encoded> {
         let index = self.next_index.fetch_add(1, Ordering::Relaxed);
         let mut writers = self.factory.create_column_writers(index)?;
         // Writers come in leaf order: a field's leaves follow one another.
@@ -149,13 +156,29 @@ impl ItemSink for StreamingSink {
 pub const QUARANTINED_KEY: &str = "ddbsnap.quarantined_lines";
 
 /// How many lines were quarantined when `file` was converted (0: none, or
-/// not a file `convert` wrote).
+/// not a file `convert` wrote), read from its footer. A file whose `_ddb`
+/// is of type Null yet holds rows is refused: ddbsnap writes that type only
+/// for a table with no items, and DataFusion would read such rows (alone,
+/// or beside the table's other files) as items with no values.
 pub fn quarantined_lines(file: &Path) -> Result<u64> {
     let f = std::fs::File::open(file).map_err(|e| Error::io_path(file, e))?;
     let meta = parquet::file::metadata::ParquetMetaDataReader::new()
         .parse_and_finish(&f)
         .map_err(|e| Error::Invalid(format!("{}: {e}", file.display())))?;
-    let kv = meta.file_metadata().key_value_metadata();
+    let fm = meta.file_metadata();
+    let kv = fm.key_value_metadata();
+    if fm.num_rows() > 0 {
+        let schema = parquet::arrow::parquet_to_arrow_schema(fm.schema_descr(), kv)
+            .map_err(|e| Error::Invalid(format!("{}: {e}", file.display())))?;
+        if schema.field_with_name(crate::convert::TYPES_COLUMN).is_ok_and(|f| f.data_type().is_null()) {
+            return Err(Error::Invalid(format!(
+                "{}: its {} column is of type Null, which ddbsnap writes only for a table with no items, yet it holds {} rows: the data was changed after ddbsnap wrote it",
+                file.display(),
+                crate::convert::TYPES_COLUMN,
+                fm.num_rows()
+            )));
+        }
+    }
     Ok(kv.into_iter().flatten().find(|k| k.key == QUARANTINED_KEY).and_then(|k| k.value.as_deref()?.parse().ok()).unwrap_or(0))
 }
 
@@ -192,12 +215,7 @@ async fn convert_in_groups(table: &TableSnapshot, env: &LoadEnv, dir: &Path, gro
             return Err(e);
         }
     };
-    let encoder = Arc::new(RowGroupEncoder {
-        factory,
-        schema: schema.parquet_schema(),
-        next_index: AtomicUsize::new(0),
-        leftover: Default::default(),
-    });
+    let encoder = Arc::new(RowGroupEncoder::new(factory, schema.parquet_schema()));
     // Lines quarantined while reading this table: recorded in the file, so
     // that every later reader of the Parquet knows it is not the whole table.
     let quarantined = Arc::new(AtomicU64::new(0));

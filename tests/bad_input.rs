@@ -338,6 +338,71 @@ fn convert_quarantines_each_bad_line_once() {
     assert_eq!(lines, [2, 5], "each bad line once: {records:?}");
     let sql = ddbsnap(&["sql", "--parquet", &to, "SELECT count(*) FROM \"Contact\""]).ok();
     assert!(sql.stderr.contains("2 undecodable lines were quarantined when this table was converted"), "{}", sql.show());
+    // A check report on it says so in the report itself, as does one on
+    // the export read with --quarantine.
+    for (run, what) in [
+        (ddbsnap(&["check", "--format", "json", "--parquet", &to]), "table Contact: 2 undecodable lines"),
+        (quarantined(&["check", "--format", "json", &c.dir]).0, "2 undecodable lines were quarantined to"),
+    ] {
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}\n{}", run.show()));
+        let notes = v["notes"].as_array().expect("notes");
+        assert!(notes.iter().any(|n| n.as_str().is_some_and(|n| n.contains(what) && n.contains("not whole"))), "{notes:?}");
+    }
+}
+
+/// A converted file with quarantined lines is not the whole table: `plan
+/// --input` refuses it, as `plan` refuses an export with quarantined lines.
+#[test]
+fn plan_input_with_quarantined_lines_is_refused() {
+    let c = case("quarantine-two-bad-lines");
+    let out = tempfile::tempdir().expect("temp dir");
+    let to = out.path().join("pq").display().to_string();
+    quarantined(&["convert", &c.dir, "--to", &to]).0.ok();
+    let input = format!("seed={to}/Contact/data.parquet");
+    let plan = out.path().join("plan").display().to_string();
+    let run = ddbsnap(&["plan", "-t", "seed_from_file", "-p", "table=Contact", "--key", "Contact=id", "--input", &input, "--out", &plan]);
+    assert_error(&run, &["data.parquet", "2 undecodable lines were quarantined", "whole data"]);
+    assert!(!std::path::Path::new(&plan).exists());
+}
+
+/// ddbsnap writes a Null `_ddb` only for a table with no items: a file with
+/// one and rows (alone, or beside the table's real file) is refused, not
+/// read as items with no values.
+#[test]
+fn a_null_type_column_with_rows_is_refused() {
+    use std::sync::Arc;
+    let out = tempfile::tempdir().expect("temp dir");
+    let write_null_rows = |path: &std::path::Path| {
+        let schema =
+            Arc::new(arrow::datatypes::Schema::new(vec![arrow::datatypes::Field::new("_ddb", arrow::datatypes::DataType::Null, true)]));
+        let batch = arrow::record_batch::RecordBatch::try_new(schema.clone(), vec![Arc::new(arrow::array::NullArray::new(5))]).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    };
+    let alone = out.path().join("alone");
+    std::fs::create_dir_all(alone.join("T")).unwrap();
+    write_null_rows(&alone.join("T/data.parquet"));
+    let run = ddbsnap(&["sql", "--parquet", alone.to_str().unwrap(), "SELECT count(*) FROM \"T\""]);
+    assert_error(&run, &["T/data.parquet", "of type Null", "5 rows"]);
+    let beside = out.path().join("beside");
+    ddbsnap(&["convert", "testdata/contacts", "--to", beside.to_str().unwrap()]).ok();
+    write_null_rows(&beside.join("Contact/extra.parquet"));
+    let run = ddbsnap(&["check", "--parquet", beside.to_str().unwrap()]);
+    assert_error(&run, &["extra.parquet", "of type Null"]);
+}
+
+/// A bad line in an incremental export is not missing from the full
+/// export: `inspect` still says the full export matches its manifest.
+#[test]
+fn a_quarantined_incremental_line_leaves_the_full_export_whole() {
+    let c = case("quarantine-incremental-line");
+    let (run, records, _) = quarantined(&["inspect", &c.dir]);
+    let run = run.ok();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["file"].as_str(), c.file.as_deref());
+    assert!(run.stdout.contains("full export 12 items, matches the manifest"), "{}", run.show());
+    assert!(run.stdout.contains("QUARANTINED   1 lines"), "{}", run.show());
 }
 
 #[test]

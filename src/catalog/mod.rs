@@ -229,6 +229,15 @@ impl Catalog {
         match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
             Some("csv") => self.ctx.register_csv(table, text, datafusion::prelude::CsvReadOptions::new()).await?,
             Some("parquet") => {
+                // Only `plan --input` reads single files, and a plan is
+                // made only from whole data (as from a whole export).
+                let lost = crate::output::quarantined_lines(path)?;
+                if lost > 0 {
+                    return Err(Error::Invalid(format!(
+                        "{}: {lost} undecodable lines were quarantined when this file was converted, so it is not the whole table; a plan is made only from whole data",
+                        path.display()
+                    )));
+                }
                 self.ctx.register_parquet(table, text, ParquetReadOptions::default()).await?;
                 self.check_ddbsnap_table(name, text).await?;
             }

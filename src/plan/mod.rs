@@ -109,7 +109,7 @@ pub struct PlanRequest<'a> {
 /// Plans `req` into a new plan folder `out` and returns its manifest. On
 /// any error nothing is left at `out`.
 pub async fn make(req: PlanRequest<'_>, out: &Path) -> Result<PlanManifest> {
-    let mut writer = file::PlanWriter::create(out)?;
+    let mut writer = file::PlanWriter::create(out, req.env.pool())?;
     let default_table = (req.loaded.len() == 1).then(|| req.loaded[0].name().to_string());
     let targets: Vec<Target> =
         req.targets.iter().map(|t| Target::new(t.clone(), req.loaded.iter().find(|l| l.name() == t.name), req.env.pool())).collect();

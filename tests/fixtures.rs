@@ -628,6 +628,20 @@ fn write_bad_cases(bad: &Path) {
         e.set_lines(i, &lines);
         note(&root, "lines 2 (unknown type key X) and 5 (missing comma) are bad; md5 updated", Some(e.data_key(i)), Some(2));
     }
+    // quarantine-incremental-line: a good full export (12 items) and an
+    // incremental export whose first change record is bad (md5 and counts
+    // updated), for --quarantine: the full export still matches its
+    // manifest.
+    {
+        let root = case("quarantine-incremental-line");
+        small_export(&root, json, TABLE, t0, 29);
+        let inc = small_incremental(&root, TABLE, t0, t0 + Duration::minutes(15), 29);
+        let i = inc.first_nonempty();
+        let mut lines = inc.lines(i);
+        lines[0] = r#"{"Keys":garbage}"#.to_string();
+        inc.set_lines(i, &lines);
+        note(&root, "line 1 of the incremental export's first data file with records is bad; md5 updated", Some(inc.data_key(i)), Some(1));
+    }
 }
 
 // ---------------------------------------------------------------- checking

@@ -56,6 +56,9 @@ struct TableInfo {
     deleted: u64,
     no_effect: u64,
     quarantined_lines: u64,
+    /// Of those, lines of the full export (compared with its manifest).
+    #[serde(skip)]
+    full_quarantined_lines: u64,
     data_files: usize,
     empty_data_files: usize,
     compressed_bytes: u64,
@@ -182,6 +185,7 @@ fn describe(t: &TableSnapshot, stats: &TableStats, r: &ReadReport) -> TableInfo 
         deleted: r.deleted,
         no_effect: r.no_effect,
         quarantined_lines: r.quarantined,
+        full_quarantined_lines: r.full_quarantined,
         data_files: r.data_files,
         empty_data_files: r.empty_files,
         compressed_bytes: r.compressed_bytes,
@@ -215,7 +219,7 @@ fn print_text(i: &TableInfo) {
     }
     let matches = if !i.manifest_verified {
         "no manifest: counts and checksums not verified"
-    } else if i.full_export_items + i.quarantined_lines == i.manifest_item_count {
+    } else if i.full_export_items + i.full_quarantined_lines == i.manifest_item_count {
         "matches the manifest"
     } else {
         "DOES NOT match the manifest"

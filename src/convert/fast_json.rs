@@ -89,6 +89,8 @@ pub fn scan_item_line<'a>(line: &'a [u8], out: &mut Vec<Scanned<'a>>, packed: &m
         }
         p.lit(b":")?;
         p.lit(b"{")?;
+        // An item with no attributes goes to the general decoder, which
+        // refuses it: every DynamoDB item holds at least its key.
         if !p.try_lit(b"}") {
             loop {
                 let name = p.string()?;
@@ -106,7 +108,7 @@ pub fn scan_item_line<'a>(line: &'a [u8], out: &mut Vec<Scanned<'a>>, packed: &m
         }
         p.lit(b"}")?;
         p.ws();
-        (p.i == p.s.len()).then_some(())
+        (p.i == p.s.len() && !out.is_empty()).then_some(())
     })();
     ok.is_some()
 }

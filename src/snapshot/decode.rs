@@ -72,8 +72,20 @@ pub struct Quarantine {
     count: AtomicU64,
 }
 
-/// The (file, line) of every bad line written so far.
-type Seen = HashSet<(String, u64)>;
+/// A 128-bit hash of the (file, line) of every bad line written so far:
+/// 16 bytes a line, however long the file's name (a set of names grew by a
+/// path per bad line).
+type Seen = HashSet<u128>;
+
+fn line_id(file: &str, line: u64) -> u128 {
+    use std::hash::{Hash, Hasher};
+    let half = |salt: u8| {
+        let mut h = std::hash::DefaultHasher::new();
+        (salt, file, line).hash(&mut h);
+        h.finish() as u128
+    };
+    (half(0) << 64) | half(1)
+}
 
 impl Quarantine {
     /// Creates the quarantine file, which must not exist: an existing file
@@ -98,7 +110,7 @@ impl Quarantine {
         let entry = serde_json::json!({"file": file, "line": line, "cause": cause, "text": String::from_utf8_lossy(raw)});
         let mut out = self.out.lock().map_err(|_| Error::Invalid("quarantine writer poisoned".into()))?;
         let (out, seen) = &mut *out;
-        if seen.insert((file.to_string(), line)) {
+        if seen.insert(line_id(file, line)) {
             writeln!(out, "{entry}").map_err(|e| Error::io(&self.path, e))?;
             self.count.fetch_add(1, Ordering::Relaxed);
         }
@@ -305,7 +317,11 @@ impl LineParts {
             if self.keys.is_some() || self.new_image.is_some() || self.old_image.is_some() {
                 return Err("an incremental record in a full export".into());
             }
-            return self.item.map(Record::Item).ok_or_else(|| "line has no \"Item\"".to_string());
+            return match self.item {
+                Some(item) if item.is_empty() => Err("the item has no attributes; every DynamoDB item holds at least its key".to_string()),
+                Some(item) => Ok(Record::Item(item)),
+                None => Err("line has no \"Item\"".to_string()),
+            };
         }
         if self.item.is_some() {
             return Err("a full-export item in an incremental export".into());
@@ -390,6 +406,18 @@ mod tests {
         assert_eq!(c.write_micros, Some(17));
         assert!(c.new_image.is_none());
         assert!(decode_line(br#"{"Keys":{"id":{"S":"a"}},"NewImage":{"id":{"S":"b"}}}"#, &inc).is_err());
+    }
+
+    /// An item with no attributes has no key: refused (with its line, or
+    /// quarantined) in both formats, never counted as an item.
+    #[test]
+    fn an_item_with_no_attributes_is_refused() {
+        let json = spec(OutputFormat::DynamodbJson, false);
+        let ion = spec(OutputFormat::Ion, false);
+        for (line, s) in [(&br#"{"Item":{}}"#[..], &json), (br#"$ion_1_0 {Item:{}}"#, &ion)] {
+            let Err(e) = decode_line(line, s) else { panic!("accepted an item with no attributes") };
+            assert!(e.contains("no attributes"), "{e}");
+        }
     }
 
     #[test]

@@ -83,6 +83,8 @@ pub struct ReadReport {
     pub deleted: u64,
     pub no_effect: u64,
     pub quarantined: u64,
+    /// Of those, lines of the full export (its manifest counts them).
+    pub full_quarantined: u64,
     /// Items delivered: the point-in-time table.
     pub items: u64,
     pub warnings: Vec<String>,
@@ -311,6 +313,7 @@ pub async fn read_table<S: ItemSink>(table: &TableSnapshot, opts: &ReadOptions, 
     }
     let overlay = Arc::new(build_overlay(table, opts, &mut report).await?);
     let files = load_files(&table.full, opts.strict, &mut report.warnings).await?;
+    let quarantined_before = report.quarantined;
     let ov = overlay.clone();
     let states = decode_all(
         &files,
@@ -375,6 +378,7 @@ pub async fn read_table<S: ItemSink>(table: &TableSnapshot, opts: &ReadOptions, 
         |st: &mut FileState<S>| st.sink.finish_file(),
     )
     .await?;
+    report.full_quarantined = report.quarantined - quarantined_before;
     let mut matched = HashSet::new();
     let mut sinks = Vec::with_capacity(states.len() + 1);
     let mut keys: HashMap<u128, (&str, u64)> = HashMap::new();

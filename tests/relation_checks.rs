@@ -110,6 +110,19 @@ async fn references_indexes_composites_and_datastore() {
     assert_violators(&cat, &checks, &expect).await;
     let (_, notes) = reference_checks(&intro, model, "Contact", &schema, |_| None);
     assert!(notes[0].contains("Company, which has no export"), "{notes:?}");
+
+    // A Company table with no items (so no columns at all): every reference
+    // that is set dangles, and the check says so rather than vanishing.
+    let empty_cat = Catalog::new(&ddbsnap::env::Env::default());
+    let no_companies = add(&empty_cat, "Company", &[]);
+    add(&empty_cat, "Contact", &contacts);
+    let (refs, notes) = reference_checks(&intro, model, "Contact", &schema, |n| (n == "Company").then_some(&no_companies));
+    assert!(notes.is_empty(), "{notes:?}");
+    assert_violators(&empty_cat, &refs, &[("Contact.company.reference", vec!["1", "2"])]).await;
+    // No Contact has a companyId: nothing to check, and a note says why.
+    let unlinked = add(&empty_cat, "Unlinked", &[item(&[("id", s("5"))])]);
+    let (refs, notes) = reference_checks(&intro, model, "Unlinked", &unlinked, |n| (n == "Company").then_some(&companies));
+    assert!(refs.is_empty() && notes[0].contains("no Contact item has companyId"), "{notes:?}");
 }
 
 const NESTED_MODEL: &str = r#"{"data":{"model_introspection":{"version":1,"enums":{},

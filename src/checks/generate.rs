@@ -96,7 +96,11 @@ pub fn reference_checks<'a>(
             continue;
         };
         let parent_keys = parent_model.key_fields();
-        if assoc.target_names.iter().any(|t| !has(schema, t)) || parent_keys.iter().any(|k| !has(parent_schema, k)) {
+        if let Some(t) = assoc.target_names.iter().find(|t| !has(schema, t)) {
+            notes.push(format!(
+                "{}.{}: no {} item has {t}, so none refers to a {parent}: references not checked",
+                model.name, f.name, model.name
+            ));
             continue;
         }
         let on: Vec<String> =
@@ -104,12 +108,12 @@ pub fn reference_checks<'a>(
         let set: Vec<String> = assoc.target_names.iter().map(|t| format!("c.{} IS NOT NULL", ident(t))).collect();
         let mut select: Vec<String> = keys.iter().map(|k| format!("c.{}", ident(k))).collect();
         select.extend(assoc.target_names.iter().map(|t| format!("c.{}", ident(t))));
-        checks.push(Check {
-            name: format!("{}.{}.reference", model.name, f.name),
-            table: table.to_string(),
-            severity: Severity::Error,
-            description: format!("{} ({}) refers to an existing {parent}", f.name, assoc.target_names.join(", ")),
-            sql: format!(
+        // A parent table without its key columns has no items (every item
+        // holds its key): then every reference that is set dangles.
+        let sql = if parent_keys.iter().any(|k| !has(parent_schema, k)) {
+            format!("SELECT {} FROM {} c WHERE {}", select.join(", "), ident(table), set.join(" AND "))
+        } else {
+            format!(
                 "SELECT {} FROM {} c LEFT JOIN {} p ON {} WHERE {} AND p.{} IS NULL",
                 select.join(", "),
                 ident(table),
@@ -117,7 +121,14 @@ pub fn reference_checks<'a>(
                 on.join(" AND "),
                 set.join(" AND "),
                 ident(parent_keys[0])
-            ),
+            )
+        };
+        checks.push(Check {
+            name: format!("{}.{}.reference", model.name, f.name),
+            table: table.to_string(),
+            severity: Severity::Error,
+            description: format!("{} ({}) refers to an existing {parent}", f.name, assoc.target_names.join(", ")),
+            sql,
             keys: keys.clone(),
             threshold: None,
         });

@@ -101,22 +101,27 @@ pub async fn run_check(catalog: &Catalog, check: &Check, sample_rows: usize, sho
     }
 }
 
-/// The first `rows` violations, ordered by the check's key columns so that
-/// two runs on the same data show the same sample (DataFusion returns rows
-/// in whatever order its partitions finish). A check whose result lacks
-/// its key columns, or holds keys that cannot be ordered, gets the first
-/// rows returned.
+/// The first `rows` violations, ordered by the check's key columns and
+/// then by every column of its result, so that two runs on the same data
+/// show the same sample (DataFusion returns rows in whatever order its
+/// partitions finish, and many violations may share a key or a NULL one).
+/// A result that cannot be ordered so (a key it lacks, a struct column)
+/// is ordered by its keys alone if it can be, else not at all.
 async fn sample_query(catalog: &Catalog, check: &Check, rows: usize, what: &str) -> crate::Result<crate::catalog::QueryResult> {
     let unordered = format!("SELECT * FROM ({}\n) AS violations LIMIT {rows}", check.sql);
-    if check.keys.is_empty() {
-        return catalog.query_read_only(&unordered, what).await;
+    let columns = catalog.read_only_plan(&check.sql, what).await?.schema().fields().len();
+    let keys: Vec<String> = check.keys.iter().map(|k| crate::catalog::quote_ident(k)).collect();
+    let every: Vec<String> = keys.iter().cloned().chain((1..=columns).map(|i| i.to_string())).collect();
+    for order in [every, keys] {
+        if order.is_empty() {
+            continue;
+        }
+        let ordered = format!("SELECT * FROM ({}\n) AS violations ORDER BY {} LIMIT {rows}", check.sql, order.join(", "));
+        if let Ok(r) = catalog.query_read_only(&ordered, what).await {
+            return Ok(r);
+        }
     }
-    let order: Vec<String> = check.keys.iter().map(|k| crate::catalog::quote_ident(k)).collect();
-    let ordered = format!("SELECT * FROM ({}\n) AS violations ORDER BY {} LIMIT {rows}", check.sql, order.join(", "));
-    match catalog.query_read_only(&ordered, what).await {
-        Ok(r) => Ok(r),
-        Err(_) => catalog.query_read_only(&unordered, what).await,
-    }
+    catalog.query_read_only(&unordered, what).await
 }
 
 fn redact(rows: Vec<serde_json::Value>, keys: &[String], show_values: bool) -> Vec<serde_json::Value> {

@@ -108,15 +108,32 @@ pub async fn run(g: &Global, env: &Env, a: CheckArgs) -> Result<u8> {
             }
         }
     }
+    // A report on a table with quarantined lines says so in every format
+    // (not only on stderr): its counts cover only the lines read.
+    let mut partial = Vec::new();
+    if let Some(q) = reading.read.quarantine.as_ref().filter(|q| q.count() > 0) {
+        partial.push(format!(
+            "{} undecodable lines were quarantined to {}: the tables are not whole, and every count here leaves their items out",
+            q.count(),
+            q.path
+        ));
+    }
     for dir in &a.parquet {
         for name in catalog.add_parquet_dir(dir).await? {
+            let lost = crate::catalog::quarantined_in(&dir.join(&name))?;
+            if lost > 0 {
+                partial.push(format!(
+                    "table {name}: {lost} undecodable lines were quarantined when it was converted: it is not whole, and every count here leaves their items out"
+                ));
+            }
             tables.push(parquet_table(&catalog, name).await?);
         }
     }
 
     let check_files = files::from_dirs(&a.checks)?;
     let schemas: Vec<(String, TableSchema)> = tables.iter().map(|t| (t.name.clone(), t.schema.clone())).collect();
-    let (checks, notes) = suite::collect(intro.as_ref(), &schemas, &check_files);
+    let (checks, mut notes) = suite::collect(intro.as_ref(), &schemas, &check_files);
+    notes.splice(0..0, partial);
     if a.print {
         for c in &checks {
             let severity = if c.severity == Severity::Error { "error" } else { "warn" };

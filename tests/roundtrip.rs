@@ -62,9 +62,11 @@ fn via_ddbjson(item: &Item) -> Result<Vec<Item>, String> {
     let alone = ddbjson::item_from_str(&text).map_err(|e| format!("item_from_str: {e} in {text}"))?;
     let line = format!("{{\"Item\":{text}}}");
     let spec = FileSpec { describe: "t".into(), format: OutputFormat::DynamodbJson, incremental: false, md5: None, item_count: None };
-    let from_line = match decode_line(line.as_bytes(), &spec) {
-        Ok(Record::Item(i)) => i,
-        other => return Err(format!("decode_line gave {other:?} for {line}")),
+    let from_line = match (decode_line(line.as_bytes(), &spec), item.is_empty()) {
+        (Ok(Record::Item(i)), false) => i,
+        // An export line with no attributes has no key: refused.
+        (Err(e), true) if e.contains("no attributes") => return Ok(vec![alone]),
+        (other, _) => return Err(format!("decode_line gave {other:?} for {line}")),
     };
     Ok(vec![alone, from_line])
 }
@@ -83,9 +85,10 @@ fn via_ion(item: &Item) -> Result<Vec<Item>, String> {
     let ion::IonValue::Struct(fields) = sections.remove(0).1 else { return Err(format!("Item is not a struct: {line}")) };
     let direct = ion::fields_to_item(fields).map_err(|e| format!("fields_to_item: {e} in {line}"))?;
     let spec = FileSpec { describe: "t".into(), format: OutputFormat::Ion, incremental: false, md5: None, item_count: None };
-    let from_line = match decode_line(line.as_bytes(), &spec) {
-        Ok(Record::Item(i)) => i,
-        other => return Err(format!("decode_line gave {other:?} for {line}")),
+    let from_line = match (decode_line(line.as_bytes(), &spec), item.is_empty()) {
+        (Ok(Record::Item(i)), false) => i,
+        (Err(e), true) if e.contains("no attributes") => return Ok(vec![direct]),
+        (other, _) => return Err(format!("decode_line gave {other:?} for {line}")),
     };
     Ok(vec![direct, from_line])
 }

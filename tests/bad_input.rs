@@ -348,6 +348,9 @@ fn convert_quarantines_each_bad_line_once() {
         let notes = v["notes"].as_array().expect("notes");
         assert!(notes.iter().any(|n| n.as_str().is_some_and(|n| n.contains(what) && n.contains("not whole"))), "{notes:?}");
     }
+    // JUnit too, for CI test views.
+    let junit = ddbsnap(&["check", "--format", "junit", "--parquet", &to]);
+    assert!(junit.stdout.contains("<system-out>table Contact: 2 undecodable lines"), "{}", junit.show());
 }
 
 /// A converted file with quarantined lines is not the whole table: `plan

@@ -162,7 +162,7 @@ pub async fn run(g: &Global, env: &Env, a: CheckArgs) -> Result<u8> {
             }
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
-        CheckFormat::Junit => print!("{}", report::junit(&results, &missing, fail_on == FailOn::Regressions)),
+        CheckFormat::Junit => print!("{}", report::junit(&results, &missing, &notes, fail_on == FailOn::Regressions)),
         CheckFormat::Markdown => print!("{}", report::markdown(&results, &profiles, &notes, compared.as_ref())),
         CheckFormat::Html => print!("{}", report::html(&results, &profiles, &notes, compared.as_ref())),
     }

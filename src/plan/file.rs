@@ -121,6 +121,12 @@ impl PlanWriter {
     /// Starts a plan at `dir`, which must not exist (plans are never
     /// overwritten); its row groups are encoded on `pool`.
     pub fn create(dir: &Path, pool: &Pool) -> Result<PlanWriter> {
+        Self::create_with(dir, pool, |p: &Path| File::create(p))
+    }
+
+    /// [`Self::create`], with `open` creating the operations file (a test
+    /// gives a device that is always full).
+    fn create_with(dir: &Path, pool: &Pool, open: impl FnOnce(&Path) -> std::io::Result<File>) -> Result<PlanWriter> {
         if dir.exists() {
             return Err(Error::Invalid(format!("{}: a plan is never overwritten; remove it or choose another --out", dir.display())));
         }
@@ -129,7 +135,7 @@ impl PlanWriter {
         let tmp_dir = dir.with_file_name(format!(".{name}.partial-{}", std::process::id()));
         std::fs::create_dir_all(&tmp_dir).map_err(|e| Error::io_path(&tmp_dir, e))?;
         let path = tmp_dir.join(OPS_FILE);
-        let file = File::create(&path).map_err(|e| Error::io_path(&path, e))?;
+        let file = open(&path).map_err(|e| Error::io_path(&path, e))?;
         // The per-item text columns (key, values, before-image and its hash)
         // are all distinct: a dictionary would be tried and dropped on every
         // page, and min/max statistics of JSON text help no reader. Both cost
@@ -143,16 +149,20 @@ impl PlanWriter {
         let (mut file_writer, factory) = ArrowWriter::try_new(file, ops_schema(), Some(props))?.into_serialized_writer()?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<Pending>(pool.threads() * 2);
         let handle = std::thread::spawn(move || -> Result<()> {
-            for pending in rx {
-                let (_, chunks) = pending.recv().map_err(|_| Error::Invalid("a plan encoder stopped without an answer".into()))??;
-                let mut group = file_writer.next_row_group()?;
-                for chunk in chunks {
-                    chunk.append_to_row_group(&mut group)?;
+            let written = (|| -> Result<()> {
+                for pending in rx {
+                    let (_, chunks) = pending.recv().map_err(|_| Error::Invalid("a plan encoder stopped without an answer".into()))??;
+                    let mut group = file_writer.next_row_group()?;
+                    for chunk in chunks {
+                        chunk.append_to_row_group(&mut group)?;
+                    }
+                    group.close()?;
                 }
-                group.close()?;
-            }
-            file_writer.close()?;
-            Ok(())
+                file_writer.close()?;
+                Ok(())
+            })();
+            // A full disk says which file it stopped.
+            written.map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))
         });
         Ok(PlanWriter {
             final_dir: dir.to_path_buf(),
@@ -643,6 +653,22 @@ mod tests {
             after: After::Gone,
             write_units: 1,
         }
+    }
+
+    /// A write that fails (a full disk) names the operations file.
+    #[test]
+    fn a_full_disk_names_the_operations_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = Pool::new(2).unwrap();
+        let full = |_: &Path| File::options().write(true).open("/dev/full");
+        let mut w = PlanWriter::create_with(&dir.path().join("plan"), &pool, full).unwrap();
+        let mut c = OpColumns::default();
+        for i in 0..(GROUP_ROWS as u64 + 10) {
+            c.push(&op(i));
+        }
+        w.append(&mut c).unwrap();
+        let e = w.close_ops().expect_err("a full device").to_string();
+        assert!(e.contains("ops.parquet") && e.contains("No space left"), "{e}");
     }
 
     /// Row groups encoded on 1 to 3 pool threads are appended in the order

@@ -201,7 +201,9 @@ pub(crate) fn xml(s: &str) -> String {
 /// than the baseline's is a skipped testcase that says so, so that the CI
 /// job's test view agrees with its exit code; a baseline check that did not
 /// run is a failed testcase.
-pub fn junit(results: &[CheckResult], missing: &[Recorded], only_worse: bool) -> String {
+/// `notes` (a table not whole, a check not run) go in the suite's
+/// `<system-out>`, which CI test views show beside the cases.
+pub fn junit(results: &[CheckResult], missing: &[Recorded], notes: &[String], only_worse: bool) -> String {
     let pre_existing = |r: &CheckResult| only_worse && r.status == Status::Fail && r.change.is_some_and(|c| !c.is_worse());
     let missing_fails = |m: &Recorded| only_worse && m.severity == Severity::Error;
     let failures = results.iter().filter(|r| r.status == Status::Fail && !pre_existing(r)).count()
@@ -247,6 +249,10 @@ pub fn junit(results: &[CheckResult], missing: &[Recorded], only_worse: bool) ->
             m.status.name(),
             m.violations
         ));
+    }
+    if !notes.is_empty() {
+        let notes: Vec<String> = notes.iter().map(|n| xml(n)).collect();
+        out.push_str(&format!("  <system-out>{}</system-out>\n", notes.join("\n")));
     }
     out.push_str("</testsuite>\n</testsuites>\n");
     out

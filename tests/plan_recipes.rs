@@ -519,6 +519,9 @@ fn a_plan_counts_what_it_leaves_out_and_lists_every_operation() {
     let lines: Vec<&str> = csv.stdout.lines().collect();
     assert!(lines[0].starts_with("seq,row,table,op,key,set,remove,before,before_sha256,write_units,after"), "{}", csv.stdout);
     assert_eq!(lines.len(), 3, "{}", csv.stdout);
+    // No operation selected (or none planned): CSV still has its header.
+    let no_rows = ddbsnap(&["plan", "show", dir, "--ops", "--format", "csv", "--where", "op = 'DELETE'"]).ok();
+    assert_eq!(no_rows.stdout.lines().collect::<Vec<_>>(), [lines[0]], "{}", no_rows.stdout);
 
     // The operations as a table for SQL (stdin is not a terminal here).
     let sql = common::output_within(

@@ -178,6 +178,11 @@ async fn show_ops(env: &Env, p: &PlanFile, format: Option<PlanFormat>, filter: O
         }
     })
     .await?;
+    if csv && header {
+        // No operation selected: the header alone, as CSV readers expect.
+        let empty = crate::plan::listing::with_after(&arrow::record_batch::RecordBatch::new_empty(crate::plan::file::ops_schema()))?;
+        arrow::csv::WriterBuilder::new().with_header(true).build(&mut out).write(&empty)?;
+    }
     std::io::Write::flush(&mut out)?;
     Ok(0)
 }

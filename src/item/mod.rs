@@ -104,6 +104,20 @@ impl AttrValue {
     }
 }
 
+/// A 128-bit hash of `v` (two salted 64-bit hashes): millions of keys or
+/// lines are told apart without storing them, with odds of a collision of
+/// about 2^-128 for any two.
+pub fn hash128<T: std::hash::Hash + ?Sized>(v: &T) -> u128 {
+    use std::hash::Hasher;
+    let half = |salt: u8| {
+        let mut h = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(&salt, &mut h);
+        v.hash(&mut h);
+        h.finish() as u128
+    };
+    (half(0) << 64) | half(1)
+}
+
 /// Sets are unordered in DynamoDB: two items are the same item when their
 /// sets hold the same members in any order. Used by tests and comparisons.
 pub fn same_item(a: &Item, b: &Item) -> bool {

@@ -61,14 +61,7 @@ type ByHash = BuildHasherDefault<FxHasher>;
 /// A 128-bit hash of a key's canonical JSON: two keys collide with odds of
 /// about 2^-128, so millions of keys are told apart without storing them.
 pub fn key_hash(key_json: &str) -> u128 {
-    use std::hash::{Hash, Hasher};
-    let half = |salt: u8| {
-        let mut h = std::hash::DefaultHasher::new();
-        salt.hash(&mut h);
-        key_json.hash(&mut h);
-        h.finish() as u128
-    };
-    (half(0) << 64) | half(1)
+    crate::item::hash128(key_json)
 }
 
 /// Items of a loaded table by key, with decoders cached per batch.

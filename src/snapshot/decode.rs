@@ -78,13 +78,7 @@ pub struct Quarantine {
 type Seen = HashSet<u128>;
 
 fn line_id(file: &str, line: u64) -> u128 {
-    use std::hash::{Hash, Hasher};
-    let half = |salt: u8| {
-        let mut h = std::hash::DefaultHasher::new();
-        (salt, file, line).hash(&mut h);
-        h.finish() as u128
-    };
-    (half(0) << 64) | half(1)
+    crate::item::hash128(&(file, line))
 }
 
 impl Quarantine {
